@@ -1,0 +1,1 @@
+//! svcflow gateway: the per-org REST management server.
