@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+# svcflow consortium network: Hyperledger Fabric 3.1.5 as native processes on 127.0.0.1.
+# Run `fabric-network/network.sh -h` for the verbs. Everything it generates lives under
+# fabric-network/.state/, fabric-network/.bin/ and crypto-config/*Organizations/ (all gitignored).
+set -Eeuo pipefail
+
+NET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$NET_DIR")
+STATE=${SVCFLOW_STATE_DIR:-$NET_DIR/.state}
+LOGS=$STATE/logs
+PIDS=$STATE/pids
+CRYPTO=$ROOT/crypto-config
+CHANNEL=${SVCFLOW_CHANNEL:-svcflow}
+
+FABRIC_VERSION=3.1.5
+# v3.1.5: the module path has no /v3 suffix, so the tag can't be named; the commit can.
+FABRIC_COMMIT=86c1172bec37e6590c6b1ae6f847833df48d65fc
+FABRIC_TOOLS=(peer orderer configtxgen cryptogen osnadmin)
+GO_MIN=1.26 # Fabric 3.1.5's go.mod says go 1.26.4
+# Pre-built Fabric 3.1.5 binaries may be supplied instead of building them.
+BIN=${SVCFLOW_FABRIC_BIN:-$NET_DIR/.bin}
+
+ORDERERS=(orderer1 orderer2 orderer3)
+PEERS=(peer0.org1 peer1.org1 peer0.org2 peer0.org3)
+ORGS=(org1 org2 org3)
+
+# ---------------------------------------------------------------------------------------------
+# Port map (also in README.md). Operations (metrics/health) ports are 10000 above the listener.
+orderer_port() { case $1 in orderer1) echo 7050 ;; orderer2) echo 8050 ;; orderer3) echo 9050 ;; esac; }
+orderer_admin_port() { echo $(($(orderer_port "$1") + 3)); }
+peer_port() { case $1 in peer0.org1) echo 7051 ;; peer1.org1) echo 7061 ;; peer0.org2) echo 8051 ;; peer0.org3) echo 9051 ;; esac; }
+ops_port() { case $1 in orderer*) echo $(($(orderer_port "$1") + 10000)) ;; *) echo $(($(peer_port "$1") + 10000)) ;; esac; }
+peer_org() { echo "${1#*.}"; }                       # peer0.org1 -> org1
+org_msp() { echo "Org${1#org}MSP"; }                 # org1 -> Org1MSP
+org_domain() { echo "$1.svcflow.local"; }
+org_peer() { case $1 in org1) echo peer0.org1 ;; org2) echo peer0.org2 ;; org3) echo peer0.org3 ;; esac; }
+
+ORDERER_ORG_DIR=$CRYPTO/ordererOrganizations/orderer.svcflow.local
+orderer_dir() { echo "$ORDERER_ORG_DIR/orderers/$1.orderer.svcflow.local"; }
+peer_dir() { echo "$CRYPTO/peerOrganizations/$(org_domain "$(peer_org "$1")")/peers/$1.svcflow.local"; }
+org_dir() { echo "$CRYPTO/peerOrganizations/$(org_domain "$1")"; }
+ORDERER_TLS_CA=$ORDERER_ORG_DIR/tlsca/tlsca.orderer.svcflow.local-cert.pem
+ORDERER_ADMIN_TLS=$ORDERER_ORG_DIR/users/Admin@orderer.svcflow.local/tls
+
+# ---------------------------------------------------------------------------------------------
+say() { printf '%s\n' "$*" >&2; }
+# One line naming the failed step and the log to read, then a non-zero exit.
+die() { say "network.sh: $1 failed${2:+; see $2}"; exit 1; }
+# Runs a step with its output appended to a log; on failure, die with that log.
+step() {
+  local name=$1 log=$2; shift 2
+  mkdir -p "$(dirname "$log")"
+  printf '\n== %s: %s\n' "$(date -Is)" "$*" >>"$log"
+  "$@" >>"$log" 2>&1 || die "$name" "$log"
+}
+
+pid_alive() { [[ -f $PIDS/$1.pid ]] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # name port log
+  local i
+  for i in $(seq 1 100); do
+    port_open "$2" && return 0
+    pid_alive "$1" || die "start $1 (process exited)" "$3"
+    sleep 0.1
+  done
+  die "start $1 (port $2 not listening after 10 s)" "$3"
+}
+# Starts a long-running process in its own session so `down` can stop it and its children.
+spawn() { # name log cmd... (env is the caller's)
+  local name=$1 log=$2; shift 2
+  mkdir -p "$PIDS" "$(dirname "$log")"
+  printf '\n== %s: starting %s\n' "$(date -Is)" "$name" >>"$log"
+  setsid "$@" >>"$log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+# Fabric's sample core.yaml/orderer.yaml, read from the module cache of the pinned commit.
+fabric_cfg_base() {
+  if [[ -n ${SVCFLOW_FABRIC_CFG:-} ]]; then echo "$SVCFLOW_FABRIC_CFG"; return; fi
+  local modcache dir
+  modcache=$(go env GOMODCACHE 2>/dev/null) || die "locate Fabric sampleconfig (go env GOMODCACHE)"
+  for dir in "$modcache"/github.com/hyperledger/fabric@*"${FABRIC_COMMIT:0:12}"/sampleconfig; do
+    [[ -f $dir/core.yaml && -f $dir/orderer.yaml ]] && { echo "$dir"; return; }
+  done
+  die "locate Fabric sampleconfig (run 'network.sh install', or set SVCFLOW_FABRIC_CFG to a dir with core.yaml and orderer.yaml)"
+}
+
+# ---------------------------------------------------------------------------------------------
+check_go() {
+  command -v go >/dev/null || die "install: Go not found (need Go >= $GO_MIN on PATH, e.g. apt-get install golang or https://go.dev/dl)"
+  local v
+  v=$(go env GOVERSION 2>/dev/null); v=${v#go}
+  if ! printf '%s\n%s\n' "$GO_MIN" "$v" | sort -C -V; then
+    die "install: Go $v is too old (Fabric $FABRIC_VERSION needs Go >= $GO_MIN)"
+  fi
+}
+
+cmd_install() {
+  local log=$LOGS/install.log tool missing=()
+  for tool in "${FABRIC_TOOLS[@]}"; do [[ -x $BIN/$tool ]] || missing+=("$tool"); done
+  if ((${#missing[@]})); then
+    [[ -z ${SVCFLOW_FABRIC_BIN:-} ]] || die "install: SVCFLOW_FABRIC_BIN=$BIN lacks ${missing[*]}"
+    check_go
+    say "Building Fabric $FABRIC_VERSION (${missing[*]}) with go install; log: $log"
+    mkdir -p "$BIN"
+    local pkgs=()
+    for tool in "${missing[@]}"; do pkgs+=("github.com/hyperledger/fabric/cmd/$tool@$FABRIC_COMMIT"); done
+    # GOTOOLCHAIN=local: a too-old Go must fail with our message, not try to download a toolchain.
+    step "install (go install of Fabric $FABRIC_VERSION)" "$log" \
+      env GOBIN="$BIN" GOTOOLCHAIN=local GOFLAGS=-mod=mod go install \
+      -ldflags "-X github.com/hyperledger/fabric/common/metadata.Version=$FABRIC_VERSION" "${pkgs[@]}"
+  fi
+  local got
+  got=$("$BIN/peer" version 2>/dev/null | awk '/Version:/{print $2; exit}')
+  [[ $got == "$FABRIC_VERSION" ]] || die "install: $BIN/peer reports version '$got', want $FABRIC_VERSION"
+  fabric_cfg_base >/dev/null
+}
+
+cmd_crypto() {
+  [[ -d $CRYPTO/peerOrganizations && -d $CRYPTO/ordererOrganizations ]] && return 0
+  step "crypto (cryptogen generate)" "$LOGS/crypto.log" \
+    "$BIN/cryptogen" generate --config "$CRYPTO/crypto-config.yaml" --output "$CRYPTO"
+}
+
+channel_block() { echo "$STATE/channel-artifacts/$1.block"; }
+
+make_genesis() { # channel
+  local block
+  block=$(channel_block "$1")
+  [[ -f $block ]] && return 0
+  mkdir -p "$(dirname "$block")"
+  step "genesis block for channel $1 (configtxgen)" "$LOGS/configtxgen.log" \
+    "$BIN/configtxgen" -configPath "$NET_DIR" -profile SvcflowChannel -channelID "$1" -outputBlock "$block"
+}
+
+start_orderer() {
+  local name=$1 dir port log data
+  dir=$(orderer_dir "$name"); port=$(orderer_port "$name"); log=$LOGS/$name.log; data=$STATE/$name
+  pid_alive "$name" && return 0
+  ! port_open "$port" || die "start $name (port $port already in use by another process; see README 'Troubleshooting')"
+  mkdir -p "$data"
+  FABRIC_CFG_PATH=$CFG_BASE \
+  FABRIC_LOGGING_SPEC=${SVCFLOW_ORDERER_LOGGING:-INFO} \
+  ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
+  ORDERER_GENERAL_LISTENPORT=$port \
+  ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
+  ORDERER_GENERAL_LOCALMSPDIR=$dir/msp \
+  ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
+  ORDERER_GENERAL_TLS_ENABLED=true \
+  ORDERER_GENERAL_TLS_PRIVATEKEY=$dir/tls/server.key \
+  ORDERER_GENERAL_TLS_CERTIFICATE=$dir/tls/server.crt \
+  ORDERER_GENERAL_TLS_ROOTCAS="[$dir/tls/ca.crt]" \
+  ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE=$dir/tls/server.crt \
+  ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=$dir/tls/server.key \
+  ORDERER_GENERAL_CLUSTER_ROOTCAS="[$dir/tls/ca.crt]" \
+  ORDERER_CHANNELPARTICIPATION_ENABLED=true \
+  ORDERER_FILELEDGER_LOCATION=$data/ledger \
+  ORDERER_CONSENSUS_WALDIR=$data/etcdraft/wal \
+  ORDERER_CONSENSUS_SNAPDIR=$data/etcdraft/snapshot \
+  ORDERER_OPERATIONS_LISTENADDRESS=127.0.0.1:$(ops_port "$name") \
+  ORDERER_METRICS_PROVIDER=prometheus \
+  ORDERER_ADMIN_LISTENADDRESS=127.0.0.1:$(orderer_admin_port "$name") \
+  ORDERER_ADMIN_TLS_ENABLED=true \
+  ORDERER_ADMIN_TLS_CERTIFICATE=$dir/tls/server.crt \
+  ORDERER_ADMIN_TLS_PRIVATEKEY=$dir/tls/server.key \
+  ORDERER_ADMIN_TLS_ROOTCAS="[$dir/tls/ca.crt]" \
+  ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
+  ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$ORDERER_TLS_CA]" \
+    spawn "$name" "$log" "$BIN/orderer"
+  wait_port "$name" "$(orderer_admin_port "$name")" "$log"
+}
+
+osnadmin() { # orderer args...
+  local name=$1; shift
+  "$BIN/osnadmin" channel "$@" -o "127.0.0.1:$(orderer_admin_port "$name")" --ca-file "$ORDERER_TLS_CA" \
+    --client-cert "$ORDERER_ADMIN_TLS/client.crt" --client-key "$ORDERER_ADMIN_TLS/client.key"
+}
+
+orderer_join() { # orderer channel
+  osnadmin "$1" list 2>/dev/null | grep -q "\"name\": \"$2\"" && return 0
+  step "join $1 to channel $2 (osnadmin channel join)" "$LOGS/osnadmin.log" \
+    osnadmin "$1" join --channelID "$2" --config-block "$(channel_block "$2")"
+}
+
+# Sets the peer CLI environment for ORG acting as USER (Admin by default) against PEER.
+peer_cli_env() { # org [user] [peer]
+  local org=$1 user=${2:-Admin} peer=${3:-$(org_peer "$1")}
+  export FABRIC_CFG_PATH=$CFG_BASE
+  export CORE_PEER_TLS_ENABLED=true
+  export CORE_PEER_LOCALMSPID; CORE_PEER_LOCALMSPID=$(org_msp "$org")
+  export CORE_PEER_MSPCONFIGPATH; CORE_PEER_MSPCONFIGPATH=$(org_dir "$org")/users/$user@$(org_domain "$org")/msp
+  export CORE_PEER_ADDRESS=127.0.0.1:$(peer_port "$peer")
+  export CORE_PEER_TLS_ROOTCERT_FILE; CORE_PEER_TLS_ROOTCERT_FILE=$(peer_dir "$peer")/tls/ca.crt
+  export ORDERER_CA=$ORDERER_TLS_CA
+}
+
+start_peer() {
+  local name=$1 org dir port log data bootstrap
+  org=$(peer_org "$name"); dir=$(peer_dir "$name"); port=$(peer_port "$name"); log=$LOGS/$name.log; data=$STATE/$name
+  pid_alive "$name" && return 0
+  ! port_open "$port" || die "start $name (port $port already in use by another process; see README 'Troubleshooting')"
+  # Gossip bootstraps from the org's other peer; a single-peer org points at itself.
+  case $name in peer0.org1) bootstrap=127.0.0.1:7061 ;; peer1.org1) bootstrap=127.0.0.1:7051 ;; *) bootstrap=127.0.0.1:$port ;; esac
+  mkdir -p "$data"
+  FABRIC_CFG_PATH=$CFG_BASE \
+  FABRIC_LOGGING_SPEC=${SVCFLOW_PEER_LOGGING:-INFO} \
+  CORE_PEER_ID=$name.svcflow.local \
+  CORE_PEER_NETWORKID=svcflow \
+  CORE_PEER_LISTENADDRESS=127.0.0.1:$port \
+  CORE_PEER_ADDRESS=127.0.0.1:$port \
+  CORE_PEER_CHAINCODELISTENADDRESS=127.0.0.1:$((port + 1)) \
+  CORE_PEER_GOSSIP_BOOTSTRAP=$bootstrap \
+  CORE_PEER_GOSSIP_ENDPOINT=127.0.0.1:$port \
+  CORE_PEER_GOSSIP_EXTERNALENDPOINT=127.0.0.1:$port \
+  CORE_PEER_GOSSIP_RECONNECTINTERVAL=2s \
+  CORE_PEER_LOCALMSPID="$(org_msp "$org")" \
+  CORE_PEER_MSPCONFIGPATH=$dir/msp \
+  CORE_PEER_TLS_ENABLED=true \
+  CORE_PEER_TLS_CERT_FILE=$dir/tls/server.crt \
+  CORE_PEER_TLS_KEY_FILE=$dir/tls/server.key \
+  CORE_PEER_TLS_ROOTCERT_FILE=$dir/tls/ca.crt \
+  CORE_PEER_FILESYSTEMPATH=$data/production \
+  CORE_LEDGER_SNAPSHOTS_ROOTDIR=$data/snapshots \
+  CORE_OPERATIONS_LISTENADDRESS=127.0.0.1:$(ops_port "$name") \
+  CORE_METRICS_PROVIDER=prometheus \
+  CORE_VM_ENDPOINT= \
+  CORE_CHAINCODE_EXTERNALBUILDERS="[{\"name\":\"svcflow-ccaas\",\"path\":\"$NET_DIR/builders/ccaas\"}]" \
+    spawn "$name" "$log" "$BIN/peer" node start
+  wait_port "$name" "$port" "$log"
+}
+
+peer_join() { # peer channel
+  local peer=$1 ch=$2
+  (
+    peer_cli_env "$(peer_org "$peer")" Admin "$peer"
+    "$BIN/peer" channel list 2>/dev/null | grep -qx "$ch" && exit 0
+    step "join $peer to channel $ch (peer channel join)" "$LOGS/peer-cli.log" \
+      "$BIN/peer" channel join -b "$(channel_block "$ch")"
+  ) || exit 1
+}
+
+metric() { # port name-with-labels-regex
+  local body
+  body=$(curl -fsS --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null) || return 0
+  awk -v re="^$2 " '$0 ~ re {print $NF; exit}' <<<"$body"
+}
+
+# Private data needs each peer to know the other orgs' peers (gossip membership): wait for it.
+wait_gossip() {
+  local peer want=$((${#PEERS[@]} - 1)) i n
+  for peer in "${PEERS[@]}"; do
+    for i in $(seq 1 120); do
+      n=$(metric "$(ops_port "$peer")" "gossip_membership_total_peers_known\\{channel=\"$CHANNEL\"\\}")
+      [[ ${n:-0} -ge $want ]] && break
+      ((i < 120)) || die "gossip membership of $peer ($n of $want peers known after 60 s)" "$LOGS/$peer.log"
+      sleep 0.5
+    done
+  done
+}
+
+# Waits until exactly one orderer is Raft leader of the channel.
+wait_raft_leader() {
+  local i o n
+  for i in $(seq 1 60); do
+    n=0
+    for o in "${ORDERERS[@]}"; do
+      [[ $(metric "$(ops_port "$o")" "consensus_etcdraft_is_leader\\{channel=\"$1\"\\}") == 1 ]] && n=$((n + 1))
+    done
+    ((n == 1)) && return 0
+    sleep 0.5
+  done
+  die "Raft leader election on channel $1 (no single leader after 30 s)" "$LOGS/orderer1.log"
+}
+
+create_channel() { # channel
+  local o p
+  make_genesis "$1"
+  for o in "${ORDERERS[@]}"; do orderer_join "$o" "$1"; done
+  wait_raft_leader "$1"
+  for p in "${PEERS[@]}"; do peer_join "$p" "$1"; done
+}
+
+cmd_up() {
+  cmd_install
+  CFG_BASE=$(fabric_cfg_base)
+  mkdir -p "$LOGS" "$PIDS"
+  cmd_crypto
+  local n
+  for n in "${ORDERERS[@]}"; do start_orderer "$n"; done
+  for n in "${PEERS[@]}"; do start_peer "$n"; done
+  create_channel "$CHANNEL"
+  wait_gossip
+  [[ $WITH_CEPH == 1 ]] && step "Ceph RGW (ceph.sh up)" "$LOGS/ceph-up.log" "$NET_DIR/ceph.sh" up
+  if declare -F deploy_if_present >/dev/null; then deploy_if_present; fi
+  say "network is up: channel $CHANNEL, 3 orderers, ${#PEERS[@]} peers (network.sh status)"
+}
+
+stop_pid() { # name
+  local f=$PIDS/$1.pid pid i
+  [[ -f $f ]] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+cmd_down() {
+  local f
+  if [[ -d $PIDS ]]; then
+    # Clients first (gateways, chaincode), then peers, then orderers.
+    for f in "$PIDS"/gateway*.pid "$PIDS"/chaincode*.pid; do [[ -e $f ]] && stop_pid "$(basename "$f" .pid)"; done
+    for f in "${PEERS[@]}" "${ORDERERS[@]}"; do stop_pid "$f"; done
+    for f in "$PIDS"/*.pid; do [[ -e $f ]] && stop_pid "$(basename "$f" .pid)"; done
+  fi
+  if [[ -d $STATE/ceph ]]; then "$NET_DIR/ceph.sh" down; fi
+  say "network is down"
+}
+
+cmd_clean() {
+  cmd_down
+  rm -rf "$STATE" "$CRYPTO/peerOrganizations" "$CRYPTO/ordererOrganizations"
+  say "generated state removed"
+}
+
+cmd_status() {
+  CFG_BASE=$(fabric_cfg_base)
+  local n up=0 total=0 state
+  printf '%-12s %-6s %-8s %s\n' NODE STATE PID DETAIL
+  for n in "${ORDERERS[@]}"; do
+    total=$((total + 1))
+    if pid_alive "$n"; then
+      up=$((up + 1))
+      local info height leader
+      info=$(osnadmin "$n" list -c "$CHANNEL" 2>/dev/null || true)
+      height=$(sed -n 's/.*"height": *\([0-9]*\).*/\1/p' <<<"$info" | head -1)
+      leader=$(metric "$(ops_port "$n")" "consensus_etcdraft_is_leader\\{channel=\"$CHANNEL\"\\}")
+      state="channel=$CHANNEL height=${height:-?} raft=$([[ $leader == 1 ]] && echo leader || echo follower) leader_id=$(raft_leader_id "$n")"
+      printf '%-12s %-6s %-8s %s\n' "$n" up "$(cat "$PIDS/$n.pid")" "$state"
+    else
+      printf '%-12s %-6s %-8s %s\n' "$n" down - -
+    fi
+  done
+  for n in "${PEERS[@]}"; do
+    total=$((total + 1))
+    if pid_alive "$n"; then
+      up=$((up + 1))
+      local height known
+      height=$(peer_height "$n" "$CHANNEL")
+      known=$(metric "$(ops_port "$n")" "gossip_membership_total_peers_known\\{channel=\"$CHANNEL\"\\}")
+      printf '%-12s %-6s %-8s %s\n' "$n" up "$(cat "$PIDS/$n.pid")" "channel=$CHANNEL height=${height:-?} gossip_peers=${known:-0}"
+    else
+      printf '%-12s %-6s %-8s %s\n' "$n" down - -
+    fi
+  done
+  local f
+  for f in "$PIDS"/chaincode*.pid "$PIDS"/gateway*.pid; do
+    [[ -e $f ]] || continue
+    n=$(basename "$f" .pid); total=$((total + 1))
+    if pid_alive "$n"; then up=$((up + 1)); printf '%-12s %-6s %-8s\n' "$n" up "$(cat "$f")"; else printf '%-12s %-6s %-8s\n' "$n" down -; fi
+  done
+  [[ -d $STATE/ceph ]] && "$NET_DIR/ceph.sh" status || true
+  say "$up of $total processes up"
+  ((up == total))
+}
+
+# The Raft node id this orderer last saw become leader (from its log: the metrics only say yes/no).
+raft_leader_id() {
+  grep -a "Raft leader changed" "$LOGS/$1.log" 2>/dev/null | grep -a "channel=$CHANNEL" | tail -1 | sed -n 's/.*-> \([0-9]*\).*/\1/p'
+}
+
+peer_height() { # peer channel
+  (
+    peer_cli_env "$(peer_org "$1")" Admin "$1"
+    "$BIN/peer" channel getinfo -c "$2" 2>/dev/null | sed -n 's/.*"height":\([0-9]*\).*/\1/p'
+  )
+}
+
+cmd_logs() {
+  local node=${1:-}
+  [[ -n $node ]] || die "logs (name a node: ${ORDERERS[*]} ${PEERS[*]} chaincode gateway.org1 ...)"
+  [[ -f $LOGS/$node.log ]] || die "logs (no log for '$node' in $LOGS)"
+  if [[ ${2:-} == -f ]]; then exec tail -n 100 -F "$LOGS/$node.log"; else tail -n "${LINES_TO_SHOW:-200}" "$LOGS/$node.log"; fi
+}
+
+# Prints `export` lines for the peer CLI as ORG's USER: eval "$(network.sh env org1 User1)".
+cmd_env() {
+  local org=${1:-org1} user=${2:-Admin}
+  org=$(tr '[:upper:]' '[:lower:]' <<<"${org%MSP}")
+  [[ " ${ORGS[*]} " == *" $org "* ]] || die "env (unknown org '$1'; one of ${ORGS[*]})"
+  CFG_BASE=$(fabric_cfg_base)
+  peer_cli_env "$org" "$user"
+  [[ -d $CORE_PEER_MSPCONFIGPATH ]] || die "env (no identity $user in $org: $CORE_PEER_MSPCONFIGPATH)"
+  local v
+  echo "export PATH=\"$BIN:\$PATH\""
+  for v in FABRIC_CFG_PATH CORE_PEER_TLS_ENABLED CORE_PEER_LOCALMSPID CORE_PEER_MSPCONFIGPATH CORE_PEER_ADDRESS CORE_PEER_TLS_ROOTCERT_FILE ORDERER_CA; do
+    printf 'export %s=%q\n' "$v" "${!v}"
+  done
+  # Endorsing peers of every org, for invokes whose policy needs more than the caller's org.
+  local o p
+  for o in "${ORGS[@]}"; do
+    p=$(org_peer "$o")
+    printf 'export PEER_%s=%q\n' "${o^^}" "--peerAddresses 127.0.0.1:$(peer_port "$p") --tlsRootCertFiles $(peer_dir "$p")/tls/ca.crt"
+  done
+}
+
+usage() {
+  cat <<EOF
+Usage: fabric-network/network.sh <verb> [options]
+
+Verbs:
+  install              build Fabric $FABRIC_VERSION binaries into $BIN (skipped when present)
+  up [-s ceph]         install if needed, crypto, 3 orderers, channel '$CHANNEL', 4 peers joined;
+                       then the chaincode and gateways once they exist. -s ceph also starts Ceph RGW.
+  down                 stop every process started here (by PID file); state is kept
+  clean                down, then wipe generated state (ledgers, crypto, blocks, logs, objects)
+  status               each process up or down; orderers' Raft role and height; peers' height
+  createChannel -c N   create and join one more channel N
+  logs NODE [-f]       show (or follow) a node's log: ${ORDERERS[*]} ${PEERS[*]} ...
+  env ORG [USER]       print exports for the peer CLI as ORG's USER (Admin by default):
+                         eval "\$(fabric-network/network.sh env org1 User1)"
+  -h                   this help
+
+Environment:
+  SVCFLOW_FABRIC_BIN   use pre-built Fabric $FABRIC_VERSION binaries from this dir instead of building
+  SVCFLOW_FABRIC_CFG   dir with Fabric's sample core.yaml/orderer.yaml (default: from the Go module cache)
+  SVCFLOW_STATE_DIR    generated state (default: fabric-network/.state)
+EOF
+}
+
+main() {
+  local verb=${1:-}
+  [[ $# -gt 0 ]] && shift
+  WITH_CEPH=0
+  local args=()
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      -s) [[ ${2:-} == ceph ]] || die "parse options (-s takes 'ceph')"; WITH_CEPH=1; shift 2 ;;
+      -c) CHANNEL_ARG=${2:-}; shift 2 ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  case $verb in
+    install) cmd_install ;;
+    up) cmd_up ;;
+    down) cmd_down ;;
+    clean) cmd_clean ;;
+    status) cmd_status ;;
+    createChannel)
+      [[ -n ${CHANNEL_ARG:-} ]] || die "createChannel (-c NAME is required)"
+      [[ $CHANNEL_ARG =~ ^[a-z][a-z0-9.-]{0,248}$ ]] || die "createChannel (channel name '$CHANNEL_ARG' must match [a-z][a-z0-9.-]*)"
+      CFG_BASE=$(fabric_cfg_base); create_channel "$CHANNEL_ARG"; say "channel $CHANNEL_ARG created and joined" ;;
+    logs) cmd_logs "${args[@]}" ;;
+    env) cmd_env "${args[@]}" ;;
+    -h | --help | help) usage ;;
+    "") usage; exit 1 ;;
+    *) say "network.sh: unknown verb '$verb'"; usage >&2; exit 1 ;;
+  esac
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi
