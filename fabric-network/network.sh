@@ -295,25 +295,40 @@ cmd_up() {
   say "network is up: channel $CHANNEL, 3 orderers, ${#PEERS[@]} peers (network.sh status)"
 }
 
-stop_pid() { # name
-  local f=$PIDS/$1.pid pid i
-  [[ -f $f ]] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
+# Stops the named processes together: TERM to each process group, up to 10 s grace, then KILL.
+stop_all() { # name...
+  local n pid pids=() i alive
+  for n in "$@"; do
+    [[ -f $PIDS/$n.pid ]] || continue
+    pid=$(cat "$PIDS/$n.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+    rm -f "$PIDS/$n.pid"
+  done
+  for i in $(seq 1 100); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+pid_names() { # glob under $PIDS -> names
+  local f
+  for f in "$PIDS"/$1.pid; do [[ -e $f ]] && basename "$f" .pid; done
+  return 0
 }
 
 cmd_down() {
-  local f
   if [[ -d $PIDS ]]; then
-    # Clients first (gateways, chaincode), then peers, then orderers.
-    for f in "$PIDS"/gateway*.pid "$PIDS"/chaincode*.pid; do [[ -e $f ]] && stop_pid "$(basename "$f" .pid)"; done
-    for f in "${PEERS[@]}" "${ORDERERS[@]}"; do stop_pid "$f"; done
-    for f in "$PIDS"/*.pid; do [[ -e $f ]] && stop_pid "$(basename "$f" .pid)"; done
+    # Clients first (gateways, chaincode), then peers, then orderers, then anything else.
+    stop_all $(pid_names 'gateway*') $(pid_names 'chaincode*')
+    stop_all "${PEERS[@]}"
+    stop_all "${ORDERERS[@]}"
+    stop_all $(pid_names '*')
   fi
   if [[ -d $STATE/ceph ]]; then "$NET_DIR/ceph.sh" down; fi
   say "network is down"
@@ -406,6 +421,142 @@ cmd_env() {
   done
 }
 
+# ---------------------------------------------------------------------------------------------
+# Chaincode as a service. Each org runs its own chaincode server; its peers dial it (the address is
+# in the package's connection.json, so each org installs its own package and approves its own id).
+CC_NAME=${SVCFLOW_CC_NAME:-svcflow}
+CC_VERSION=1.0
+CC_DIR=$STATE/chaincode
+CARGO_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+CC_BIN=$CARGO_TARGET/release/svcflow-chaincode
+cc_port() { case $1 in org1) echo 7100 ;; org2) echo 8100 ;; org3) echo 9100 ;; esac; }
+consortium_msps() { local o out=(); for o in "${ORGS[@]}"; do out+=("$(org_msp "$o")"); done; (IFS=,; echo "${out[*]}"); }
+
+cc_build() {
+  [[ -f $ROOT/chaincode/Cargo.toml ]] || die "deployCC (no chaincode crate at $ROOT/chaincode)"
+  step "deployCC: build chaincode (cargo build --release -p svcflow-chaincode)" "$LOGS/chaincode-build.log" \
+    cargo build --release --manifest-path "$ROOT/Cargo.toml" -p svcflow-chaincode
+}
+
+# Deterministic package: same inputs give the same bytes, so the same package id on every run.
+cc_package() { # org -> prints package path
+  local org=$1 work pkg
+  work=$CC_DIR/$org/pkg; pkg=$CC_DIR/$org/$CC_NAME.tar.gz
+  rm -rf "$work"; mkdir -p "$work/src"
+  printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$(cc_port "$org")" >"$work/src/connection.json"
+  printf '{"type":"ccaas","label":"%s_%s"}\n' "$CC_NAME" "$CC_VERSION" >"$work/metadata.json"
+  local tarflags=(--sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu)
+  tar "${tarflags[@]}" -C "$work/src" -cf - connection.json | gzip -n >"$work/code.tar.gz"
+  tar "${tarflags[@]}" -C "$work" -cf - code.tar.gz metadata.json | gzip -n >"$pkg"
+  echo "$pkg"
+}
+
+cc_package_id() { echo "${CC_NAME}_${CC_VERSION}:$(sha256sum "$1" | cut -d' ' -f1)"; }
+
+cc_collections() { # -> path of the collections config for the consortium plus added org sets
+  local out=$CC_DIR/collections_config.json sets
+  sets=$(consortium_msps)
+  [[ -f $STATE/collections.added ]] && sets="$sets;$(paste -sd';' "$STATE/collections.added")"
+  step "deployCC: collections config (svcflow-chaincode collections)" "$LOGS/chaincode-build.log" \
+    bash -c '"$1" collections "$2" >"$3"' _ "$CC_BIN" "$sets" "$out"
+  echo "$out"
+}
+
+cc_start() { # org package-id
+  local org=$1 id=$2 name=chaincode.$1 port
+  port=$(cc_port "$org")
+  if pid_alive "$name"; then
+    [[ $(cat "$CC_DIR/$org/running-id" 2>/dev/null) == "$id" ]] && return 0
+    stop_all "$name"
+  fi
+  ! port_open "$port" || die "start $name (port $port already in use by another process)"
+  CHAINCODE_ID=$id CHAINCODE_SERVER_ADDRESS=127.0.0.1:$port RUST_LOG=${SVCFLOW_CC_LOG:-info} \
+    spawn "$name" "$LOGS/$name.log" "$CC_BIN" serve
+  echo "$id" >"$CC_DIR/$org/running-id"
+  wait_port "$name" "$port" "$LOGS/$name.log"
+}
+
+committed_sequence() {
+  (
+    peer_cli_env org1
+    "$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" -O json 2>/dev/null |
+      sed -n 's/.*"sequence": *\([0-9]*\).*/\1/p' | head -1
+  )
+}
+
+cmd_deploy_cc() {
+  CFG_BASE=${CFG_BASE:-$(fabric_cfg_base)}
+  mkdir -p "$CC_DIR"
+  cc_build
+  local org pkg id collections seq digest
+  collections=$(cc_collections)
+  declare -A ids=()
+  for org in "${ORGS[@]}"; do
+    mkdir -p "$CC_DIR/$org"
+    pkg=$(cc_package "$org"); id=$(cc_package_id "$pkg"); ids[$org]=$id
+    # The server must listen before the definition is committed: the peer dials it then.
+    cc_start "$org" "$id"
+  done
+  # What the definition must say; unchanged since the last commit means nothing to do.
+  digest=$( (sha256sum "$collections"; for org in "${ORGS[@]}"; do echo "${ids[$org]}"; done) | sha256sum | cut -d' ' -f1)
+  seq=$(committed_sequence)
+  if [[ -n $seq && $(cat "$CC_DIR/committed-digest" 2>/dev/null) == "$digest" ]]; then
+    say "chaincode $CC_NAME sequence $seq already committed; servers running"
+    return 0
+  fi
+  seq=$((${seq:-0} + 1))
+  local log=$LOGS/deployCC.log p
+  for org in "${ORGS[@]}"; do
+    pkg=$CC_DIR/$org/$CC_NAME.tar.gz
+    for p in "${PEERS[@]}"; do
+      [[ $(peer_org "$p") == "$org" ]] || continue
+      (
+        peer_cli_env "$org" Admin "$p"
+        "$BIN/peer" lifecycle chaincode queryinstalled -O json 2>/dev/null | grep -q "\"${ids[$org]}\"" && exit 0
+        step "deployCC: install on $p" "$log" "$BIN/peer" lifecycle chaincode install "$pkg"
+      ) || exit 1
+    done
+    (
+      peer_cli_env "$org"
+      step "deployCC: approve sequence $seq for $(org_msp "$org")" "$log" \
+        "$BIN/peer" lifecycle chaincode approveformyorg -o 127.0.0.1:7050 --tls --cafile "$ORDERER_CA" \
+        -C "$CHANNEL" -n "$CC_NAME" -v "$CC_VERSION" --sequence "$seq" --package-id "${ids[$org]}" \
+        --collections-config "$collections" --waitForEvent
+    ) || exit 1
+  done
+  (
+    peer_cli_env org1
+    local peers=()
+    for org in "${ORGS[@]}"; do
+      p=$(org_peer "$org")
+      peers+=(--peerAddresses "127.0.0.1:$(peer_port "$p")" --tlsRootCertFiles "$(peer_dir "$p")/tls/ca.crt")
+    done
+    step "deployCC: commit sequence $seq" "$log" \
+      "$BIN/peer" lifecycle chaincode commit -o 127.0.0.1:7050 --tls --cafile "$ORDERER_CA" \
+      -C "$CHANNEL" -n "$CC_NAME" -v "$CC_VERSION" --sequence "$seq" \
+      --collections-config "$collections" "${peers[@]}" --waitForEvent
+  ) || exit 1
+  echo "$digest" >"$CC_DIR/committed-digest"
+  say "chaincode $CC_NAME committed at sequence $seq; servers on 127.0.0.1:7100/8100/9100"
+}
+
+# Adds the collection of one org set to the chaincode definition (sequence + 1).
+cmd_add_collection() { # Org1MSP,Org3MSP
+  local set=${1:-}
+  [[ $set =~ ^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$ ]] || die "addCollection (give an org set like Org1MSP,Org3MSP)"
+  set=$(tr ',' '\n' <<<"$set" | sort -u | paste -sd,)
+  mkdir -p "$STATE"
+  if grep -qx "$set" "$STATE/collections.added" 2>/dev/null; then say "org set $set already added"; fi
+  echo "$set" >>"$STATE/collections.added"
+  sort -u -o "$STATE/collections.added" "$STATE/collections.added"
+  cmd_deploy_cc
+}
+
+deploy_if_present() {
+  [[ -f $ROOT/chaincode/src/main.rs ]] || { say "no chaincode binary crate yet: skipping deployCC"; return 0; }
+  cmd_deploy_cc
+}
+
 usage() {
   cat <<EOF
 Usage: fabric-network/network.sh <verb> [options]
@@ -418,6 +569,8 @@ Verbs:
   clean                down, then wipe generated state (ledgers, crypto, blocks, logs, objects)
   status               each process up or down; orderers' Raft role and height; peers' height
   createChannel -c N   create and join one more channel N
+  deployCC             build, package, install, approve (all orgs), commit the chaincode; start its servers
+  addCollection ORGS   add the collection of an org set (e.g. Org1MSP,Org3MSP) to the definition
   logs NODE [-f]       show (or follow) a node's log: ${ORDERERS[*]} ${PEERS[*]} ...
   env ORG [USER]       print exports for the peer CLI as ORG's USER (Admin by default):
                          eval "\$(fabric-network/network.sh env org1 User1)"
@@ -452,6 +605,8 @@ main() {
       [[ -n ${CHANNEL_ARG:-} ]] || die "createChannel (-c NAME is required)"
       [[ $CHANNEL_ARG =~ ^[a-z][a-z0-9.-]{0,248}$ ]] || die "createChannel (channel name '$CHANNEL_ARG' must match [a-z][a-z0-9.-]*)"
       CFG_BASE=$(fabric_cfg_base); create_channel "$CHANNEL_ARG"; say "channel $CHANNEL_ARG created and joined" ;;
+    deployCC) cmd_deploy_cc ;;
+    addCollection) cmd_add_collection "${args[@]}" ;;
     logs) cmd_logs "${args[@]}" ;;
     env) cmd_env "${args[@]}" ;;
     -h | --help | help) usage ;;

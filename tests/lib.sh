@@ -1,0 +1,33 @@
+# Shared helpers for the shell-level live tests: named checks, counters and the closing line.
+# Source it, call `check NAME cmd...` per assertion, end with `finish SUITE`.
+PASSED=0 FAILED=0 SKIPPED=0
+FAILURES=()
+
+check() { # name cmd...
+  local name=$1; shift
+  local out t0=$SECONDS
+  if out=$("$@" 2>&1); then
+    PASSED=$((PASSED + 1)); printf 'ok   %s (%ds)\n' "$name" $((SECONDS - t0))
+  else
+    FAILED=$((FAILED + 1)); FAILURES+=("$name"); printf 'FAIL %s\n%s\n' "$name" "$(sed 's/^/     | /' <<<"$out" | tail -20)"
+  fi
+}
+
+skip() { # name reason
+  SKIPPED=$((SKIPPED + 1)); printf 'skip %s: %s\n' "$1" "$2"
+}
+
+finish() { # suite
+  ((FAILED == 0)) || printf 'failed: %s\n' "${FAILURES[*]}"
+  printf '%s: %d passed, %d failed, %d skipped\n' "$1" "$PASSED" "$FAILED" "$SKIPPED"
+  ((FAILED == 0))
+}
+
+# Retries a command for up to N seconds (a commit or a catch-up takes a moment).
+eventually() { # seconds cmd...
+  local until=$((SECONDS + $1)); shift
+  while ! "$@" >/dev/null 2>&1; do
+    ((SECONDS < until)) || { "$@"; return 1; }
+    sleep 0.5
+  done
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Live test of the consortium network (issue 2): brings the network up with fabric-network/network.sh,
+# checks orderers, Raft and peers, keeps committing with one orderer down, sees it catch up, and
+# that `down` leaves nothing behind. Prints "network: N passed, N failed, N skipped".
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+NET=$HERE/../fabric-network/network.sh
+source "$HERE/lib.sh"
+source "$NET" # functions only: main runs when executed, not when sourced
+set +e # lib checks decide, not errexit inherited from network.sh
+trap '' ERR
+
+"$NET" up || { echo "network: 0 passed, 1 failed (network.sh up; see the line above)"; exit 1; }
+CFG_BASE=$(fabric_cfg_base)
+
+channel_on_all_orderers() {
+  local o
+  for o in "${ORDERERS[@]}"; do osnadmin "$o" list -c "$CHANNEL" | grep -q '"status": "active"' || { echo "$o: channel not active"; return 1; }; done
+}
+leader_count() {
+  local o n=0
+  for o in "${ORDERERS[@]}"; do
+    pid_alive "$o" || continue
+    [[ $(metric "$(ops_port "$o")" "consensus_etcdraft_is_leader\\{channel=\"$CHANNEL\"\\}") == 1 ]] && n=$((n + 1))
+  done
+  echo "$n"
+}
+one_agreed_leader() {
+  local o ids=()
+  [[ $(leader_count) == 1 ]] || { echo "leaders: $(leader_count)"; return 1; }
+  for o in "${ORDERERS[@]}"; do pid_alive "$o" && ids+=("$(raft_leader_id "$o")"); done
+  [[ $(printf '%s\n' "${ids[@]}" | sort -u | wc -l) == 1 && -n ${ids[0]} ]] || { echo "leader ids seen: ${ids[*]}"; return 1; }
+}
+orderer_height() { osnadmin "$1" list -c "$CHANNEL" 2>/dev/null | sed -n 's/.*"height": *\([0-9]*\).*/\1/p' | head -1; }
+peers_same_height() { # [min]
+  local p h hs=()
+  for p in "${PEERS[@]}"; do h=$(peer_height "$p" "$CHANNEL"); hs+=("$p=$h"); [[ -n $h && $h -ge ${1:-1} ]] || { echo "${hs[*]}"; return 1; }; done
+  [[ $(printf '%s\n' "${hs[@]}" | cut -d= -f2 | sort -u | wc -l) == 1 ]] || { echo "${hs[*]}"; return 1; }
+}
+leader_name() { local o; for o in "${ORDERERS[@]}"; do [[ $(metric "$(ops_port "$o")" "consensus_etcdraft_is_leader\\{channel=\"$CHANNEL\"\\}") == 1 ]] && echo "$o"; done; }
+
+# A real endorsed transaction through ordering that needs no application chaincode:
+# Org1 approves a throwaway chaincode definition and waits for the commit event.
+submit_probe_tx() {
+  (
+    peer_cli_env org1
+    "$BIN/peer" lifecycle chaincode approveformyorg -o "127.0.0.1:$1" --tls --cafile "$ORDERER_CA" \
+      -C "$CHANNEL" -n "probe$(date +%s%N)" -v 1 --sequence 1 --package-id probe:0 --waitForEvent
+  )
+}
+
+check "all 3 orderers list channel $CHANNEL as active" channel_on_all_orderers
+check "orderers agree on one Raft leader" eventually 15 one_agreed_leader
+check "all 4 peers joined at the same height" eventually 15 peers_same_height 1
+check "cross-org gossip membership complete" wait_gossip
+
+h0=$(peer_height peer0.org1 "$CHANNEL")
+victim=$(leader_name)
+survivor=orderer1; [[ $victim == orderer1 ]] && survivor=orderer2
+stop_all "$victim"
+check "the stopped orderer ($victim, the leader) is down" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$(orderer_port "$victim")) 2>/dev/null"
+single_leader() { [[ $(leader_count) == 1 ]]; }
+check "a new leader is elected among the two left" eventually 30 single_leader
+check "a transaction commits with $victim down" eventually 30 submit_probe_tx "$(orderer_port "$survivor")"
+check "all peers received the new block" eventually 20 peers_same_height $((h0 + 1))
+
+"$NET" up >/dev/null 2>&1 # restarts only what is not running
+target=$(orderer_height "$survivor")
+caught_up() { local h; h=$(orderer_height "$victim"); [[ -n $h && $h -ge $target ]]; }
+check "$victim restarted and caught up to height $target" eventually 30 caught_up
+check "orderers agree on one Raft leader after the restart" eventually 30 one_agreed_leader
+
+"$NET" down
+leftover() {
+  local f busy=""
+  ls "$PIDS"/*.pid 2>/dev/null && return 1
+  for port in 7050 8050 9050 7053 8053 9053 7051 7061 8051 9051 7052 7062 8052 9052 17050 18050 19050 17051 17061 18051 19051 7100 8100 9100; do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy="$busy $port"
+  done
+  [[ -z $busy ]] || { echo "still listening:$busy"; return 1; }
+  pgrep -f "$BIN/(peer|orderer)" && return 1
+  return 0
+}
+check "down leaves no process and no listening port" leftover
+finish network
