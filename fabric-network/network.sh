@@ -23,6 +23,9 @@ BIN=${SVCFLOW_FABRIC_BIN:-$NET_DIR/.bin}
 ORDERERS=(orderer1 orderer2 orderer3)
 PEERS=(peer0.org1 peer1.org1 peer0.org2 peer0.org3)
 ORGS=(org1 org2 org3)
+# Plain (uncoloured) log lines in files; gRPC's connection chatter only from warnings up.
+export FABRIC_LOGGING_FORMAT=${FABRIC_LOGGING_FORMAT:-'%{time:2006-01-02 15:04:05.000 MST} %{level:.4s} [%{module}] %{shortfunc} -> %{message}'}
+LOG_SPEC_DEFAULT='grpc=warn:info'
 
 # ---------------------------------------------------------------------------------------------
 # Port map (also in README.md). Operations (metrics/health) ports are 10000 above the listener.
@@ -140,7 +143,7 @@ start_orderer() {
   ! port_open "$port" || die "start $name (port $port already in use by another process; see README 'Troubleshooting')"
   mkdir -p "$data"
   FABRIC_CFG_PATH=$CFG_BASE \
-  FABRIC_LOGGING_SPEC=${SVCFLOW_ORDERER_LOGGING:-INFO} \
+  FABRIC_LOGGING_SPEC=${SVCFLOW_ORDERER_LOGGING:-$LOG_SPEC_DEFAULT} \
   ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
   ORDERER_GENERAL_LISTENPORT=$port \
   ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
@@ -186,6 +189,7 @@ orderer_join() { # orderer channel
 peer_cli_env() { # org [user] [peer]
   local org=$1 user=${2:-Admin} peer=${3:-$(org_peer "$1")}
   export FABRIC_CFG_PATH=$CFG_BASE
+  export FABRIC_LOGGING_SPEC=${SVCFLOW_CLI_LOGGING:-$LOG_SPEC_DEFAULT}
   export CORE_PEER_TLS_ENABLED=true
   export CORE_PEER_LOCALMSPID; CORE_PEER_LOCALMSPID=$(org_msp "$org")
   export CORE_PEER_MSPCONFIGPATH; CORE_PEER_MSPCONFIGPATH=$(org_dir "$org")/users/$user@$(org_domain "$org")/msp
@@ -203,7 +207,7 @@ start_peer() {
   case $name in peer0.org1) bootstrap=127.0.0.1:7061 ;; peer1.org1) bootstrap=127.0.0.1:7051 ;; *) bootstrap=127.0.0.1:$port ;; esac
   mkdir -p "$data"
   FABRIC_CFG_PATH=$CFG_BASE \
-  FABRIC_LOGGING_SPEC=${SVCFLOW_PEER_LOGGING:-INFO} \
+  FABRIC_LOGGING_SPEC=${SVCFLOW_PEER_LOGGING:-$LOG_SPEC_DEFAULT} \
   CORE_PEER_ID=$name.svcflow.local \
   CORE_PEER_NETWORKID=svcflow \
   CORE_PEER_LISTENADDRESS=127.0.0.1:$port \
@@ -410,7 +414,7 @@ cmd_env() {
   [[ -d $CORE_PEER_MSPCONFIGPATH ]] || die "env (no identity $user in $org: $CORE_PEER_MSPCONFIGPATH)"
   local v
   echo "export PATH=\"$BIN:\$PATH\""
-  for v in FABRIC_CFG_PATH CORE_PEER_TLS_ENABLED CORE_PEER_LOCALMSPID CORE_PEER_MSPCONFIGPATH CORE_PEER_ADDRESS CORE_PEER_TLS_ROOTCERT_FILE ORDERER_CA; do
+  for v in FABRIC_CFG_PATH FABRIC_LOGGING_SPEC FABRIC_LOGGING_FORMAT CORE_PEER_TLS_ENABLED CORE_PEER_LOCALMSPID CORE_PEER_MSPCONFIGPATH CORE_PEER_ADDRESS CORE_PEER_TLS_ROOTCERT_FILE ORDERER_CA; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
   # Endorsing peers of every org, for invokes whose policy needs more than the caller's org.
