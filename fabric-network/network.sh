@@ -442,12 +442,35 @@ cc_build() {
     cargo build --release --manifest-path "$ROOT/Cargo.toml" -p svcflow-chaincode
 }
 
+# TLS between each org's peers and its chaincode server, issued once by the org's TLS CA: a server
+# cert for the chaincode (127.0.0.1) and a client cert the peers present when they dial it.
+cc_tls() { # org
+  local org=$1 dir=$CC_DIR/$1/tls ca
+  ca=$(org_dir "$org")/tlsca
+  [[ -f $dir/server.crt && -f $dir/client.crt ]] && return 0
+  mkdir -p "$dir"
+  local kind cn ext log=$LOGS/chaincode-tls.log
+  for kind in server client; do
+    cn=chaincode-$kind.$(org_domain "$org")
+    ext="keyUsage=critical,digitalSignature,keyEncipherment"$'\n'"extendedKeyUsage=${kind}Auth"$'\n'"subjectAltName=DNS:localhost,IP:127.0.0.1"
+    step "chaincode TLS key ($org $kind)" "$log" openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$kind.key"
+    step "chaincode TLS csr ($org $kind)" "$log" openssl req -new -key "$dir/$kind.key" -subj "/O=$(org_msp "$org")/CN=$cn" -out "$dir/$kind.csr"
+    step "chaincode TLS cert ($org $kind)" "$log" openssl x509 -req -in "$dir/$kind.csr" -CA "$ca"/tlsca.*-cert.pem \
+      -CAkey "$ca/priv_sk" -set_serial "0x$(openssl rand -hex 16)" -days 3650 -extfile <(printf '%s\n' "$ext") -out "$dir/$kind.crt"
+    rm -f "$dir/$kind.csr"
+  done
+  cp "$ca"/tlsca.*-cert.pem "$dir/ca.crt"
+}
+
+json_pem() { awk 'BEGIN{ORS=""} {printf "%s\\n", $0}' "$1"; } # a PEM file as one JSON string body
+
 # Deterministic package: same inputs give the same bytes, so the same package id on every run.
 cc_package() { # org -> prints package path
-  local org=$1 work pkg
+  local org=$1 work pkg tls=$CC_DIR/$1/tls
   work=$CC_DIR/$org/pkg; pkg=$CC_DIR/$org/$CC_NAME.tar.gz
   rm -rf "$work"; mkdir -p "$work/src"
-  printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$(cc_port "$org")" >"$work/src/connection.json"
+  printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":true,"client_auth_required":true,"client_key":"%s","client_cert":"%s","root_cert":"%s"}\n' \
+    "$(cc_port "$org")" "$(json_pem "$tls/client.key")" "$(json_pem "$tls/client.crt")" "$(json_pem "$tls/ca.crt")" >"$work/src/connection.json"
   printf '{"type":"ccaas","label":"%s_%s"}\n' "$CC_NAME" "$CC_VERSION" >"$work/metadata.json"
   local tarflags=(--sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu)
   tar "${tarflags[@]}" -C "$work/src" -cf - connection.json | gzip -n >"$work/code.tar.gz"
@@ -474,7 +497,9 @@ cc_start() { # org package-id
     stop_all "$name"
   fi
   ! port_open "$port" || die "start $name (port $port already in use by another process)"
+  local tls=$CC_DIR/$org/tls
   CHAINCODE_ID=$id CHAINCODE_SERVER_ADDRESS=127.0.0.1:$port RUST_LOG=${SVCFLOW_CC_LOG:-info} \
+  CHAINCODE_TLS_CERT=$tls/server.crt CHAINCODE_TLS_KEY=$tls/server.key CHAINCODE_TLS_CLIENT_CA=$tls/ca.crt \
     spawn "$name" "$LOGS/$name.log" "$CC_BIN" serve
   echo "$id" >"$CC_DIR/$org/running-id"
   wait_port "$name" "$port" "$LOGS/$name.log"
@@ -497,6 +522,7 @@ cmd_deploy_cc() {
   declare -A ids=()
   for org in "${ORGS[@]}"; do
     mkdir -p "$CC_DIR/$org"
+    cc_tls "$org"
     pkg=$(cc_package "$org"); id=$(cc_package_id "$pkg"); ids[$org]=$id
     # The server must listen before the definition is committed: the peer dials it then.
     cc_start "$org" "$id"
