@@ -48,7 +48,7 @@ ORDERER_ADMIN_TLS=$ORDERER_ORG_DIR/users/Admin@orderer.svcflow.local/tls
 # ---------------------------------------------------------------------------------------------
 say() { printf '%s\n' "$*" >&2; }
 # One line naming the failed step and the log to read, then a non-zero exit.
-die() { say "network.sh: $1 failed${2:+; see $2}"; exit 1; }
+die() { say "network.sh: failed at ${1}${2:+; see $2}"; exit 1; }
 # Runs a step with its output appended to a log; on failure, die with that log.
 step() {
   local name=$1 log=$2; shift 2
@@ -90,7 +90,7 @@ fabric_cfg_base() {
 
 # ---------------------------------------------------------------------------------------------
 check_go() {
-  command -v go >/dev/null || die "install: Go not found (need Go >= $GO_MIN on PATH, e.g. apt-get install golang or https://go.dev/dl)"
+  command -v go >/dev/null || die "install: Go not found on PATH (Fabric $FABRIC_VERSION needs Go >= $GO_MIN)"
   local v
   v=$(go env GOVERSION 2>/dev/null); v=${v#go}
   if ! printf '%s\n%s\n' "$GO_MIN" "$v" | sort -C -V; then
