@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# A single-host Ceph cluster with an S3 gateway (RGW) on 127.0.0.1, as plain daemons: one mon, one
+# bluestore OSD backed by a file, one radosgw. Objects survive `down`/`up`; only `clean` wipes them.
+# Recipe and knobs: docs/ceph.md. `ceph.sh -h` for the verbs.
+set -Eeuo pipefail
+
+NET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE=${SVCFLOW_CEPH_STATE:-${SVCFLOW_STATE_DIR:-$NET_DIR/.state}/ceph}
+CONF=$STATE/ceph.conf
+LOGS=$STATE/log
+RUN=$STATE/run
+RGW_PORT=${SVCFLOW_RGW_PORT:-7480}
+BUCKET=${SVCFLOW_S3_BUCKET:-svcflow}
+OSD_SIZE=${SVCFLOW_CEPH_OSD_SIZE:-20G}     # sparse file: takes disk only as objects are written
+OSD_MEMORY=${SVCFLOW_CEPH_OSD_MEMORY:-1073741824}
+PACKAGES=(ceph-mon ceph-osd radosgw ceph-common curl)
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "ceph.sh: failed at ${1}${2:+; see $2}"; exit 1; }
+step() { # name log cmd...
+  local name=$1 log=$2; shift 2
+  mkdir -p "$(dirname "$log")"
+  printf '\n== %s: %s\n' "$(date -Is)" "$*" >>"$log"
+  "$@" >>"$log" 2>&1 || die "$name" "$log"
+}
+ceph_() { timeout 20 ceph -c "$CONF" "$@"; }
+pid_alive() { [[ -f $RUN/$1.svcflow.pid ]] && kill -0 "$(cat "$RUN/$1.svcflow.pid")" 2>/dev/null; }
+spawn() { # name log cmd...
+  local name=$1 log=$2; shift 2
+  setsid "$@" >>"$log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.svcflow.pid"
+}
+wait_for() { # what seconds log cmd...
+  local what=$1 secs=$2 log=$3 until; shift 3
+  until=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < until)) || die "$what (not ready after $secs s)" "$log"
+    sleep 1
+  done
+}
+
+install_packages() {
+  local p missing=()
+  for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  ((${#missing[@]})) || return 0
+  say "installing ${missing[*]} (apt-get)"
+  mkdir -p "$STATE"
+  step "install ${missing[*]} (apt-get)" "$STATE/install.log" \
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+write_conf() {
+  local fsid=$1
+  # $cluster, $name and $id below are Ceph's own metavariables, expanded by each daemon.
+  cat >"$CONF" <<EOF
+[global]
+fsid = $fsid
+mon initial members = a
+mon host = [v2:127.0.0.1:3300,v1:127.0.0.1:6789]
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+# Keep the messenger off the Fabric ports (7050-9062): OSD and RGW bind inside this range.
+ms bind port min = 6800
+ms bind port max = 6899
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+keyring = $STATE/keyring/\$name.keyring
+run dir = $RUN
+admin socket = $RUN/\$name.asok
+pid file = $RUN/\$name.pid
+log file = $LOGS/\$name.log
+mon cluster log file = $LOGS/cluster.log
+# One host, one OSD: one copy of each object, placement across OSDs (type 0), few PGs.
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+osd crush chooseleaf type = 0
+osd pool default pg autoscale mode = off
+osd pool default pg num = 8
+osd pool default pgp num = 8
+mon max pg per osd = 1000
+
+[mon]
+mon data = $STATE/mon/\$cluster-\$id
+
+[osd]
+osd data = $STATE/osd/\$cluster-\$id
+osd objectstore = bluestore
+bluestore block path = $STATE/osd/\$cluster-\$id/block.file
+bluestore block create = true
+bluestore block size = $(numfmt --from=iec "$OSD_SIZE")
+osd memory target = $OSD_MEMORY
+
+[client.rgw.a]
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw data = $STATE/rgw
+rgw dns name = 127.0.0.1
+EOF
+}
+
+bootstrap() {
+  local log=$LOGS/bootstrap.log fsid
+  say "bootstrapping a new Ceph cluster in $STATE"
+  rm -rf "$STATE"; mkdir -p "$STATE/keyring" "$LOGS" "$RUN" "$STATE/mon" "$STATE/osd" "$STATE/rgw"
+  fsid=$(cat /proc/sys/kernel/random/uuid)
+  write_conf "$fsid"
+  local kr=$STATE/keyring
+  step "bootstrap: mon keyring" "$log" ceph-authtool --create-keyring "$kr/mon.keyring" --gen-key -n mon. --cap mon 'allow *'
+  step "bootstrap: admin keyring" "$log" ceph-authtool --create-keyring "$kr/client.admin.keyring" --gen-key -n client.admin \
+    --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' --cap mds 'allow *'
+  step "bootstrap: admin key into mon keyring" "$log" ceph-authtool "$kr/mon.keyring" --import-keyring "$kr/client.admin.keyring"
+  step "bootstrap: monmap" "$log" monmaptool --create --fsid "$fsid" --addv a '[v2:127.0.0.1:3300,v1:127.0.0.1:6789]' "$STATE/monmap"
+  step "bootstrap: mon mkfs" "$log" ceph-mon -c "$CONF" --mkfs -i a --monmap "$STATE/monmap" --keyring "$kr/mon.keyring"
+  start_mon
+  local uuid id
+  uuid=$(cat /proc/sys/kernel/random/uuid)
+  id=$(ceph_ osd new "$uuid" 2>>"$log") || die "bootstrap: ceph osd new" "$log"
+  [[ $id == 0 ]] || die "bootstrap: expected osd.0, got osd.$id" "$log"
+  mkdir -p "$STATE/osd/ceph-0"
+  step "bootstrap: osd keyring" "$log" ceph-authtool --create-keyring "$kr/osd.0.keyring" --gen-key -n osd.0
+  step "bootstrap: osd auth" "$log" ceph_ auth add osd.0 osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' -i "$kr/osd.0.keyring"
+  step "bootstrap: osd mkfs (bluestore on a file)" "$log" ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$uuid"
+  start_osd
+  step "bootstrap: rgw keyring" "$log" ceph_ auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' -o "$kr/client.rgw.a.keyring"
+  start_rgw
+  local access secret
+  access=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
+  secret=$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
+  step "bootstrap: S3 user (radosgw-admin user create)" "$log" timeout 60 radosgw-admin -c "$CONF" -n client.admin \
+    user create --uid=svcflow --display-name="svcflow gateways" --access-key="$access" --secret-key="$secret"
+  umask 077
+  printf 'SVCFLOW_S3_ENDPOINT=http://127.0.0.1:%s\nSVCFLOW_S3_BUCKET=%s\nSVCFLOW_S3_ACCESS_KEY=%s\nSVCFLOW_S3_SECRET_KEY=%s\nSVCFLOW_S3_REGION=default\n' \
+    "$RGW_PORT" "$BUCKET" "$access" "$secret" >"$STATE/s3.env"
+  create_bucket
+  touch "$STATE/bootstrapped"
+}
+
+s3_curl() { # method path [curl args...]
+  local method=$1 path=$2; shift 2
+  # shellcheck disable=SC1091
+  source "$STATE/s3.env"
+  # RGW wants the payload hash header that curl's SigV4 leaves out; these requests have no body.
+  curl -fsS --max-time 30 -X "$method" --aws-sigv4 "aws:amz:default:s3" \
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+    --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" "http://127.0.0.1:$RGW_PORT/$path" "$@"
+}
+
+create_bucket() {
+  s3_curl HEAD "$BUCKET" -o /dev/null 2>/dev/null && return 0
+  step "create bucket $BUCKET" "$LOGS/bootstrap.log" s3_curl PUT "$BUCKET"
+}
+
+start_mon() {
+  pid_alive mon || spawn mon "$LOGS/mon.a.stdout.log" ceph-mon -c "$CONF" -f -i a
+  wait_for "start mon" 60 "$LOGS/mon.a.log" ceph_ mon stat
+}
+osd_up() { ceph_ osd dump 2>/dev/null | grep -q '^osd.0 up'; }
+start_osd() {
+  pid_alive osd || spawn osd "$LOGS/osd.0.stdout.log" ceph-osd -c "$CONF" -f -i 0
+  wait_for "start osd.0" 120 "$LOGS/osd.0.log" osd_up
+}
+rgw_ready() { curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/"; }
+start_rgw() {
+  pid_alive rgw || spawn rgw "$LOGS/rgw.stdout.log" radosgw -c "$CONF" -f -n client.rgw.a
+  wait_for "start radosgw on 127.0.0.1:$RGW_PORT" 120 "$LOGS/client.rgw.a.log" rgw_ready
+}
+
+stop() { # name...
+  local n pid pids=() i
+  for n in "$@"; do
+    pid_alive "$n" || { rm -f "$RUN/$n.svcflow.pid"; continue; }
+    pid=$(cat "$RUN/$n.svcflow.pid"); pids+=("$pid")
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    rm -f "$RUN/$n.svcflow.pid"
+  done
+  for i in $(seq 1 150); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+cmd_up() {
+  install_packages
+  if [[ -f $STATE/bootstrapped ]]; then
+    start_mon; start_osd; start_rgw; create_bucket
+  else
+    bootstrap
+  fi
+  say "Ceph RGW is up: http://127.0.0.1:$RGW_PORT bucket $BUCKET (credentials: ceph.sh env)"
+}
+
+cmd_down() {
+  [[ -d $RUN ]] || return 0
+  stop rgw; stop osd; stop mon
+  say "Ceph is down (objects kept in $STATE)"
+}
+
+cmd_status() {
+  local n rc=0
+  for n in mon osd rgw; do
+    if pid_alive "$n"; then printf '%-12s %-6s %s\n' "ceph-$n" up "$(cat "$RUN/$n.svcflow.pid")"; else printf '%-12s %-6s -\n' "ceph-$n" down; rc=1; fi
+  done
+  if pid_alive mon; then ceph_ -s 2>/dev/null | sed -n 's/^ *\(health\|osd\|objects\|usage\):/  \1:/p' | sed 's/^/  /'; fi
+  return $rc
+}
+
+cmd_env() {
+  [[ -f $STATE/s3.env ]] || die "env (no credentials yet: run 'ceph.sh up')"
+  sed 's/^/export /' "$STATE/s3.env"
+}
+
+usage() {
+  cat <<EOF
+Usage: fabric-network/ceph.sh <verb>
+  up          install Ceph packages if missing, bootstrap once, start mon, osd and radosgw (127.0.0.1:$RGW_PORT)
+  down        stop the daemons (objects are kept)
+  clean       down, then wipe the cluster and its objects
+  status      daemons up/down and cluster health
+  env         print export lines for the S3 endpoint, bucket and credentials:  eval "\$(fabric-network/ceph.sh env)"
+  stop-rgw    stop only radosgw (failure tests)
+  start-rgw   start radosgw again
+State: $STATE
+EOF
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  clean) cmd_down; rm -rf "$STATE"; say "Ceph state removed" ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  stop-rgw) stop rgw ;;
+  start-rgw) start_rgw ;;
+  -h | --help | help) usage ;;
+  *) usage >&2; exit 1 ;;
+esac
