@@ -1,1 +1,3 @@
 //! svcflow gateway: the per-org REST management server.
+
+pub mod storage;

@@ -1,0 +1,119 @@
+//! Off-chain object storage: where phase files live, encrypted with the phase data key.
+//!
+//! [`ObjectStore`] is the raw byte store with two backends, [`s3::S3Store`] (Ceph RGW or any S3)
+//! and [`fs::FsStore`] (the embedded default for a quick local run). [`sealed`] puts the
+//! hash-then-encrypt pipeline around either one.
+
+pub mod fs;
+pub mod s3;
+pub mod sealed;
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::io::AsyncRead;
+
+/// Everything the storage layer can fail with; the gateway maps it once to HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object {0} not found")]
+    NotFound(String),
+    #[error("invalid object key {0:?}: {1}")]
+    InvalidKey(String, &'static str),
+    #[error("object store unavailable: {0}")]
+    Unavailable(String),
+    #[error("object store error: {0}")]
+    Backend(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The stored object does not match what was written: altered, truncated, reordered,
+    /// extended, or read with the wrong key.
+    #[error("integrity check failed: {0}")]
+    Integrity(String),
+    #[error("crypto error: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// A stream of object bytes; an `Err` item ends it.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
+
+/// A flat namespace of immutable objects. A `put` is all-or-nothing: until it returns `Ok`
+/// no reader sees the object, and a failed `put` leaves nothing visible.
+#[allow(async_fn_in_trait)] // used with static dispatch (or through `AnyStore`)
+pub trait ObjectStore: Send + Sync {
+    /// Stores everything `body` yields under `key`; returns the number of bytes stored.
+    async fn put(&self, key: &str, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<u64>;
+    /// Streams the object back.
+    async fn get(&self, key: &str) -> Result<ByteStream>;
+    async fn delete(&self, key: &str) -> Result<()>;
+    async fn exists(&self, key: &str) -> Result<bool>;
+}
+
+/// The backend chosen by configuration.
+pub enum AnyStore {
+    Fs(fs::FsStore),
+    S3(s3::S3Store),
+}
+
+impl ObjectStore for AnyStore {
+    async fn put(&self, key: &str, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<u64> {
+        match self {
+            AnyStore::Fs(s) => s.put(key, body).await,
+            AnyStore::S3(s) => s.put(key, body).await,
+        }
+    }
+    async fn get(&self, key: &str) -> Result<ByteStream> {
+        match self {
+            AnyStore::Fs(s) => s.get(key).await,
+            AnyStore::S3(s) => s.get(key).await,
+        }
+    }
+    async fn delete(&self, key: &str) -> Result<()> {
+        match self {
+            AnyStore::Fs(s) => s.delete(key).await,
+            AnyStore::S3(s) => s.delete(key).await,
+        }
+    }
+    async fn exists(&self, key: &str) -> Result<bool> {
+        match self {
+            AnyStore::Fs(s) => s.exists(key).await,
+            AnyStore::S3(s) => s.exists(key).await,
+        }
+    }
+}
+
+/// Object keys are `/`-separated names of `[A-Za-z0-9._-]` segments; nothing that could climb
+/// out of a directory or be read differently by two backends.
+pub fn validate_key(key: &str) -> Result<()> {
+    let bad = |why| Err(StorageError::InvalidKey(key.to_owned(), why));
+    if key.is_empty() || key.len() > 512 {
+        return bad("must be 1 to 512 bytes");
+    }
+    for seg in key.split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return bad("empty, '.' or '..' segment");
+        }
+        if !seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
+            return bad("only A-Z a-z 0-9 . _ - and / are allowed");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_key;
+
+    #[test]
+    fn keys() {
+        for ok in ["a", "p1/ph1/f-1.bin", "A_b.c"] {
+            assert!(validate_key(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "/a", "a/", "a//b", "../x", "a/../b", "a/./b", "a b", "a\\b", "é"] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}

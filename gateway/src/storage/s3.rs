@@ -1,0 +1,105 @@
+//! S3 backend (Ceph RGW in CI and production) on `rust-s3`.
+//!
+//! Uploads stream through S3 multipart in 8 MiB parts with a bounded number in flight, so memory
+//! stays flat whatever the object size; an upload that fails is aborted and leaves no object.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use s3::creds::Credentials;
+use s3::error::S3Error;
+use s3::{Bucket, Region};
+use tokio::io::AsyncRead;
+
+use super::{validate_key, ByteStream, ObjectStore, Result, StorageError};
+
+/// Where and as whom to reach the S3 service.
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// Parts uploaded at once per object (each holds one 8 MiB part in memory).
+    pub parts_in_flight: usize,
+    pub request_timeout: Duration,
+}
+
+pub struct S3Store {
+    bucket: Box<Bucket>,
+    parts_in_flight: usize,
+}
+
+impl S3Store {
+    pub fn new(cfg: &S3Config) -> Result<Self> {
+        let creds = Credentials::new(Some(&cfg.access_key), Some(&cfg.secret_key), None, None, None)
+            .map_err(|e| StorageError::Backend(format!("S3 credentials: {e}")))?;
+        let region = Region::Custom { region: cfg.region.clone(), endpoint: cfg.endpoint.clone() };
+        let bucket = Bucket::new(&cfg.bucket, region, creds)
+            .map_err(map_err)?
+            .with_path_style()
+            .with_request_timeout(cfg.request_timeout)
+            .map_err(map_err)?;
+        Ok(Self { bucket, parts_in_flight: cfg.parts_in_flight.max(1) })
+    }
+}
+
+/// Connection problems are `Unavailable` (retry later), a 404 is `NotFound`, the rest `Backend`.
+fn map_err(e: S3Error) -> StorageError {
+    match &e {
+        S3Error::HttpFailWithBody(404, _) => StorageError::NotFound(String::new()),
+        S3Error::Reqwest(r) if r.is_connect() || r.is_timeout() => StorageError::Unavailable(e.to_string()),
+        S3Error::Io(_) => StorageError::Unavailable(e.to_string()),
+        _ => StorageError::Backend(e.to_string()),
+    }
+}
+
+fn with_key(key: &str) -> impl Fn(S3Error) -> StorageError + '_ {
+    move |e| match map_err(e) {
+        StorageError::NotFound(_) => StorageError::NotFound(key.to_owned()),
+        other => other,
+    }
+}
+
+impl ObjectStore for S3Store {
+    async fn put(&self, key: &str, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<u64> {
+        validate_key(key)?;
+        let resp = self
+            .bucket
+            .put_object_stream_builder(key)
+            .with_content_type("application/octet-stream")
+            .with_max_concurrent_chunks(self.parts_in_flight)
+            .execute_stream(body)
+            .await
+            .map_err(with_key(key))?;
+        if !(200..300).contains(&resp.status_code()) {
+            return Err(StorageError::Backend(format!("PUT {key}: HTTP {}", resp.status_code())));
+        }
+        Ok(resp.uploaded_bytes() as u64)
+    }
+
+    async fn get(&self, key: &str) -> Result<ByteStream> {
+        validate_key(key)?;
+        let resp = self.bucket.get_object_stream(key).await.map_err(with_key(key))?;
+        let owned = key.to_owned();
+        Ok(Box::pin(resp.bytes.map(move |r| r.map_err(|e| with_key(&owned)(e)))))
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        validate_key(key)?;
+        self.bucket.delete_object(key).await.map_err(with_key(key))?;
+        Ok(())
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        validate_key(key)?;
+        match self.bucket.head_object(key).await {
+            Ok(_) => Ok(true),
+            Err(e) => match map_err(e) {
+                StorageError::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+}

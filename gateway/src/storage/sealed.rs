@@ -1,0 +1,405 @@
+//! Sealed objects: plaintext hashed with SHA-256 while it streams, then encrypted with
+//! AES-256-GCM in chunks under the phase data key; and back, decrypted and verified.
+//!
+//! Layout of a sealed object:
+//!
+//! ```text
+//! header  = "SVFS" | version (1 byte) | chunk size (u32 BE) | object id (16 random bytes)
+//! record  = nonce (12 random bytes) | ciphertext | tag (16)     -- one per chunk, in order
+//! AAD     = header | chunk index (u64 BE) | last flag (1 byte)
+//! ```
+//!
+//! Every chunk holds `chunk size` plaintext bytes except the last, which holds 0..=chunk size and
+//! is the only one sealed with last flag 1 (an empty file is one empty last chunk). So tampering
+//! fails a tag; reordering fails the index; truncation at a record boundary leaves a final chunk
+//! sealed as not-last; anything appended follows the true last chunk; and chunks cannot be moved
+//! between objects because the header (with its random id) is in every chunk's AAD.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use openssl::sha::Sha256;
+use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_util::io::StreamReader;
+
+use super::{ByteStream, ObjectStore, Result, StorageError};
+
+const MAGIC: &[u8; 4] = b"SVFS";
+const VERSION: u8 = 1;
+const HEADER_LEN: usize = 4 + 1 + 4 + 16;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// Plaintext bytes per chunk: large enough that the 28 bytes of nonce and tag are noise, small
+/// enough that a reader never holds much unverified data.
+pub const CHUNK_SIZE: usize = 1 << 20;
+
+/// What a sealed upload produced: the anchor material for the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    /// SHA-256 of the plaintext, lowercase hex.
+    pub sha256: String,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// Bytes stored (header, nonces and tags included).
+    pub stored_size: u64,
+}
+
+/// A 32-byte AES-256 key (the phase data key).
+pub struct DataKey([u8; 32]);
+
+impl DataKey {
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+    pub fn from_slice(bytes: &[u8]) -> Result<Self> {
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| StorageError::Integrity(format!("data key must be 32 bytes, got {}", bytes.len())))?;
+        Ok(Self(arr))
+    }
+}
+
+fn aad(header: &[u8], index: u64, last: bool) -> Vec<u8> {
+    let mut a = Vec::with_capacity(header.len() + 9);
+    a.extend_from_slice(header);
+    a.extend_from_slice(&index.to_be_bytes());
+    a.push(u8::from(last));
+    a
+}
+
+fn seal_chunk(key: &DataKey, header: &[u8], index: u64, last: bool, plain: &[u8]) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    openssl::rand::rand_bytes(&mut nonce)?;
+    let mut tag = [0u8; TAG_LEN];
+    let ct = encrypt_aead(Cipher::aes_256_gcm(), &key.0, Some(&nonce), &aad(header, index, last), plain, &mut tag)?;
+    let mut rec = Vec::with_capacity(NONCE_LEN + ct.len() + TAG_LEN);
+    rec.extend_from_slice(&nonce);
+    rec.extend_from_slice(&ct);
+    rec.extend_from_slice(&tag);
+    Ok(rec)
+}
+
+fn open_chunk(key: &DataKey, header: &[u8], index: u64, last: bool, rec: &[u8]) -> Result<Vec<u8>> {
+    if rec.len() < NONCE_LEN + TAG_LEN {
+        return Err(StorageError::Integrity(format!("chunk {index} is cut short")));
+    }
+    let (nonce, rest) = rec.split_at(NONCE_LEN);
+    let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
+    decrypt_aead(Cipher::aes_256_gcm(), &key.0, Some(nonce), &aad(header, index, last), ct, tag).map_err(|_| {
+        StorageError::Integrity(format!(
+            "chunk {index} does not authenticate (altered, reordered, truncated, extended, or another key)"
+        ))
+    })
+}
+
+/// Turns the pipe's EOF into an error unless the producer marked the body complete, so a store
+/// never commits a body whose source failed half-way (it aborts instead).
+struct EofGuard<'a, R> {
+    inner: &'a mut R,
+    complete: &'a AtomicBool,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for EofGuard<'_, R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let polled = std::pin::Pin::new(&mut *this.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = polled {
+            if buf.filled().len() == before && !this.complete.load(Ordering::Acquire) {
+                return std::task::Poll::Ready(Err(std::io::Error::other("upload source failed before its end")));
+            }
+        }
+        polled
+    }
+}
+
+/// Reads until `buf` is full or EOF; returns how many bytes were read.
+async fn read_full(r: &mut (impl AsyncRead + Unpin + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let m = r.read(&mut buf[n..]).await?;
+        if m == 0 {
+            break;
+        }
+        n += m;
+    }
+    Ok(n)
+}
+
+/// Hashes, encrypts and stores everything `plain` yields under `key`.
+///
+/// The encrypted stream is produced by a task feeding a small in-memory pipe that the store
+/// reads from, so memory stays at a few chunks whatever the size.
+pub async fn put<S: ObjectStore>(
+    store: &S,
+    object_key: &str,
+    data_key: &DataKey,
+    plain: &mut (dyn AsyncRead + Unpin + Send),
+) -> Result<Sealed> {
+    let (mut pipe_in, mut pipe_out) = tokio::io::duplex(2 * CHUNK_SIZE);
+    let complete = AtomicBool::new(false);
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.push(VERSION);
+    header.extend_from_slice(&(CHUNK_SIZE as u32).to_be_bytes());
+    let mut id = [0u8; 16];
+    openssl::rand::rand_bytes(&mut id)?;
+    header.extend_from_slice(&id);
+
+    let producer = async {
+        let res: Result<(String, u64)> = async {
+            pipe_in.write_all(&header).await?;
+            let mut hasher = Sha256::new();
+            let mut size = 0u64;
+            let mut cur = vec![0u8; CHUNK_SIZE];
+            let mut next = vec![0u8; CHUNK_SIZE];
+            let mut cur_len = read_full(plain, &mut cur).await?;
+            let mut index = 0u64;
+            loop {
+                // A full chunk is the last only if nothing follows it: read ahead to know.
+                let next_len = if cur_len == CHUNK_SIZE { read_full(plain, &mut next).await? } else { 0 };
+                let last = next_len == 0;
+                hasher.update(&cur[..cur_len]);
+                size += cur_len as u64;
+                let rec = seal_chunk(data_key, &header, index, last, &cur[..cur_len])?;
+                pipe_in.write_all(&rec).await?;
+                if last {
+                    break;
+                }
+                std::mem::swap(&mut cur, &mut next);
+                cur_len = next_len;
+                index += 1;
+            }
+            // Mark success before the EOF the store will see: an EOF without it is a failure.
+            complete.store(true, Ordering::Release);
+            pipe_in.shutdown().await?;
+            Ok((hex::encode(hasher.finish()), size))
+        }
+        .await;
+        // Whatever happened, close the pipe so the store's read side ends.
+        drop(pipe_in);
+        res
+    };
+    let mut guarded = EofGuard { inner: &mut pipe_out, complete: &complete };
+    let consumer = store.put(object_key, &mut guarded);
+    let (produced, stored) = tokio::join!(producer, consumer);
+    match (produced, stored) {
+        (Ok((sha256, size)), Ok(stored_size)) => Ok(Sealed { sha256, size, stored_size }),
+        // The source failed: the store saw an I/O error instead of an EOF and kept nothing.
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e),
+    }
+}
+
+/// What a reader expects the plaintext to be (from the on-chain anchor).
+#[derive(Clone, Debug)]
+pub struct Expect {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Fetches, decrypts and verifies the object, streaming plaintext out.
+///
+/// Each chunk is released only once it authenticates, and the last one only once the whole
+/// plaintext's SHA-256 and size match `expect`: a reader never sees a clean end of a bad object;
+/// the stream ends with an `Err` instead.
+pub async fn get<S: ObjectStore>(store: &S, object_key: &str, data_key: DataKey, expect: Expect) -> Result<ByteStream> {
+    let raw = store.get(object_key).await?;
+    let (tx, rx) = mpsc::channel::<Result<Bytes>>(2);
+    let object_key = object_key.to_owned();
+    tokio::spawn(async move {
+        let reader = StreamReader::new(raw.map(|r| r.map_err(|e| std::io::Error::other(e.to_string()))));
+        if let Err(e) = open_stream(reader, &data_key, &expect, &tx).await {
+            tracing::warn!(object = %object_key, error = %e, "sealed object refused on read");
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })))
+}
+
+async fn open_stream(
+    mut r: impl AsyncRead + Unpin,
+    key: &DataKey,
+    expect: &Expect,
+    tx: &mpsc::Sender<Result<Bytes>>,
+) -> Result<()> {
+    let mut header = [0u8; HEADER_LEN];
+    if read_full(&mut r, &mut header).await? != HEADER_LEN || &header[..4] != MAGIC {
+        return Err(StorageError::Integrity("not a sealed object (bad or missing header)".into()));
+    }
+    if header[4] != VERSION {
+        return Err(StorageError::Integrity(format!("unknown sealed format version {}", header[4])));
+    }
+    let chunk = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) as usize;
+    if chunk == 0 || chunk > 16 * CHUNK_SIZE {
+        return Err(StorageError::Integrity(format!("implausible chunk size {chunk}")));
+    }
+    let rec_len = NONCE_LEN + chunk + TAG_LEN;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut cur = BytesMut::zeroed(rec_len);
+    let mut next = BytesMut::zeroed(rec_len);
+    let mut cur_len = read_full(&mut r, &mut cur).await?;
+    let mut index = 0u64;
+    loop {
+        let next_len = if cur_len == rec_len { read_full(&mut r, &mut next).await? } else { 0 };
+        let last = next_len == 0;
+        let plain = open_chunk(key, &header, index, last, &cur[..cur_len])?;
+        hasher.update(&plain);
+        size += plain.len() as u64;
+        if last {
+            let got = hex::encode(std::mem::replace(&mut hasher, Sha256::new()).finish());
+            if size != expect.size {
+                return Err(StorageError::Integrity(format!("size {size} differs from the anchored {}", expect.size)));
+            }
+            if !got.eq_ignore_ascii_case(&expect.sha256) {
+                return Err(StorageError::Integrity(format!("SHA-256 {got} differs from the anchored {}", expect.sha256)));
+            }
+        }
+        if !plain.is_empty() && tx.send(Ok(Bytes::from(plain))).await.is_err() {
+            return Ok(()); // the reader went away
+        }
+        if last {
+            return Ok(());
+        }
+        std::mem::swap(&mut cur, &mut next);
+        cur_len = next_len;
+        index += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::fs::FsStore;
+
+    const KEY: [u8; 32] = [7u8; 32];
+
+    async fn collect(mut s: ByteStream) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(item) = s.next().await {
+            out.extend_from_slice(&item?);
+        }
+        Ok(out)
+    }
+
+    fn sha(data: &[u8]) -> String {
+        hex::encode(openssl::sha::sha256(data))
+    }
+
+    async fn roundtrip(len: usize) -> (tempfile::TempDir, FsStore, Vec<u8>, Sealed) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        let sealed = put(&store, "o", &DataKey::new(KEY), &mut data.as_slice()).await.unwrap();
+        (dir, store, data, sealed)
+    }
+
+    #[tokio::test]
+    async fn roundtrips_sizes_around_chunk_edges() {
+        for len in [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 5] {
+            let (_d, store, data, sealed) = roundtrip(len).await;
+            assert_eq!(sealed.size, len as u64);
+            assert_eq!(sealed.sha256, sha(&data));
+            let expect = Expect { sha256: sealed.sha256.clone(), size: sealed.size };
+            let got = collect(get(&store, "o", DataKey::new(KEY), expect).await.unwrap()).await.unwrap();
+            assert_eq!(got, data, "len {len}");
+        }
+    }
+
+    /// Rewrites the stored object and expects the read to fail.
+    async fn refused_after(len: usize, mangle: impl FnOnce(&mut Vec<u8>)) -> StorageError {
+        let (dir, store, _data, sealed) = roundtrip(len).await;
+        let path = dir.path().join("o");
+        let mut raw = std::fs::read(&path).unwrap();
+        mangle(&mut raw);
+        std::fs::write(&path, &raw).unwrap();
+        let expect = Expect { sha256: sealed.sha256, size: sealed.size };
+        match get(&store, "o", DataKey::new(KEY), expect).await {
+            Err(e) => e,
+            Ok(s) => collect(s).await.expect_err("a mangled object must not read back"),
+        }
+    }
+
+    #[tokio::test]
+    async fn detects_tampering_truncation_reordering_appending() {
+        let rec = NONCE_LEN + CHUNK_SIZE + TAG_LEN;
+        let cases: Vec<(&str, usize, Box<dyn FnOnce(&mut Vec<u8>)>)> = vec![
+            ("flip a ciphertext bit", 10, Box::new(|r: &mut Vec<u8>| r[HEADER_LEN + NONCE_LEN + 2] ^= 1)),
+            ("flip a header bit", 10, Box::new(|r: &mut Vec<u8>| r[10] ^= 1)),
+            ("truncate inside a chunk", 10, Box::new(|r: &mut Vec<u8>| r.truncate(r.len() - 3))),
+            ("truncate at a chunk boundary", 2 * CHUNK_SIZE + 5, Box::new(move |r: &mut Vec<u8>| r.truncate(HEADER_LEN + 2 * rec))),
+            ("drop everything but the header", 0, Box::new(|r: &mut Vec<u8>| r.truncate(HEADER_LEN))),
+            ("append a byte", 10, Box::new(|r: &mut Vec<u8>| r.push(0))),
+            (
+                "append a copy of the last chunk",
+                CHUNK_SIZE + 1,
+                Box::new(move |r: &mut Vec<u8>| {
+                    let last = r[HEADER_LEN + rec..].to_vec();
+                    r.extend_from_slice(&last)
+                }),
+            ),
+            (
+                "swap two chunks",
+                3 * CHUNK_SIZE,
+                Box::new(move |r: &mut Vec<u8>| {
+                    let a = r[HEADER_LEN..HEADER_LEN + rec].to_vec();
+                    let b = r[HEADER_LEN + rec..HEADER_LEN + 2 * rec].to_vec();
+                    r[HEADER_LEN..HEADER_LEN + rec].copy_from_slice(&b);
+                    r[HEADER_LEN + rec..HEADER_LEN + 2 * rec].copy_from_slice(&a);
+                }),
+            ),
+            ("not sealed at all", 10, Box::new(|r: &mut Vec<u8>| *r = b"plain text".to_vec())),
+        ];
+        for (name, len, mangle) in cases {
+            let err = refused_after(len, mangle).await;
+            assert!(matches!(err, StorageError::Integrity(_)), "{name}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_key_and_wrong_anchor_are_refused() {
+        let (_d, store, _data, sealed) = roundtrip(100).await;
+        let expect = Expect { sha256: sealed.sha256.clone(), size: sealed.size };
+        let s = get(&store, "o", DataKey::new([8u8; 32]), expect).await.unwrap();
+        assert!(matches!(collect(s).await, Err(StorageError::Integrity(_))));
+        let wrong = Expect { sha256: "00".repeat(32), size: sealed.size };
+        let s = get(&store, "o", DataKey::new(KEY), wrong).await.unwrap();
+        assert!(matches!(collect(s).await, Err(StorageError::Integrity(_))));
+        let wrong_size = Expect { sha256: sealed.sha256, size: 99 };
+        let s = get(&store, "o", DataKey::new(KEY), wrong_size).await.unwrap();
+        assert!(matches!(collect(s).await, Err(StorageError::Integrity(_))));
+    }
+
+    #[tokio::test]
+    async fn a_failing_source_leaves_no_object() {
+        struct Broken(usize);
+        impl AsyncRead for Broken {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                if self.0 == 0 {
+                    return std::task::Poll::Ready(Err(std::io::Error::other("client went away")));
+                }
+                let n = self.0.min(buf.remaining()).min(4096);
+                buf.put_slice(&vec![1u8; n]);
+                self.0 -= n;
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        let err = put(&store, "o", &DataKey::new(KEY), &mut Broken(3 * CHUNK_SIZE / 2)).await;
+        assert!(err.is_err());
+        assert!(!store.exists("o").await.unwrap());
+    }
+}
