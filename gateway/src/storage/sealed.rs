@@ -98,7 +98,7 @@ fn open_chunk(key: &DataKey, header: &[u8], index: u64, last: bool, rec: &[u8]) 
 /// Turns the pipe's EOF into an error unless the producer marked the body complete, so a store
 /// never commits a body whose source failed half-way (it aborts instead).
 struct EofGuard<'a, R> {
-    inner: &'a mut R,
+    inner: R,
     complete: &'a AtomicBool,
 }
 
@@ -110,7 +110,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for EofGuard<'_, R> {
     ) -> std::task::Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let this = &mut *self;
-        let polled = std::pin::Pin::new(&mut *this.inner).poll_read(cx, buf);
+        let polled = std::pin::Pin::new(&mut this.inner).poll_read(cx, buf);
         if let std::task::Poll::Ready(Ok(())) = polled {
             if buf.filled().len() == before && !this.complete.load(Ordering::Acquire) {
                 return std::task::Poll::Ready(Err(std::io::Error::other("upload source failed before its end")));
@@ -118,6 +118,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for EofGuard<'_, R> {
         }
         polled
     }
+}
+
+/// `read_full` from the upload's source, remembering whether it was the source that failed.
+async fn read_source(r: &mut (dyn AsyncRead + Unpin + Send), buf: &mut [u8], failed: &AtomicBool) -> std::io::Result<usize> {
+    read_full(r, buf).await.inspect_err(|_| failed.store(true, Ordering::Release))
 }
 
 /// Reads until `buf` is full or EOF; returns how many bytes were read.
@@ -143,8 +148,9 @@ pub async fn put<S: ObjectStore>(
     data_key: &DataKey,
     plain: &mut (dyn AsyncRead + Unpin + Send),
 ) -> Result<Sealed> {
-    let (mut pipe_in, mut pipe_out) = tokio::io::duplex(2 * CHUNK_SIZE);
+    let (mut pipe_in, pipe_out) = tokio::io::duplex(2 * CHUNK_SIZE);
     let complete = AtomicBool::new(false);
+    let source_failed = AtomicBool::new(false);
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.push(VERSION);
@@ -160,11 +166,11 @@ pub async fn put<S: ObjectStore>(
             let mut size = 0u64;
             let mut cur = vec![0u8; CHUNK_SIZE];
             let mut next = vec![0u8; CHUNK_SIZE];
-            let mut cur_len = read_full(plain, &mut cur).await?;
+            let mut cur_len = read_source(plain, &mut cur, &source_failed).await?;
             let mut index = 0u64;
             loop {
                 // A full chunk is the last only if nothing follows it: read ahead to know.
-                let next_len = if cur_len == CHUNK_SIZE { read_full(plain, &mut next).await? } else { 0 };
+                let next_len = if cur_len == CHUNK_SIZE { read_source(plain, &mut next, &source_failed).await? } else { 0 };
                 let last = next_len == 0;
                 hasher.update(&cur[..cur_len]);
                 size += cur_len as u64;
@@ -187,14 +193,19 @@ pub async fn put<S: ObjectStore>(
         drop(pipe_in);
         res
     };
-    let mut guarded = EofGuard { inner: &mut pipe_out, complete: &complete };
-    let consumer = store.put(object_key, &mut guarded);
+    // The store owns the read side: if it gives up, the pipe closes and the producer stops too.
+    let consumer = async {
+        let mut guarded = EofGuard { inner: pipe_out, complete: &complete };
+        store.put(object_key, &mut guarded).await
+    };
     let (produced, stored) = tokio::join!(producer, consumer);
     match (produced, stored) {
         (Ok((sha256, size)), Ok(stored_size)) => Ok(Sealed { sha256, size, stored_size }),
         // The source failed: the store saw an I/O error instead of an EOF and kept nothing.
-        (Err(e), _) => Err(e),
-        (Ok(_), Err(e)) => Err(e),
+        (Err(e), _) if source_failed.load(Ordering::Acquire) => Err(e),
+        // The store failed (the producer then only saw its pipe close): report the store's reason.
+        (_, Err(e)) => Err(e),
+        (Err(e), Ok(_)) => Err(e),
     }
 }
 

@@ -1,0 +1,46 @@
+//! RGW outage during an upload. A binary of its own: it stops and restarts RGW, which the
+//! other storage cases (run in parallel within their binary) must not see.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use svcflow_gateway::storage::sealed::{self, DataKey};
+use svcflow_gateway::storage::{ObjectStore, StorageError};
+
+fn ceph_sh() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fabric-network/ceph.sh")
+}
+
+/// RGW stopped while an upload is in flight: a clear error, and no object (not even part of one)
+/// visible once RGW is back.
+#[tokio::test]
+async fn rgw_stopped_mid_upload_leaves_no_object() {
+    let store = s3();
+    let k = key("rgw-interrupted");
+    // 64 MiB, slowed down after 20 MiB so RGW can be stopped while parts are in flight.
+    let mut src = Generated::new(64 * MIB, 9).paced(20 * MIB, Duration::from_millis(20));
+    let data_key = DataKey::new(KEY);
+    let upload = sealed::put(&store, &k, &data_key, &mut src);
+    let stopper = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let st = tokio::task::spawn_blocking(|| std::process::Command::new(ceph_sh()).arg("stop-rgw").status())
+            .await
+            .expect("join")
+            .expect("run ceph.sh stop-rgw");
+        assert!(st.success(), "ceph.sh stop-rgw failed");
+    };
+    let (res, ()) = tokio::join!(upload, stopper);
+    let start = std::process::Command::new(ceph_sh()).arg("start-rgw").status().expect("run ceph.sh start-rgw");
+    assert!(start.success(), "ceph.sh start-rgw failed");
+    match res {
+        Err(e @ (StorageError::Unavailable(_) | StorageError::Backend(_) | StorageError::Io(_))) => {
+            eprintln!("upload with RGW stopped failed with: {e}");
+            assert!(!e.to_string().is_empty());
+        }
+        other => panic!("an upload with RGW stopped must fail clearly, got {other:?}"),
+    }
+    assert!(!store.exists(&k).await.expect("exists after restart"), "half an object is visible");
+}
