@@ -342,7 +342,8 @@ mod tests {
     #[tokio::test]
     async fn detects_tampering_truncation_reordering_appending() {
         let rec = NONCE_LEN + CHUNK_SIZE + TAG_LEN;
-        let cases: Vec<(&str, usize, Box<dyn FnOnce(&mut Vec<u8>)>)> = vec![
+        type Mangle = Box<dyn FnOnce(&mut Vec<u8>)>;
+        let cases: Vec<(&str, usize, Mangle)> = vec![
             ("flip a ciphertext bit", 10, Box::new(|r: &mut Vec<u8>| r[HEADER_LEN + NONCE_LEN + 2] ^= 1)),
             ("flip a header bit", 10, Box::new(|r: &mut Vec<u8>| r[10] ^= 1)),
             ("truncate inside a chunk", 10, Box::new(|r: &mut Vec<u8>| r.truncate(r.len() - 3))),

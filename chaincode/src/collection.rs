@@ -1,0 +1,115 @@
+//! Private data collections: one per distinct set of participant orgs, named from the sorted MSP
+//! ids, and the generator of the collections config the chaincode definition carries.
+
+use serde_json::{json, Value};
+
+use crate::error::{ContractError, Result};
+
+/// `col_Org1MSP_Org2MSP` for {Org2MSP, Org1MSP}: order and duplicates do not matter.
+pub fn name_for<'a>(msp_ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut ids: Vec<&str> = msp_ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    format!("col_{}", ids.join("_"))
+}
+
+/// The org set as `Org1MSP,Org2MSP`, the form `network.sh addCollection` takes.
+pub fn org_set_arg<'a>(msp_ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut ids: Vec<&str> = msp_ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.join(",")
+}
+
+fn parse_set(s: &str) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect();
+    if ids.is_empty() {
+        return Err(ContractError::bad(format!("empty org set {s:?}")));
+    }
+    for id in &ids {
+        if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+            return Err(ContractError::bad(format!("MSP id {id:?} must be A-Z a-z 0-9 . -")));
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+fn definition(orgs: &[String]) -> Value {
+    let members: Vec<String> = orgs.iter().map(|o| format!("'{o}.member'")).collect();
+    let peers: Vec<String> = orgs.iter().map(|o| format!("'{o}.peer'")).collect();
+    json!({
+        "name": name_for(orgs.iter().map(String::as_str)),
+        "policy": format!("OR({})", members.join(",")),
+        // Endorsement may succeed with the data on the endorser alone; gossip spreads it to the
+        // other member peers at commit, and they pull what they missed.
+        "requiredPeerCount": 0,
+        "maxPeerCount": 3,
+        "blockToLive": 0,
+        "memberOnlyRead": true,
+        "memberOnlyWrite": true,
+        // Writes to a phase's data need a peer of every participant org.
+        "endorsementPolicy": { "signaturePolicy": format!("AND({})", peers.join(",")) }
+    })
+}
+
+/// The collections config for `spec`: `;`-separated org sets. The first set is the consortium
+/// and yields every non-empty subset of it; each further set yields exactly that set.
+pub fn config(spec: &str) -> Result<Value> {
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    let mut parts = spec.split(';').map(str::trim).filter(|p| !p.is_empty());
+    let consortium = parse_set(parts.next().ok_or_else(|| ContractError::bad("no org set given"))?)?;
+    if consortium.len() > 12 {
+        return Err(ContractError::bad("more than 12 orgs: name the sets one by one after the first"));
+    }
+    for mask in 1u32..(1 << consortium.len()) {
+        sets.push(consortium.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, o)| o.clone()).collect());
+    }
+    for p in parts {
+        let set = parse_set(p)?;
+        if !sets.contains(&set) {
+            sets.push(set);
+        }
+    }
+    sets.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    Ok(Value::Array(sets.iter().map(|s| definition(s)).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_order_independent() {
+        assert_eq!(name_for(["Org2MSP", "Org1MSP", "Org2MSP"]), "col_Org1MSP_Org2MSP");
+        assert_eq!(org_set_arg(["Org3MSP", "Org1MSP"]), "Org1MSP,Org3MSP");
+    }
+
+    #[test]
+    fn three_orgs_give_seven_collections() {
+        let c = config("Org1MSP,Org2MSP,Org3MSP").unwrap();
+        let names: Vec<&str> = c.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+        assert_eq!(names.len(), 7);
+        assert!(names.contains(&"col_Org1MSP_Org3MSP"));
+        let d = &c[6];
+        assert_eq!(d["name"], "col_Org1MSP_Org2MSP_Org3MSP");
+        assert_eq!(d["policy"], "OR('Org1MSP.member','Org2MSP.member','Org3MSP.member')");
+        assert_eq!(d["endorsementPolicy"]["signaturePolicy"], "AND('Org1MSP.peer','Org2MSP.peer','Org3MSP.peer')");
+        assert_eq!(d["memberOnlyRead"], true);
+        assert_eq!(d["memberOnlyWrite"], true);
+    }
+
+    #[test]
+    fn added_sets_come_once() {
+        let c = config("Org1MSP,Org2MSP;Org1MSP,Org4MSP;Org2MSP").unwrap();
+        let names: Vec<&str> = c.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+        assert_eq!(names, vec!["col_Org1MSP", "col_Org2MSP", "col_Org1MSP_Org2MSP", "col_Org1MSP_Org4MSP"]);
+    }
+
+    #[test]
+    fn bad_specs() {
+        assert!(config("").is_err());
+        assert!(config("Org1MSP,Org 2").is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! The contract's rules against an in-memory ledger: the division scenario of P1 {Org1, Org2},
+//! P2 {Org2, Org3}, P3 {Org1 User1 only}, and every refusal leaving the state unchanged.
+
+use std::cell::RefCell;
+
+use futures_executor::block_on;
+
+use super::*;
+use crate::identity::{Identity, Role};
+use crate::stub::{MemLedger, MemStub};
+
+fn who(msp: &str, user: &str, role: Role) -> Identity {
+    Identity {
+        msp_id: msp.to_owned(),
+        id: format!("id-{user}@{msp}"),
+        subject: format!("CN={user}@{msp}"),
+        issuer: format!("CN=ca.{msp}"),
+        role,
+        attrs: Default::default(),
+    }
+}
+fn user(msp: &str, n: u32) -> Identity {
+    who(msp, &format!("User{n}"), Role::Client)
+}
+
+struct World {
+    ledger: RefCell<MemLedger>,
+    tx: RefCell<u32>,
+}
+
+impl World {
+    fn new() -> Self {
+        let cfg = crate::collection::config("Org1MSP,Org2MSP,Org3MSP").unwrap();
+        Self { ledger: RefCell::new(MemLedger::with_collections(&cfg)), tx: RefCell::new(0) }
+    }
+
+    /// Runs one transaction as `as_`; commits its writes only if it succeeded.
+    fn call(&self, as_: &Identity, func: &str, arg: serde_json::Value, transient: &[(&str, Vec<u8>)]) -> Result<serde_json::Value> {
+        *self.tx.borrow_mut() += 1;
+        let mut stub = MemStub::new(&self.ledger, &format!("tx{}", self.tx.borrow()), as_.clone());
+        for (k, v) in transient {
+            stub.transient.insert((*k).to_owned(), v.clone());
+        }
+        let out = block_on(invoke(&stub, &[func.as_bytes().to_vec(), arg.to_string().into_bytes()]));
+        match out {
+            Ok(bytes) => {
+                stub.commit();
+                Ok(serde_json::from_slice(&bytes).unwrap())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn snapshot(&self) -> String {
+        let l = self.ledger.borrow();
+        format!("{:?}{:?}", l.state, l.private.iter().collect::<std::collections::BTreeMap<_, _>>())
+    }
+
+    /// The call must fail with `kind` and leave the ledger exactly as it was.
+    fn refused(&self, as_: &Identity, func: &str, arg: serde_json::Value, transient: &[(&str, Vec<u8>)], kind: &str) -> String {
+        let before = self.snapshot();
+        let err = self.call(as_, func, arg.clone(), transient).expect_err(&format!("{func} {arg} should be refused"));
+        let msg = err.to_string();
+        assert!(msg.starts_with(kind), "{func} {arg}: expected {kind}, got {msg}");
+        assert_eq!(before, self.snapshot(), "{func} {arg} changed the state although refused");
+        msg
+    }
+
+    /// The scenario's project: owned by Org1 User1.
+    fn scenario(&self) {
+        let o1 = user("Org1MSP", 1);
+        self.call(&o1, "CreateProject", json!({"id":"p1","name":"Bridge","description":"d"}), &[]).unwrap();
+        let key = vec![9u8; 32];
+        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P1","name":"design","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[("phase_key", key.clone())]).unwrap();
+        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P2","name":"build","participants":[{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]}), &[]).unwrap();
+        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P3","name":"audit","participants":[{"msp_id":"Org1MSP","identity":"id-User1@Org1MSP"}]}), &[("phase_key", key)]).unwrap();
+    }
+}
+
+fn doc(v: serde_json::Value) -> Vec<(&'static str, Vec<u8>)> {
+    vec![("record", v.to_string().into_bytes())]
+}
+
+#[test]
+fn division_holds_for_records() {
+    let w = World::new();
+    w.scenario();
+    let (o1u1, o1u2, o2, o3) = (user("Org1MSP", 1), user("Org1MSP", 2), user("Org2MSP", 1), user("Org3MSP", 1));
+    // Participants write and read.
+    w.call(&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"spec":1}))).unwrap();
+    let r = w.call(&o1u2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
+    assert_eq!(r["document"]["spec"], 1);
+    w.call(&o3, "PutRecord", json!({"project":"p1","phase":"P2","id":"r2"}), &doc(json!({"x":true}))).unwrap();
+    w.call(&o1u1, "PutRecord", json!({"project":"p1","phase":"P3","id":"r3"}), &doc(json!({"audit":"ok"}))).unwrap();
+    // Org3 is refused on P1 by the chaincode (and the peer would refuse it too).
+    let m = w.refused(&o3, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "forbidden:");
+    assert!(m.contains("not a participant"), "{m}");
+    w.refused(&o3, "PutRecord", json!({"project":"p1","phase":"P1","id":"r9"}), &doc(json!({})), "forbidden:");
+    w.refused(&o3, "ListRecords", json!({"project":"p1","phase":"P1"}), &[], "forbidden:");
+    w.refused(&o3, "GetPhaseKey", json!({"project":"p1","phase":"P1"}), &[], "forbidden:");
+    // Org1 is no participant of P2.
+    w.refused(&o1u1, "GetRecord", json!({"project":"p1","phase":"P2","id":"r2"}), &[], "forbidden:");
+    // Org1 User2 is refused on P3, which only Org1 User1 takes part in.
+    w.refused(&o1u2, "GetRecord", json!({"project":"p1","phase":"P3","id":"r3"}), &[], "forbidden:");
+    w.refused(&o1u2, "PutRecord", json!({"project":"p1","phase":"P3","id":"r3"}), &doc(json!({})), "forbidden:");
+    w.refused(&o1u2, "GetPhaseKey", json!({"project":"p1","phase":"P3"}), &[], "forbidden:");
+    // Public project and phase data is readable by all.
+    for x in [&o1u2, &o2, &o3] {
+        assert_eq!(w.call(x, "GetProject", json!({"id":"p1"}), &[]).unwrap()["owner"]["msp_id"], "Org1MSP");
+        assert_eq!(w.call(x, "ListPhases", json!({"project":"p1"}), &[]).unwrap().as_array().unwrap().len(), 3);
+    }
+    // Versions and history.
+    w.call(&o1u1, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"spec":2}))).unwrap();
+    let h = w.call(&o2, "RecordHistory", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
+    let versions: Vec<u64> = h.as_array().unwrap().iter().map(|r| r["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(w.call(&o2, "ListRecords", json!({"project":"p1","phase":"P1"}), &[]).unwrap().as_array().unwrap().len(), 1);
+    // The phase key goes only to participants.
+    let k = w.call(&o2, "GetPhaseKey", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
+    assert_eq!(k["key"], base64::engine::general_purpose::STANDARD.encode([9u8; 32]));
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2, o3) = (user("Org1MSP", 1), user("Org2MSP", 1), user("Org3MSP", 1));
+    let big = vec![b' '; MAX_RECORD_BYTES + 1];
+    type Case<'a> = (&'a Identity, &'a str, serde_json::Value, Vec<(&'a str, Vec<u8>)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (&o1, "CreateProject", json!("not an object"), vec![], "bad_request:"),
+        (&o1, "CreateProject", json!({"id":"p1","name":"again"}), vec![], "conflict:"),
+        (&o1, "CreateProject", json!({"id":"bad id","name":"x"}), vec![], "bad_request:"),
+        (&o1, "CreateProject", json!({"id":"p2","name":"x","extra":1}), vec![], "bad_request:"),
+        (&o1, "GetProject", json!({"id":"nope"}), vec![], "not_found:"),
+        (&o1, "AddPhase", json!({"project":"p1","id":"P1","name":"dup","participants":[{"msp_id":"Org1MSP"}]}), vec![], "conflict:"),
+        (&o1, "AddPhase", json!({"project":"nope","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"}]}), vec![], "not_found:"),
+        (&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[]}), vec![], "bad_request:"),
+        (&o2, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org2MSP"}]}), vec![], "forbidden:"),
+        (&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org2MSP"}]}), vec![("phase_key", vec![1; 32])], "bad_request:"),
+        (&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"}]}), vec![("phase_key", vec![1; 5])], "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![], "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![("record", b"{not json".to_vec())], "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![("record", big)], "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"nope","id":"r1"}), doc(json!({})), "not_found:"),
+        (&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"nope"}), vec![], "not_found:"),
+        (&o2, "Nope", json!({}), vec![], "bad_request:"),
+        (&o2, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), vec![("file", br#"{"name":"../x","size":1,"sha256":"00","content_type":"a","object_key":"k"}"#.to_vec())], "bad_request:"),
+        (&o3, "ActivatePhase", json!({"project":"p1","phase":"P2"}), vec![], "forbidden:"),
+    ];
+    for (as_, func, arg, transient, kind) in cases {
+        w.refused(as_, func, arg, &transient, kind);
+    }
+}
+
+#[test]
+fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2) = (user("Org1MSP", 1), user("Org2MSP", 1));
+    w.call(&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"a":1}))).unwrap();
+    w.call(&o1, "ActivatePhase", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
+    w.refused(&o1, "ActivatePhase", json!({"project":"p1","phase":"P1"}), &[], "conflict:");
+    w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","position":7}), &[], "conflict:");
+    w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"}]}), &[], "conflict:");
+    // Identities within the same orgs may still change once active.
+    w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP","role":"admin"},{"msp_id":"Org2MSP"}]}), &[]).unwrap();
+    w.call(&o1, "ClosePhase", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
+    w.refused(&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"a":2})), "conflict:");
+    w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","name":"renamed"}), &[], "conflict:");
+    // Still readable by participants.
+    assert_eq!(w.call(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["document"]["a"], 1);
+    // Reorder and rename a planned phase.
+    let p = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P3","position":0,"name":"audit first"}), &[]).unwrap();
+    assert_eq!(p["position"], 0);
+    let order: Vec<String> = w.call(&o2, "ListPhases", json!({"project":"p1"}), &[]).unwrap().as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(order, vec!["P1", "P3", "P2"]);
+}
+
+#[test]
+fn missing_collection_names_the_fix() {
+    let w = World::new();
+    w.scenario();
+    let o1 = user("Org1MSP", 1);
+    let m = w.refused(&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}]}), &[], "bad_request:");
+    assert!(m.contains("col_Org1MSP_Org4MSP") && m.contains("network.sh addCollection Org1MSP,Org4MSP"), "{m}");
+}
+
+#[test]
+fn files_anchor_once_and_only_for_participants() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o3) = (user("Org1MSP", 1), user("Org3MSP", 1));
+    let anchor = |name: &str| vec![("file", json!({"name":name,"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":"p1/P1/f1"}).to_string().into_bytes())];
+    let a = w.call(&o1, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), &anchor("a.txt")).unwrap();
+    assert_eq!(a["tx_id"], "tx5");
+    w.refused(&o1, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), &anchor("b.txt"), "conflict:");
+    w.refused(&o3, "GetFile", json!({"project":"p1","phase":"P1","id":"f1"}), &[], "forbidden:");
+    assert_eq!(w.call(&o1, "ListFiles", json!({"project":"p1","phase":"P1"}), &[]).unwrap().as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn projects_paginate_and_events_carry_ids_only() {
+    let w = World::new();
+    let o1 = user("Org1MSP", 1);
+    for i in 0..5 {
+        w.call(&o1, "CreateProject", json!({"id":format!("q{i}"),"name":"n"}), &[]).unwrap();
+    }
+    let p1 = w.call(&o1, "ListProjects", json!({"page_size":2}), &[]).unwrap();
+    assert_eq!(p1["items"].as_array().unwrap().len(), 2);
+    let p2 = w.call(&o1, "ListProjects", json!({"page_size":2,"bookmark":p1["bookmark"]}), &[]).unwrap();
+    let p3 = w.call(&o1, "ListProjects", json!({"page_size":2,"bookmark":p2["bookmark"]}), &[]).unwrap();
+    assert_eq!(p3["items"].as_array().unwrap().len(), 1);
+    assert_eq!(p3["bookmark"], "");
+    w.refused(&o1, "ListProjects", json!({"page_size":0}), &[], "bad_request:");
+    // A peer identity cannot create projects.
+    w.refused(&who("Org1MSP", "peer0", Role::Peer), "CreateProject", json!({"id":"z","name":"n"}), &[], "forbidden:");
+    // Events: ids, no contents.
+    let mut stub = MemStub::new(&w.ledger, "txe", o1.clone());
+    stub.transient.insert("phase_key".into(), vec![1; 32]);
+    block_on(invoke(&stub, &[b"AddPhase".to_vec(), br#"{"project":"q0","id":"A","name":"n","participants":[{"msp_id":"Org1MSP"}]}"#.to_vec()])).unwrap();
+    let ev = stub.events.borrow();
+    assert_eq!(ev[0].0, "PhaseAdded");
+    let payload: serde_json::Value = serde_json::from_slice(&ev[0].1).unwrap();
+    assert_eq!(payload, json!({"project":"q0","phase":"A","tx_id":"txe"}));
+}

@@ -1,0 +1,171 @@
+//! Who is calling: the transaction creator's X.509 certificate, as the peer hands it over
+//! (MSP id + PEM), read with `x509-parser`.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use x509_parser::prelude::*;
+
+use crate::error::{ContractError, Result};
+
+/// Fabric CA puts enrollment attributes in this extension as `{"attrs":{...}}`.
+const FABRIC_ATTRS_OID: &str = "1.2.3.4.5.6.7.8.1";
+
+/// The role an MSP with NodeOUs gives a certificate (from its subject OU).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Client,
+    Admin,
+    Peer,
+    Orderer,
+    Member,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub msp_id: String,
+    /// Stable id of the identity: the same string Go's `cid.GetID` returns,
+    /// base64("x509::" + subject DN + "::" + issuer DN) with Go's DN formatting.
+    pub id: String,
+    pub subject: String,
+    pub issuer: String,
+    pub role: Role,
+    /// Fabric CA attributes, when the certificate has them.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub attrs: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Identity {
+    pub fn from_pem(msp_id: &str, pem: &[u8]) -> Result<Self> {
+        let bad = |e: String| ContractError::bad(format!("creator certificate: {e}"));
+        let (_, pem) = parse_x509_pem(pem).map_err(|e| bad(e.to_string()))?;
+        let cert = pem.parse_x509().map_err(|e| bad(e.to_string()))?;
+        let subject = go_dn(cert.subject());
+        let issuer = go_dn(cert.issuer());
+        let id = base64::engine::general_purpose::STANDARD.encode(format!("x509::{subject}::{issuer}"));
+        let role = cert
+            .subject()
+            .iter_organizational_unit()
+            .filter_map(|ou| ou.as_str().ok())
+            .find_map(|ou| match ou {
+                "client" => Some(Role::Client),
+                "admin" => Some(Role::Admin),
+                "peer" => Some(Role::Peer),
+                "orderer" => Some(Role::Orderer),
+                _ => None,
+            })
+            .unwrap_or(Role::Member);
+        let mut attrs = serde_json::Map::new();
+        for ext in cert.extensions() {
+            if ext.oid.to_id_string() == FABRIC_ATTRS_OID {
+                if let Ok(serde_json::Value::Object(mut o)) = serde_json::from_slice::<serde_json::Value>(ext.value) {
+                    if let Some(serde_json::Value::Object(a)) = o.remove("attrs") {
+                        attrs = a;
+                    }
+                }
+            }
+        }
+        Ok(Self { msp_id: msp_id.to_owned(), id, subject, issuer, role, attrs })
+    }
+
+    /// The subject's common name (cryptogen: `User1@org1.svcflow.local`).
+    pub fn common_name(&self) -> Option<&str> {
+        self.subject.split(',').find_map(|p| p.strip_prefix("CN="))
+    }
+}
+
+/// A distinguished name as Go's `pkix.Name.String()` prints it: RDNs last-to-first, joined by
+/// ",", multi-valued RDNs by "+", short attribute names, RFC 4514 escaping.
+fn go_dn(name: &X509Name<'_>) -> String {
+    let rdns: Vec<String> = name
+        .iter()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|atv| {
+                    let oid = atv.attr_type().to_id_string();
+                    let key = match oid.as_str() {
+                        "2.5.4.6" => "C".to_owned(),
+                        "2.5.4.8" => "ST".to_owned(),
+                        "2.5.4.7" => "L".to_owned(),
+                        "2.5.4.10" => "O".to_owned(),
+                        "2.5.4.11" => "OU".to_owned(),
+                        "2.5.4.3" => "CN".to_owned(),
+                        "2.5.4.5" => "SERIALNUMBER".to_owned(),
+                        "2.5.4.9" => "STREET".to_owned(),
+                        "2.5.4.17" => "POSTALCODE".to_owned(),
+                        other => other.to_owned(),
+                    };
+                    let value = atv.as_str().map(escape).unwrap_or_default();
+                    format!("{key}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+/// RFC 4514 escaping, as Go applies it.
+fn escape(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (c == ' ' || c == '#'))
+            || (i == chars.len() - 1 && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A cryptogen client certificate (public part only) and what Go's crypto/x509 + cid say of it.
+    pub const USER1_ORG1: &str = "-----BEGIN CERTIFICATE-----
+MIICMTCCAdegAwIBAgIRANBswfiK0VZqs69+V5JDUw4wCgYIKoZIzj0EAwIwdzEL
+MAkGA1UEBhMCVVMxEzARBgNVBAgTCkNhbGlmb3JuaWExFjAUBgNVBAcTDVNhbiBG
+cmFuY2lzY28xGzAZBgNVBAoTEm9yZzEuc3ZjZmxvdy5sb2NhbDEeMBwGA1UEAxMV
+Y2Eub3JnMS5zdmNmbG93LmxvY2FsMB4XDTI2MTEyNDAzNDUwMFoXDTM2MTEyMTAz
+NDUwMFowbjELMAkGA1UEBhMCVVMxEzARBgNVBAgTCkNhbGlmb3JuaWExFjAUBgNV
+BAcTDVNhbiBGcmFuY2lzY28xDzANBgNVBAsTBmNsaWVudDEhMB8GA1UEAwwYVXNl
+cjFAb3JnMS5zdmNmbG93LmxvY2FsMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
+OFJnUziQn2k2xxHGT7v1cIyJNZAu4Ma/yOTa+KSfx83Vp4VnGFt8LmaGFD8yxgJv
+t5EXNLnnQepjEO4NkUXaHaNNMEswDgYDVR0PAQH/BAQDAgeAMAwGA1UdEwEB/wQC
+MAAwKwYDVR0jBCQwIoAgXr8io/1KuetRfgHsiyMXTwrZUUfi8RFvdQJLCC+tdtsw
+CgYIKoZIzj0EAwIDSAAwRQIhAOxq9TJLYIoWg+GTDAUEYIAjXfa7fxmNgFG9vY8u
+idNXAiAI6gdAZc8GUEteiwq4X5yWfbke45XlCBP/RoLfuiQxsw==
+-----END CERTIFICATE-----
+";
+
+    #[test]
+    fn id_matches_go_cid() {
+        let id = Identity::from_pem("Org1MSP", USER1_ORG1.as_bytes()).unwrap();
+        assert_eq!(
+            id.subject,
+            "CN=User1@org1.svcflow.local,OU=client,L=San Francisco,ST=California,C=US"
+        );
+        assert_eq!(id.issuer, "CN=ca.org1.svcflow.local,O=org1.svcflow.local,L=San Francisco,ST=California,C=US");
+        // Printed by a Go program: base64("x509::" + Subject.String() + "::" + Issuer.String()).
+        assert_eq!(id.id, "eDUwOTo6Q049VXNlcjFAb3JnMS5zdmNmbG93LmxvY2FsLE9VPWNsaWVudCxMPVNhbiBGcmFuY2lzY28sU1Q9Q2FsaWZvcm5pYSxDPVVTOjpDTj1jYS5vcmcxLnN2Y2Zsb3cubG9jYWwsTz1vcmcxLnN2Y2Zsb3cubG9jYWwsTD1TYW4gRnJhbmNpc2NvLFNUPUNhbGlmb3JuaWEsQz1VUw==");
+        assert_eq!(id.role, Role::Client);
+        assert_eq!(id.common_name(), Some("User1@org1.svcflow.local"));
+    }
+
+    #[test]
+    fn escaping_follows_rfc4514() {
+        assert_eq!(escape("a,b+c"), "a\\,b\\+c");
+        assert_eq!(escape(" #x "), "\\ #x\\ ");
+        assert_eq!(escape("#a"), "\\#a");
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let e = Identity::from_pem("Org1MSP", b"not a cert").unwrap_err();
+        assert!(e.to_string().starts_with("bad_request: creator certificate"));
+    }
+}

@@ -1,0 +1,96 @@
+//! Ledger keys. Composite keys in Fabric's format (`\0type\0attr\0attr\0`), so range queries
+//! over one type and prefix never mix with simple keys, mirroring Go's `CreateCompositeKey`.
+
+use crate::error::{ContractError, Result};
+
+const SEP: char = '\u{0}';
+/// The smallest key after every composite key's possible attributes of a prefix.
+const MAX_UNICODE: char = '\u{10FFFF}';
+
+pub const PROJECT: &str = "svcflow.project";
+pub const PHASE: &str = "svcflow.phase";
+pub const RECORD: &str = "svcflow.record";
+pub const RECORD_VERSION: &str = "svcflow.record_version";
+pub const FILE: &str = "svcflow.file";
+pub const PHASE_KEY: &str = "svcflow.phase_key";
+
+pub fn composite(object_type: &str, attrs: &[&str]) -> String {
+    let mut k = String::with_capacity(object_type.len() + attrs.iter().map(|a| a.len() + 1).sum::<usize>() + 2);
+    k.push(SEP);
+    k.push_str(object_type);
+    k.push(SEP);
+    for a in attrs {
+        k.push_str(a);
+        k.push(SEP);
+    }
+    k
+}
+
+/// Start and end keys of a range over all composite keys of `object_type` starting with `attrs`.
+pub fn prefix_range(object_type: &str, attrs: &[&str]) -> (String, String) {
+    let start = composite(object_type, attrs);
+    let mut end = start.clone();
+    end.push(MAX_UNICODE);
+    (start, end)
+}
+
+/// The attributes of a composite key.
+pub fn split(key: &str) -> Vec<&str> {
+    key.trim_matches(SEP).split(SEP).skip(1).collect()
+}
+
+/// Ids of projects, phases, records and files: short, printable, no separators.
+pub fn validate_id(what: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ContractError::bad(format!("{what} id {id:?} must be 1-64 characters of A-Z a-z 0-9 . _ -")))
+    }
+}
+
+pub fn project(id: &str) -> String {
+    composite(PROJECT, &[id])
+}
+pub fn phase(project: &str, phase: &str) -> String {
+    composite(PHASE, &[project, phase])
+}
+pub fn record(project: &str, phase: &str, id: &str) -> String {
+    composite(RECORD, &[project, phase, id])
+}
+/// Versions sort by number because they are zero-padded.
+pub fn record_version(project: &str, phase: &str, id: &str, version: u64) -> String {
+    composite(RECORD_VERSION, &[project, phase, id, &format!("{version:012}")])
+}
+pub fn file(project: &str, phase: &str, id: &str) -> String {
+    composite(FILE, &[project, phase, id])
+}
+pub fn phase_key(project: &str, phase: &str) -> String {
+    composite(PHASE_KEY, &[project, phase])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_keys_match_fabrics_layout() {
+        assert_eq!(composite("t", &["a", "b"]), "\u{0}t\u{0}a\u{0}b\u{0}");
+        assert_eq!(split(&composite("t", &["a", "b"])), vec!["a", "b"]);
+        let (s, e) = prefix_range("t", &["a"]);
+        assert!(s < composite("t", &["a", "zzz"]) && composite("t", &["a", "zzz"]) < e);
+        assert!(composite("t", &["ab"]) > e || composite("t", &["ab"]) < s);
+    }
+
+    #[test]
+    fn ids() {
+        for ok in ["p1", "A.b_c-d", &"x".repeat(64)] {
+            assert!(validate_id("x", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "a/b", "a\u{0}b", &"x".repeat(65), "é"] {
+            assert!(validate_id("x", bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! What the contract may ask of the ledger during one transaction, as a trait: the shim
+//! implements it over the peer connection, [`MemStub`] over maps for unit tests.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::error::{ContractError, Result};
+use crate::identity::Identity;
+
+/// Key/value pairs of a range, and the bookmark for the next page ("" when done).
+pub type KvPage = (Vec<(String, Vec<u8>)>, String);
+
+#[allow(async_fn_in_trait)] // used with static dispatch
+pub trait Stub {
+    fn tx_id(&self) -> &str;
+    /// Transaction timestamp, RFC 3339.
+    fn tx_timestamp(&self) -> &str;
+    fn creator(&self) -> &Identity;
+    fn transient(&self, key: &str) -> Option<&[u8]>;
+    fn set_event(&self, name: &str, payload: Vec<u8>);
+
+    async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()>;
+    async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage>;
+
+    async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()>;
+    async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Hash of a private value; works for any org, member or not. Errors if the collection is not
+    /// in the chaincode definition, which is how the contract learns that.
+    async fn private_hash(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>>;
+}
+
+/// The world state and collections of an in-memory ledger, shared across transactions.
+#[derive(Default)]
+pub struct MemLedger {
+    pub state: BTreeMap<String, Vec<u8>>,
+    pub private: HashMap<String, BTreeMap<String, Vec<u8>>>,
+    pub collections: BTreeSet<String>,
+    /// Collection → member MSP ids, to play the peer's memberOnlyRead/Write refusal.
+    pub members: HashMap<String, Vec<String>>,
+}
+
+impl MemLedger {
+    pub fn with_collections(config: &serde_json::Value) -> Self {
+        let mut l = Self::default();
+        for def in config.as_array().into_iter().flatten() {
+            if let Some(name) = def["name"].as_str() {
+                l.collections.insert(name.to_owned());
+                let members = name.trim_start_matches("col_").split('_').map(str::to_owned).collect();
+                l.members.insert(name.to_owned(), members);
+            }
+        }
+        l
+    }
+}
+
+/// A buffered write: collection (None for the world state), key, value.
+type Write = (Option<String>, String, Vec<u8>);
+
+/// One transaction against a [`MemLedger`]: writes are buffered and applied by `commit` only if
+/// the transaction succeeded, as on a peer.
+pub struct MemStub<'a> {
+    pub ledger: &'a RefCell<MemLedger>,
+    pub tx_id: String,
+    pub timestamp: String,
+    pub creator: Identity,
+    pub transient: HashMap<String, Vec<u8>>,
+    writes: RefCell<Vec<Write>>,
+    pub events: RefCell<Vec<(String, Vec<u8>)>>,
+}
+
+impl<'a> MemStub<'a> {
+    pub fn new(ledger: &'a RefCell<MemLedger>, tx_id: &str, creator: Identity) -> Self {
+        Self {
+            ledger,
+            tx_id: tx_id.to_owned(),
+            timestamp: "2026-11-24T00:00:00Z".to_owned(),
+            creator,
+            transient: HashMap::new(),
+            writes: RefCell::new(Vec::new()),
+            events: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn commit(&self) {
+        let mut l = self.ledger.borrow_mut();
+        for (coll, k, v) in self.writes.borrow_mut().drain(..) {
+            match coll {
+                None => {
+                    l.state.insert(k, v);
+                }
+                Some(c) => {
+                    l.private.entry(c).or_default().insert(k, v);
+                }
+            }
+        }
+    }
+
+    fn check_collection(&self, collection: &str, member_only: bool) -> Result<()> {
+        let l = self.ledger.borrow();
+        if !l.collections.contains(collection) {
+            return Err(ContractError::Ledger(format!("collection {collection} could not be found")));
+        }
+        if member_only && !l.members.get(collection).is_some_and(|m| m.contains(&self.creator.msp_id)) {
+            return Err(ContractError::Ledger(format!(
+                "tx creator does not have read access permission on privatedata in chaincodeName:svcflow collectionName: {collection}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads see the transaction's own earlier writes, like Fabric's don't; close enough for
+    /// the contract, which never reads what it wrote in the same transaction.
+    fn read(&self, coll: Option<&str>, key: &str) -> Option<Vec<u8>> {
+        let l = self.ledger.borrow();
+        match coll {
+            None => l.state.get(key).cloned(),
+            Some(c) => l.private.get(c).and_then(|m| m.get(key).cloned()),
+        }
+    }
+}
+
+impl Stub for MemStub<'_> {
+    fn tx_id(&self) -> &str {
+        &self.tx_id
+    }
+    fn tx_timestamp(&self) -> &str {
+        &self.timestamp
+    }
+    fn creator(&self) -> &Identity {
+        &self.creator
+    }
+    fn transient(&self, key: &str) -> Option<&[u8]> {
+        self.transient.get(key).map(Vec::as_slice)
+    }
+    fn set_event(&self, name: &str, payload: Vec<u8>) {
+        self.events.borrow_mut().push((name.to_owned(), payload));
+    }
+
+    async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.read(None, key))
+    }
+    async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()> {
+        self.writes.borrow_mut().push((None, key.to_owned(), value));
+        Ok(())
+    }
+    async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage> {
+        let l = self.ledger.borrow();
+        let from = if bookmark.is_empty() { start } else { bookmark };
+        let mut items: Vec<(String, Vec<u8>)> =
+            l.state.range(from.to_owned()..end.to_owned()).take(page_size as usize + 1).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let next = if items.len() > page_size as usize { items.pop().map(|(k, _)| k).unwrap_or_default() } else { String::new() };
+        Ok((items, next))
+    }
+
+    async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.check_collection(collection, true)?;
+        Ok(self.read(Some(collection), key))
+    }
+    async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()> {
+        self.check_collection(collection, true)?;
+        self.writes.borrow_mut().push((Some(collection.to_owned()), key.to_owned(), value));
+        Ok(())
+    }
+    async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.check_collection(collection, true)?;
+        let l = self.ledger.borrow();
+        Ok(l.private
+            .get(collection)
+            .map(|m| m.range(start.to_owned()..end.to_owned()).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default())
+    }
+    async fn private_hash(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        self.check_collection(collection, false)?;
+        Ok(self.read(Some(collection), key).map(|v| v.len().to_be_bytes().to_vec()))
+    }
+}
