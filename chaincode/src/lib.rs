@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod keys;
 pub mod model;
+pub mod shim;
 pub mod stub;
 
 pub use error::ContractError;

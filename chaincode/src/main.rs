@@ -1,0 +1,89 @@
+//! `svcflow-chaincode serve` runs the chaincode as a service (the peer dials it);
+//! `svcflow-chaincode collections ORGS[;ORGS...]` prints the collections config JSON.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use svcflow_chaincode::{collection, shim};
+
+const USAGE: &str = "usage:
+  svcflow-chaincode serve
+      env CHAINCODE_ID (package id), CHAINCODE_SERVER_ADDRESS (ip:port),
+          optional CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_TLS_CLIENT_CA (PEM files), RUST_LOG
+  svcflow-chaincode collections Org1MSP,Org2MSP,Org3MSP[;OrgA,OrgB...]
+      the first org set yields every non-empty subset, each further one exactly itself";
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        fmt.init();
+    } else {
+        fmt.json().flatten_event(true).with_current_span(true).init();
+    }
+}
+
+async fn terminated() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("collections") => match args.get(1).map(|s| collection::config(s)) {
+            Some(Ok(cfg)) => {
+                println!("{}", serde_json::to_string_pretty(&cfg).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Some(Err(e)) => {
+                eprintln!("svcflow-chaincode collections: {e}");
+                ExitCode::from(2)
+            }
+            None => {
+                eprintln!("{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("serve") => {
+            init_logs();
+            let cfg = match shim::ServerConfig::from_env() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "bad configuration");
+                    return ExitCode::from(2);
+                }
+            };
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the runtime");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = rt.block_on(shim::serve(cfg, terminated()));
+            // Streams are closed; don't wait on anything else that lingers.
+            rt.shutdown_timeout(Duration::from_secs(2));
+            match result {
+                Ok(()) => {
+                    tracing::info!("stopped");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "chaincode server failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Our chaincode shim: a chaincode-as-a-service gRPC server speaking Fabric's chaincode protocol.
+//!
+//! The peer dials us and opens `Chaincode.Connect`. On that stream we REGISTER our chaincode id,
+//! wait for REGISTERED and READY, then serve TRANSACTION messages, each in its own task: ledger
+//! calls go out tagged with (channel, tx id) and the peer's RESPONSE/ERROR is routed back to the
+//! task that asked. A transaction ends with COMPLETED carrying a `Response` (200 or 500 + reason)
+//! and the chaincode event.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fabric_shim_protos::common::{ChannelHeader, Header, SignatureHeader};
+use fabric_shim_protos::msp::SerializedIdentity;
+use fabric_shim_protos::peer::chaincode_message::Type as Msg;
+use fabric_shim_protos::peer::chaincode_server::{Chaincode, ChaincodeServer};
+use fabric_shim_protos::peer::{
+    ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeProposalPayload, GetState, GetStateByRange,
+    PutState, QueryMetadata, QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext, Response,
+};
+use fabric_shim_protos::queryresult::Kv;
+use prost::Message;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Status, Streaming};
+
+use crate::error::{ContractError, Result};
+use crate::identity::Identity;
+use crate::stub::{KvPage, Stub};
+
+/// Fabric's own default limit for chaincode messages.
+pub const MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
+
+/// How the server is started (from `CHAINCODE_*` environment variables).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub chaincode_id: String,
+    pub address: SocketAddr,
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    /// When set, peers must present a client certificate issued by this CA.
+    pub client_ca: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Config(String),
+    #[error("reading {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+impl ServerConfig {
+    /// Reads `CHAINCODE_ID`, `CHAINCODE_SERVER_ADDRESS` and, optionally, `CHAINCODE_TLS_CERT`,
+    /// `CHAINCODE_TLS_KEY`, `CHAINCODE_TLS_CLIENT_CA`; names the variable that is wrong.
+    pub fn from_env() -> std::result::Result<Self, ServeError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let chaincode_id = var("CHAINCODE_ID").ok_or_else(|| ServeError::Config("CHAINCODE_ID is not set (the package id, label:hash)".into()))?;
+        let addr = var("CHAINCODE_SERVER_ADDRESS").ok_or_else(|| ServeError::Config("CHAINCODE_SERVER_ADDRESS is not set (e.g. 127.0.0.1:7100)".into()))?;
+        let address = addr
+            .parse()
+            .map_err(|e| ServeError::Config(format!("CHAINCODE_SERVER_ADDRESS={addr:?} is not ip:port: {e}")))?;
+        let tls = match (var("CHAINCODE_TLS_CERT"), var("CHAINCODE_TLS_KEY")) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.into(), key: key.into(), client_ca: var("CHAINCODE_TLS_CLIENT_CA").map(Into::into) }),
+            (None, None) => None,
+            _ => return Err(ServeError::Config("CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY go together".into())),
+        };
+        Ok(Self { chaincode_id, address, tls })
+    }
+}
+
+fn read(path: &std::path::Path) -> std::result::Result<Vec<u8>, ServeError> {
+    std::fs::read(path).map_err(|source| ServeError::Read { path: path.display().to_string(), source })
+}
+
+/// Serves until `shutdown` resolves; then ends every peer stream and returns within a few seconds.
+pub async fn serve(cfg: ServerConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::result::Result<(), ServeError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let service = Service { chaincode_id: cfg.chaincode_id.clone(), stop: stop_rx };
+    let mut builder = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(60)));
+    if let Some(tls) = &cfg.tls {
+        let identity = tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+        let mut t = tonic::transport::ServerTlsConfig::new().identity(identity);
+        if let Some(ca) = &tls.client_ca {
+            t = t.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+        }
+        builder = builder.tls_config(t)?;
+    }
+    tracing::info!(chaincode_id = %cfg.chaincode_id, address = %cfg.address, tls = cfg.tls.is_some(), "chaincode server listening");
+    let svc = ChaincodeServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES);
+    builder
+        .add_service(svc)
+        .serve_with_shutdown(cfg.address, async move {
+            shutdown.await;
+            tracing::info!("stopping: closing peer streams");
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+    Ok(())
+}
+
+struct Service {
+    chaincode_id: String,
+    stop: watch::Receiver<bool>,
+}
+
+#[tonic::async_trait]
+impl Chaincode for Service {
+    type ConnectStream = ReceiverStream<std::result::Result<ChaincodeMessage, Status>>;
+
+    async fn connect(&self, request: Request<Streaming<ChaincodeMessage>>) -> std::result::Result<tonic::Response<Self::ConnectStream>, Status> {
+        let peer = request.remote_addr().map(|a| a.to_string()).unwrap_or_else(|| "?".into());
+        let (out_tx, out_rx) = mpsc::channel(64);
+        let conn = Conn { out: out_tx, pending: Arc::new(Mutex::new(HashMap::new())) };
+        tokio::spawn(run_stream(conn, request.into_inner(), self.chaincode_id.clone(), self.stop.clone(), peer));
+        Ok(tonic::Response::new(ReceiverStream::new(out_rx)))
+    }
+}
+
+/// Replies of the peer to our ledger calls, by (channel, tx id).
+type Pending = Arc<Mutex<HashMap<(String, String), oneshot::Sender<ChaincodeMessage>>>>;
+
+#[derive(Clone)]
+struct Conn {
+    out: mpsc::Sender<std::result::Result<ChaincodeMessage, Status>>,
+    pending: Pending,
+}
+
+fn msg(t: Msg, payload: Vec<u8>, channel: &str, txid: &str) -> ChaincodeMessage {
+    ChaincodeMessage { r#type: t as i32, payload, txid: txid.to_owned(), channel_id: channel.to_owned(), ..Default::default() }
+}
+
+async fn run_stream(conn: Conn, mut inbound: Streaming<ChaincodeMessage>, chaincode_id: String, mut stop: watch::Receiver<bool>, peer: String) {
+    let register = ChaincodeId { name: chaincode_id.clone(), ..Default::default() }.encode_to_vec();
+    if conn.out.send(Ok(msg(Msg::Register, register, "", ""))).await.is_err() {
+        return;
+    }
+    let mut registered = false;
+    loop {
+        let next = tokio::select! {
+            m = inbound.message() => m,
+            _ = stop.changed() => { tracing::info!(%peer, "closing the stream of a peer"); return; }
+        };
+        let m = match next {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                if registered {
+                    tracing::info!(%peer, "peer closed the stream");
+                } else {
+                    tracing::error!(%peer, %chaincode_id, "peer closed the stream before accepting our registration: is CHAINCODE_ID the package id installed and approved on this peer?");
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "stream from peer failed");
+                return;
+            }
+        };
+        match Msg::try_from(m.r#type).unwrap_or(Msg::Undefined) {
+            Msg::Registered => {
+                registered = true;
+                tracing::info!(%peer, %chaincode_id, "registered with peer");
+            }
+            Msg::Ready => tracing::debug!(%peer, "peer ready"),
+            Msg::Error if !registered => {
+                tracing::error!(%peer, %chaincode_id, reason = %String::from_utf8_lossy(&m.payload),
+                    "peer refused our chaincode id: CHAINCODE_ID must be the package id installed and approved on this peer");
+                return;
+            }
+            Msg::Transaction | Msg::Init => {
+                let conn = conn.clone();
+                let id = chaincode_id.clone();
+                tokio::spawn(async move { handle_tx(conn, m, id).await });
+            }
+            Msg::Response | Msg::Error => {
+                let waiter = conn.pending.lock().ok().and_then(|mut p| p.remove(&(m.channel_id.clone(), m.txid.clone())));
+                match waiter {
+                    Some(w) => {
+                        let _ = w.send(m);
+                    }
+                    None => tracing::warn!(txid = %m.txid, "reply for no pending ledger call"),
+                }
+            }
+            Msg::Keepalive => {
+                let _ = conn.out.send(Ok(m)).await;
+            }
+            other => tracing::warn!(?other, txid = %m.txid, "unexpected message from peer"),
+        }
+    }
+}
+
+async fn handle_tx(conn: Conn, m: ChaincodeMessage, chaincode_id: String) {
+    let span = tracing::info_span!("tx", tx_id = %m.txid, channel = %m.channel_id);
+    let _enter = span.enter();
+    let started = std::time::Instant::now();
+    let stub = match TxStub::from_message(conn.clone(), &m) {
+        Ok(s) => s,
+        Err(e) => {
+            let resp = Response { status: 500, message: e.to_string(), payload: Vec::new() };
+            let _ = conn.out.send(Ok(msg(Msg::Completed, resp.encode_to_vec(), &m.channel_id, &m.txid))).await;
+            return;
+        }
+    };
+    let func = stub.args.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+    let result = crate::contract::invoke(&stub, &stub.args).await;
+    let resp = match &result {
+        Ok(payload) => Response { status: 200, message: String::new(), payload: payload.clone() },
+        Err(e) => Response { status: 500, message: e.to_string(), payload: Vec::new() },
+    };
+    match &result {
+        Ok(_) => tracing::info!(function = %func, elapsed_us = started.elapsed().as_micros() as u64, "transaction done"),
+        Err(e) => tracing::info!(function = %func, error = %e, "transaction refused"),
+    }
+    let mut done = msg(Msg::Completed, resp.encode_to_vec(), &m.channel_id, &m.txid);
+    if result.is_ok() {
+        if let Some((name, payload)) = stub.event.lock().ok().and_then(|mut e| e.take()) {
+            done.chaincode_event = Some(ChaincodeEvent { chaincode_id, tx_id: m.txid.clone(), event_name: name, payload });
+        }
+    }
+    let _ = conn.out.send(Ok(done)).await;
+}
+
+/// One transaction's view of the ledger, over the peer stream.
+pub struct TxStub {
+    conn: Conn,
+    channel: String,
+    txid: String,
+    timestamp: String,
+    creator: Identity,
+    args: Vec<Vec<u8>>,
+    transient: HashMap<String, Vec<u8>>,
+    event: Mutex<Option<(String, Vec<u8>)>>,
+}
+
+fn decode<M: Message + Default>(what: &str, b: &[u8]) -> Result<M> {
+    M::decode(b).map_err(|e| ContractError::bad(format!("malformed {what}: {e}")))
+}
+
+impl TxStub {
+    fn from_message(conn: Conn, m: &ChaincodeMessage) -> Result<Self> {
+        let input: ChaincodeInput = decode("chaincode input", &m.payload)?;
+        let signed = m.proposal.as_ref().ok_or_else(|| ContractError::bad("transaction without a signed proposal"))?;
+        let proposal: fabric_shim_protos::peer::Proposal = decode("proposal", &signed.proposal_bytes)?;
+        let header: Header = decode("proposal header", &proposal.header)?;
+        let chdr: ChannelHeader = decode("channel header", &header.channel_header)?;
+        let shdr: SignatureHeader = decode("signature header", &header.signature_header)?;
+        let sid: SerializedIdentity = decode("creator identity", &shdr.creator)?;
+        let payload: ChaincodeProposalPayload = decode("proposal payload", &proposal.payload)?;
+        let creator = Identity::from_pem(&sid.mspid, &sid.id_bytes)?;
+        let timestamp = chdr.timestamp.map(rfc3339).unwrap_or_default();
+        Ok(Self {
+            conn,
+            channel: m.channel_id.clone(),
+            txid: m.txid.clone(),
+            timestamp,
+            creator,
+            args: input.args,
+            transient: payload.transient_map,
+            event: Mutex::new(None),
+        })
+    }
+
+    /// Sends one ledger call and waits for the peer's answer to it.
+    async fn call(&self, t: Msg, payload: Vec<u8>) -> Result<Vec<u8>> {
+        let (tx, rx) = oneshot::channel();
+        let key = (self.channel.clone(), self.txid.clone());
+        self.conn.pending.lock().map_err(|_| ContractError::Ledger("shim state poisoned".into()))?.insert(key.clone(), tx);
+        if self.conn.out.send(Ok(msg(t, payload, &self.channel, &self.txid))).await.is_err() {
+            let _ = self.conn.pending.lock().map(|mut p| p.remove(&key));
+            return Err(ContractError::Ledger("peer stream closed".into()));
+        }
+        let reply = rx.await.map_err(|_| ContractError::Ledger("peer stream closed before it answered".into()))?;
+        match Msg::try_from(reply.r#type) {
+            Ok(Msg::Response) => Ok(reply.payload),
+            Ok(Msg::Error) => Err(ContractError::Ledger(String::from_utf8_lossy(&reply.payload).into_owned())),
+            _ => Err(ContractError::Ledger(format!("unexpected reply type {} to {t:?}", reply.r#type))),
+        }
+    }
+
+    async fn range(&self, collection: &str, start: &str, end: &str, page: Option<(u32, &str)>) -> Result<KvPage> {
+        let metadata = page
+            .map(|(size, bookmark)| QueryMetadata { page_size: size as i32, bookmark: bookmark.to_owned() }.encode_to_vec())
+            .unwrap_or_default();
+        let req = GetStateByRange { start_key: start.to_owned(), end_key: end.to_owned(), collection: collection.to_owned(), metadata };
+        let mut resp: QueryResponse = decode("query response", &self.call(Msg::GetStateByRange, req.encode_to_vec()).await?)?;
+        let mut out = Vec::new();
+        loop {
+            for r in &resp.results {
+                let kv: Kv = decode("query result", &r.result_bytes)?;
+                out.push((kv.key, kv.value));
+            }
+            if !resp.has_more {
+                break;
+            }
+            let next = QueryStateNext { id: resp.id.clone() }.encode_to_vec();
+            resp = decode("query response", &self.call(Msg::QueryStateNext, next).await?)?;
+        }
+        let _ = self.call(Msg::QueryStateClose, QueryStateClose { id: resp.id.clone() }.encode_to_vec()).await;
+        let bookmark = if page.is_some() && !resp.metadata.is_empty() {
+            decode::<QueryResponseMetadata>("query metadata", &resp.metadata)?.bookmark
+        } else {
+            String::new()
+        };
+        // Fabric hands back a bookmark even after the last page; an empty page means done.
+        let bookmark = if out.is_empty() || page.is_some_and(|(s, _)| out.len() < s as usize) { String::new() } else { bookmark };
+        Ok((out, bookmark))
+    }
+}
+
+fn rfc3339(t: prost_types::Timestamp) -> String {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm): no date crate needed.
+    let secs = t.seconds;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, t.nanos / 1_000_000)
+}
+
+impl Stub for TxStub {
+    fn tx_id(&self) -> &str {
+        &self.txid
+    }
+    fn tx_timestamp(&self) -> &str {
+        &self.timestamp
+    }
+    fn creator(&self) -> &Identity {
+        &self.creator
+    }
+    fn transient(&self, key: &str) -> Option<&[u8]> {
+        self.transient.get(key).map(Vec::as_slice)
+    }
+    fn set_event(&self, name: &str, payload: Vec<u8>) {
+        if let Ok(mut e) = self.event.lock() {
+            *e = Some((name.to_owned(), payload));
+        }
+    }
+
+    async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let v = self.call(Msg::GetState, GetState { key: key.to_owned(), collection: String::new() }.encode_to_vec()).await?;
+        Ok((!v.is_empty()).then_some(v))
+    }
+    async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()> {
+        self.call(Msg::PutState, PutState { key: key.to_owned(), value, collection: String::new() }.encode_to_vec()).await?;
+        Ok(())
+    }
+    async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage> {
+        self.range("", start, end, Some((page_size, bookmark))).await
+    }
+    async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let v = self.call(Msg::GetState, GetState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;
+        Ok((!v.is_empty()).then_some(v))
+    }
+    async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()> {
+        self.call(Msg::PutState, PutState { key: key.to_owned(), value, collection: collection.to_owned() }.encode_to_vec()).await?;
+        Ok(())
+    }
+    async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.range(collection, start, end, None).await?.0)
+    }
+    async fn private_hash(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
+        let v = self.call(Msg::GetPrivateDataHash, GetState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;
+        Ok((!v.is_empty()).then_some(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(prost_types::Timestamp { seconds: 0, nanos: 0 }), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(prost_types::Timestamp { seconds: 1_795_488_000, nanos: 5_000_000 }), "2026-11-24T00:00:00.005Z");
+        assert_eq!(rfc3339(prost_types::Timestamp { seconds: 951_782_400, nanos: 0 }), "2000-02-29T00:00:00.000Z");
+    }
+}
