@@ -508,8 +508,10 @@ cc_start() { # org package-id
 committed_sequence() {
   (
     peer_cli_env org1
-    "$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" -O json 2>/dev/null |
-      sed -n 's/.*"sequence": *\([0-9]*\).*/\1/p' | head -1
+    local out
+    # Fails while nothing is committed: that is sequence 0, not an error.
+    out=$("$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" -O json 2>/dev/null) || true
+    sed -n 's/.*"sequence": *\([0-9]*\).*/\1/p' <<<"$out" | head -1
   )
 }
 
