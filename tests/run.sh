@@ -35,6 +35,9 @@ cargo test --workspace --locked 2>&1 || failed+=("cargo test")
 # --- Live Fabric suites ------------------------------------------------------------------------
 banner "Fabric $(sed -n 's/^FABRIC_VERSION=//p' "$NET") binaries (network.sh install)"
 if "$NET" install; then
+  # The network suite ends with `down`, so it runs last.
+  banner "chaincode suite (tests/chaincode_test.sh)"
+  bash tests/chaincode_test.sh || failed+=("chaincode suite")
   banner "network suite (tests/network_test.sh)"
   bash tests/network_test.sh || failed+=("network suite")
 else
@@ -42,6 +45,7 @@ else
   reason=$(grep -m1 -E '403|not available|invalid version|no such host|too old|not found' "$log" 2>/dev/null || echo "see $log")
   if [[ ${SVCFLOW_ALLOW_NO_FABRIC:-0} == 1 ]]; then
     echo "NOT RUN: the live Fabric suites, because Fabric could not be installed here: $reason"
+    echo "chaincode: 0 passed, 0 failed, 43 skipped"
     echo "network: 0 passed, 0 failed, 11 skipped"
   else
     echo "Fabric could not be installed: $reason (set SVCFLOW_FABRIC_BIN and SVCFLOW_FABRIC_CFG to use pre-built binaries)"

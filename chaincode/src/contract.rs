@@ -241,18 +241,12 @@ pub async fn get_phase<S: Stub>(stub: &S, project: &str, phase: &str) -> Result<
 
 pub async fn list_phases<S: Stub>(stub: &S, project: &str) -> Result<Vec<Phase>> {
     get_project(stub, project).await?;
+    // Unpaginated: AddPhase reads this list and then writes, which Fabric forbids after a
+    // paginated query.
     let (start, end) = keys::prefix_range(keys::PHASE, &[project]);
     let mut out = Vec::new();
-    let mut bookmark = String::new();
-    loop {
-        let (kvs, next) = stub.state_range_page(&start, &end, MAX_PAGE_SIZE, &bookmark).await?;
-        for (_, v) in kvs {
-            out.push(decode::<Phase>("phase", &v)?);
-        }
-        if next.is_empty() {
-            break;
-        }
-        bookmark = next;
+    for (_, v) in stub.state_range(&start, &end).await? {
+        out.push(decode::<Phase>("phase", &v)?);
     }
     out.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.id.cmp(&b.id)));
     Ok(out)

@@ -364,6 +364,9 @@ impl Stub for TxStub {
     async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage> {
         self.range("", start, end, Some((page_size, bookmark))).await
     }
+    async fn state_range(&self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.range("", start, end, None).await?.0)
+    }
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let v = self.call(Msg::GetState, GetState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;
         Ok((!v.is_empty()).then_some(v))
@@ -388,7 +391,7 @@ mod tests {
     #[test]
     fn timestamps() {
         assert_eq!(rfc3339(prost_types::Timestamp { seconds: 0, nanos: 0 }), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(prost_types::Timestamp { seconds: 1_795_488_000, nanos: 5_000_000 }), "2026-11-24T00:00:00.005Z");
+        assert_eq!(rfc3339(prost_types::Timestamp { seconds: 1_795_478_400, nanos: 5_000_000 }), "2026-11-24T00:00:00.005Z");
         assert_eq!(rfc3339(prost_types::Timestamp { seconds: 951_782_400, nanos: 0 }), "2000-02-29T00:00:00.000Z");
     }
 }

@@ -21,7 +21,9 @@ pub trait Stub {
 
     async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>>;
     async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()>;
+    /// A paginated range. Fabric refuses writes in a transaction after one: read-only paths only.
     async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage>;
+    async fn state_range(&self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>>;
 
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>>;
     async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()>;
@@ -152,6 +154,11 @@ impl Stub for MemStub<'_> {
             l.state.range(from.to_owned()..end.to_owned()).take(page_size as usize + 1).map(|(k, v)| (k.clone(), v.clone())).collect();
         let next = if items.len() > page_size as usize { items.pop().map(|(k, _)| k).unwrap_or_default() } else { String::new() };
         Ok((items, next))
+    }
+
+    async fn state_range(&self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let l = self.ledger.borrow();
+        Ok(l.state.range(start.to_owned()..end.to_owned()).map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {

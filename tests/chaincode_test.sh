@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Live test of the chaincode through the plain peer CLI (issue 3): a project with
+# P1 {Org1, Org2}, P2 {Org2, Org3}, P3 {Org1 User1 only}; participants write and read; outsiders
+# are refused by the chaincode and by the peer; bad input is refused and changes nothing.
+# Prints "chaincode: N passed, N failed, N skipped". Uses its own project id, so it can rerun.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+NET=$HERE/../fabric-network/network.sh
+source "$HERE/lib.sh"
+source "$NET"
+set +e; trap '' ERR
+
+"$NET" up || { echo "chaincode: 0 passed, 1 failed (network.sh up; see the line above)"; exit 1; }
+CFG_BASE=$(fabric_cfg_base)
+P=cc$(date +%s)
+
+b64() { printf '%s' "$1" | base64 -w0; }
+endorsers() { # orgs...
+  local o p out=()
+  for o in "$@"; do p=$(org_peer "$o"); out+=(--peerAddresses "127.0.0.1:$(peer_port "$p")" --tlsRootCertFiles "$(peer_dir "$p")/tls/ca.crt"); done
+  printf '%s\n' "${out[@]}"
+}
+# inv ORG USER "ENDORSING ORGS" FUNC JSON [TRANSIENT-JSON]: invoke and wait for the commit.
+inv() {
+  local org=$1 user=$2 orgs=$3 fn=$4 arg=$5 tr=${6:-}
+  local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
+  mapfile -t eps < <(endorsers $orgs)
+  (
+    peer_cli_env "$org" "$user"
+    export FABRIC_LOGGING_SPEC=error
+    "$BIN/peer" chaincode invoke -o 127.0.0.1:7050 --tls --cafile "$ORDERER_CA" -C "$CHANNEL" -n svcflow \
+      "${eps[@]}" -c "$args" ${tr:+--transient "$tr"} --waitForEvent 2>&1
+  )
+}
+# q ORG USER FUNC JSON [PEER]: evaluate on the org's peer (or PEER); prints the payload.
+q() {
+  local org=$1 user=$2 fn=$3 arg=$4 peer=${5:-}
+  local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
+  (
+    peer_cli_env "$org" "$user" ${peer:+"$peer"}
+    export FABRIC_LOGGING_SPEC=error
+    "$BIN/peer" chaincode query -C "$CHANNEL" -n svcflow -c "$args"
+  )
+}
+ok_inv() { local out; out=$(inv "$@") && ! grep -q 'Error' <<<"$out" || { echo "$out"; return 1; }; }
+# refused KIND cmd...: the command fails and its output names the refusal kind.
+refused() { local kind=$1 out; shift; out=$("$@" 2>&1) && { echo "unexpectedly succeeded: $out"; return 1; }; grep -q "$kind" <<<"$out" || { echo "$out"; return 1; }; }
+same() { [[ $1 == "$2" ]] || { printf 'before: %s\nafter:  %s\n' "$1" "$2"; return 1; }; }
+rec() { jq -cn "$1"; }
+
+key=$(head -c 32 /dev/urandom | base64 -w0)
+check "create project $P (Org1 User1)" ok_inv org1 User1 "org1 org2" CreateProject "{\"id\":\"$P\",\"name\":\"Bridge\"}"
+check "add P1 {Org1, Org2} with its key" ok_inv org1 User1 "org1 org2" AddPhase \
+  "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"design\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org2MSP\"}]}" "{\"phase_key\":\"$key\"}"
+check "add P2 {Org2, Org3} (key set later by a participant)" ok_inv org1 User1 "org1 org2" AddPhase \
+  "{\"project\":\"$P\",\"id\":\"P2\",\"name\":\"build\",\"participants\":[{\"msp_id\":\"Org2MSP\"},{\"msp_id\":\"Org3MSP\"}]}"
+check "Org2 sets P2's key" ok_inv org2 User1 "org2 org3" SetPhaseKey "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"phase_key\":\"$key\"}"
+u1=$(q org1 User1 WhoAmI '{}' | jq -r .id)
+check "add P3 {Org1 User1 only}" ok_inv org1 User1 "org1 org2" AddPhase \
+  "{\"project\":\"$P\",\"id\":\"P3\",\"name\":\"audit\",\"participants\":[{\"msp_id\":\"Org1MSP\",\"identity\":\"$u1\"}]}" "{\"phase_key\":\"$key\"}"
+
+check "Org2 writes a record on P1" ok_inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{"spec":1}')\"}"
+read_r1() { q org1 User2 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" | jq -e '.document.spec == 1 and .version == 1'; }
+check "Org1 User2 reads Org2's record on P1 (same data on Org1's peer)" eventually 10 read_r1
+check "Org3 writes a record on P2" ok_inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}" "{\"record\":\"$(b64 '{"x":true}')\"}"
+check "Org1 User1 writes a record on P3" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" "{\"record\":\"$(b64 '{"audit":"ok"}')\"}"
+read_r3() { q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" | jq -e '.document.audit == "ok"'; }
+check "Org1 User1 reads P3" read_r3
+pk() { [[ $(q "$1" "$2" GetPhaseKey "{\"project\":\"$P\",\"phase\":\"$3\"}" | jq -r .key) == "$key" ]]; }
+for t in "org2 User1 P1" "org3 User1 P2" "org1 User1 P3"; do check "phase key for $t" pk $t; done
+
+# Division: the chaincode refuses outsiders...
+check "chaincode refuses Org3 reading P1" refused "forbidden: .*not a participant" q org3 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
+check "chaincode refuses Org3 reading P1 even on Org1's peer" refused "forbidden" q org3 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" peer0.org1
+check "chaincode refuses Org3 P1's key" refused "forbidden" q org3 User1 GetPhaseKey "{\"project\":\"$P\",\"phase\":\"P1\"}"
+check "chaincode refuses Org1 User2 on P3" refused "forbidden" q org1 User2 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}"
+check "chaincode refuses Org1 User2 writing P3" refused "forbidden" inv org1 User2 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" "{\"record\":\"$(b64 '{}')\"}"
+check "chaincode refuses Org1 on P2" refused "forbidden" q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}"
+# ...and the peers refuse what the collection does not allow: a P1 write sent to Org1's and Org3's
+# peers instead of Org1's and Org2's.
+before=$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}")
+# (Org3's peer has no P1 data, so it refuses to endorse; were it to sign anyway, validation would
+# fail P1's collection policy, Org1 AND Org2.)
+check "Org3's peer refuses to endorse a P1 write" refused "private data matching public hash version is not available\|ENDORSEMENT_POLICY_FAILURE" \
+  inv org1 User1 "org1 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{"spec":666}')\"}"
+check "...and P1's record is unchanged" same "$before" "$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}")"
+# The peer holds P1's data only on member orgs' peers.
+check "Org3 Admin is refused on P1 too" refused "forbidden" q org3 Admin GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
+
+# Public data: readable by all.
+for o in org1 org2 org3; do
+  check "$o: project" eval "q $o User1 GetProject '{\"id\":\"$P\"}' | jq -e '.owner.msp_id == \"Org1MSP\"'"
+  check "$o: phases" eval "q $o User1 ListPhases '{\"project\":\"$P\"}' | jq -e 'length == 3'"
+done
+
+# Bad input: clear errors, nothing changes.
+state() { q org1 User1 ListPhases "{\"project\":\"$P\"}"; q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P1\"}"; }
+s0=$(state)
+check "malformed JSON argument" refused "bad_request" inv org1 User1 "org1 org2" CreateProject '{"id":'
+check "missing transient record" refused "bad_request: the record document must come in the transient map" inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
+check "record that is not JSON" refused "bad_request: transient record is not JSON" inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{nope')\"}"
+check "unknown project" refused "not_found" q org1 User1 GetProject '{"id":"no-such-project"}'
+check "unknown phase" refused "not_found" q org1 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"nope\"}"
+check "unknown record" refused "not_found" q org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"nope\"}"
+check "duplicate project id" refused "conflict: project $P already exists" inv org1 User1 "org1 org2" CreateProject "{\"id\":\"$P\",\"name\":\"again\"}"
+check "duplicate phase id" refused "conflict" inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"}]}"
+check "non-participant write (Org3 on P1)" refused "forbidden" inv org3 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{}')\"}"
+check "a non-owner manages phases" refused "forbidden" inv org2 User1 "org1 org2" ActivatePhase "{\"project\":\"$P\",\"phase\":\"P1\"}"
+check "state unchanged by all refusals" same "$s0" "$(state)"
+check "close P2" ok_inv org1 User1 "org1 org2" ClosePhase "{\"project\":\"$P\",\"phase\":\"P2\"}"
+s1=$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")
+check "write to the closed P2 refused" refused "conflict: phase P2 is closed" inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}" "{\"record\":\"$(b64 '{"x":false}')\"}"
+check "P2's records unchanged" same "$s1" "$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")"
+check "collection outside the definition names the fix" refused "addCollection Org1MSP,Org4MSP" inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P9\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org4MSP\"}]}"
+finish chaincode
