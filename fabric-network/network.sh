@@ -490,10 +490,12 @@ cc_collections() { # -> path of the collections config for the consortium plus a
 }
 
 cc_start() { # org package-id
-  local org=$1 id=$2 name=chaincode.$1 port
+  local org=$1 id=$2 name=chaincode.$1 port running
   port=$(cc_port "$org")
+  # A rebuilt binary needs no new package or lifecycle step, only a restart with the same id.
+  running="$id $(stat -c %Y "$CC_BIN" 2>/dev/null)"
   if pid_alive "$name"; then
-    [[ $(cat "$CC_DIR/$org/running-id" 2>/dev/null) == "$id" ]] && return 0
+    [[ $(cat "$CC_DIR/$org/running-id" 2>/dev/null) == "$running" ]] && return 0
     stop_all "$name"
   fi
   ! port_open "$port" || die "start $name (port $port already in use by another process)"
@@ -501,7 +503,7 @@ cc_start() { # org package-id
   CHAINCODE_ID=$id CHAINCODE_SERVER_ADDRESS=127.0.0.1:$port RUST_LOG=${SVCFLOW_CC_LOG:-info} \
   CHAINCODE_TLS_CERT=$tls/server.crt CHAINCODE_TLS_KEY=$tls/server.key CHAINCODE_TLS_CLIENT_CA=$tls/ca.crt \
     spawn "$name" "$LOGS/$name.log" "$CC_BIN" serve
-  echo "$id" >"$CC_DIR/$org/running-id"
+  echo "$running" >"$CC_DIR/$org/running-id"
   wait_port "$name" "$port" "$LOGS/$name.log"
 }
 
