@@ -218,7 +218,13 @@ async fn handle_tx(conn: Conn, m: ChaincodeMessage, chaincode_id: String) {
         Err(e) => Response { status: 500, message: e.to_string(), payload: Vec::new() },
     };
     match &result {
-        Ok(_) => tracing::info!(function = %func, elapsed_us = started.elapsed().as_micros() as u64, "transaction done"),
+        Ok(_) => tracing::info!(
+            function = %func,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            ledger_calls = stub.calls.load(std::sync::atomic::Ordering::Relaxed),
+            ledger_us = stub.waited_us.load(std::sync::atomic::Ordering::Relaxed),
+            "transaction done"
+        ),
         Err(e) => tracing::info!(function = %func, error = %e, "transaction refused"),
     }
     let mut done = msg(Msg::Completed, resp.encode_to_vec(), &m.channel_id, &m.txid);
@@ -240,6 +246,9 @@ pub struct TxStub {
     args: Vec<Vec<u8>>,
     transient: HashMap<String, Vec<u8>>,
     event: Mutex<Option<(String, Vec<u8>)>>,
+    /// Ledger calls made and microseconds spent waiting for the peer's answers (for the logs).
+    calls: std::sync::atomic::AtomicU64,
+    waited_us: std::sync::atomic::AtomicU64,
 }
 
 fn decode<M: Message + Default>(what: &str, b: &[u8]) -> Result<M> {
@@ -267,11 +276,14 @@ impl TxStub {
             args: input.args,
             transient: payload.transient_map,
             event: Mutex::new(None),
+            calls: Default::default(),
+            waited_us: Default::default(),
         })
     }
 
     /// Sends one ledger call and waits for the peer's answer to it.
     async fn call(&self, t: Msg, payload: Vec<u8>) -> Result<Vec<u8>> {
+        let started = std::time::Instant::now();
         let (tx, rx) = oneshot::channel();
         let key = (self.channel.clone(), self.txid.clone());
         self.conn.pending.lock().map_err(|_| ContractError::Ledger("shim state poisoned".into()))?.insert(key.clone(), tx);
@@ -280,6 +292,8 @@ impl TxStub {
             return Err(ContractError::Ledger("peer stream closed".into()));
         }
         let reply = rx.await.map_err(|_| ContractError::Ledger("peer stream closed before it answered".into()))?;
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.waited_us.fetch_add(started.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
         match Msg::try_from(reply.r#type) {
             Ok(Msg::Response) => Ok(reply.payload),
             Ok(Msg::Error) => Err(ContractError::Ledger(String::from_utf8_lossy(&reply.payload).into_owned())),
