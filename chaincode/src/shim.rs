@@ -400,7 +400,86 @@ impl Stub for TxStub {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::*;
+    use fabric_shim_protos::peer::chaincode_client::ChaincodeClient;
+    use fabric_shim_protos::peer::{Proposal, SignedProposal};
+    use tokio_stream::StreamExt;
+
+    fn proposal(args: &[&str]) -> (Vec<u8>, SignedProposal) {
+        let creator = SerializedIdentity { mspid: "Org1MSP".into(), id_bytes: crate::identity::tests::USER1_ORG1.as_bytes().to_vec() };
+        let header = Header {
+            channel_header: ChannelHeader { timestamp: Some(prost_types::Timestamp { seconds: 1_795_478_400, nanos: 0 }), ..Default::default() }
+                .encode_to_vec(),
+            signature_header: SignatureHeader { creator: creator.encode_to_vec(), ..Default::default() }.encode_to_vec(),
+        };
+        let input = ChaincodeInput { args: args.iter().map(|a| a.as_bytes().to_vec()).collect(), ..Default::default() };
+        let payload = ChaincodeProposalPayload { input: Vec::new(), transient_map: Default::default() };
+        let p = Proposal { header: header.encode_to_vec(), payload: payload.encode_to_vec(), ..Default::default() };
+        (input.encode_to_vec(), SignedProposal { proposal_bytes: p.encode_to_vec(), signature: Vec::new() })
+    }
+
+    /// A fake peer over a real gRPC connection: registration, two transactions in flight on one
+    /// stream with their ledger replies answered in reverse order, then a stop while connected.
+    #[tokio::test]
+    async fn serves_concurrent_transactions_and_stops_while_connected() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cfg = ServerConfig { chaincode_id: "svcflow_1.0:abc".into(), address: format!("127.0.0.1:{port}").parse().unwrap(), tls: None };
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(serve(cfg, async move {
+            let _ = stop_rx.await;
+        }));
+        let channel = loop {
+            match tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await {
+                Ok(c) => break c,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        let (to_cc, rx) = mpsc::channel(16);
+        let mut from_cc = ChaincodeClient::new(channel).connect(ReceiverStream::new(rx)).await.unwrap().into_inner();
+
+        let first = from_cc.next().await.unwrap().unwrap();
+        assert_eq!(first.r#type, Msg::Register as i32);
+        assert_eq!(ChaincodeId::decode(first.payload.as_slice()).unwrap().name, "svcflow_1.0:abc");
+        to_cc.send(msg(Msg::Registered, vec![], "", "")).await.unwrap();
+        to_cc.send(msg(Msg::Ready, vec![], "", "")).await.unwrap();
+
+        for tx in ["txA", "txB"] {
+            let (input, signed) = proposal(&["GetProject", &format!(r#"{{"id":"{tx}"}}"#)]);
+            let mut m = msg(Msg::Transaction, input, "svcflow", tx);
+            m.proposal = Some(signed);
+            to_cc.send(m).await.unwrap();
+        }
+        // Both transactions ask for their project before either is answered.
+        let mut asks = Vec::new();
+        while asks.len() < 2 {
+            let m = from_cc.next().await.unwrap().unwrap();
+            assert_eq!(m.r#type, Msg::GetState as i32);
+            asks.push(m.txid);
+        }
+        asks.sort();
+        assert_eq!(asks, vec!["txA", "txB"]);
+        // Answer B first (found), then A (absent): replies must reach the right transaction.
+        let project = r#"{"id":"txB","name":"n","description":"","owner":{"msp_id":"Org1MSP","id":"x"},"created":"t","status":"active"}"#;
+        to_cc.send(msg(Msg::Response, project.as_bytes().to_vec(), "svcflow", "txB")).await.unwrap();
+        to_cc.send(msg(Msg::Response, vec![], "svcflow", "txA")).await.unwrap();
+        let mut done = HashMap::new();
+        while done.len() < 2 {
+            let m = from_cc.next().await.unwrap().unwrap();
+            assert_eq!(m.r#type, Msg::Completed as i32);
+            done.insert(m.txid.clone(), Response::decode(m.payload.as_slice()).unwrap());
+        }
+        assert_eq!(done["txB"].status, 200);
+        assert!(String::from_utf8_lossy(&done["txB"].payload).contains(r#""id":"txB""#));
+        assert_eq!(done["txA"].status, 500);
+        assert!(done["txA"].message.starts_with("not_found: project txA"), "{}", done["txA"].message);
+
+        // Stop with the peer still connected: the server ends its stream and returns promptly.
+        let t = std::time::Instant::now();
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server).await.expect("stopped within 5 s").unwrap().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(from_cc.next().await.is_none_or(|r| r.is_err()), "the peer's stream must end");
+    }
 
     #[test]
     fn timestamps() {
