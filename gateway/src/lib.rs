@@ -1,3 +1,5 @@
 //! svcflow gateway: the per-org REST management server.
 
+pub mod config;
+pub mod error;
 pub mod storage;

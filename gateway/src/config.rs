@@ -1,0 +1,272 @@
+//! The gateway's configuration: one typed struct, read from a TOML file, overridden by
+//! `SVCFLOW_*` environment variables, and validated at start with a message naming the bad key.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("reading {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    Parse { path: String, reason: String },
+    /// `key` is the TOML key (`fabric.peers`) or the environment variable that set it.
+    #[error("bad value for {key}: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_owned(), reason: reason.into() }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: Server,
+    pub fabric: Fabric,
+    #[serde(default)]
+    pub storage: Storage,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub listen: String,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    /// CA certificates whose client certificates are accepted (the org's TLS CA).
+    pub client_ca: Vec<PathBuf>,
+    #[serde(default = "default_upload_limit")]
+    pub upload_limit_bytes: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Fabric {
+    pub msp_id: String,
+    /// The org's `users/` directory: one `<name>/msp/{signcerts,keystore}` per user.
+    pub wallet: PathBuf,
+    /// Peers in failover order.
+    pub peers: Vec<Peer>,
+    #[serde(default = "default_channel")]
+    pub channel: String,
+    #[serde(default = "default_chaincode")]
+    pub chaincode: String,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    pub address: String,
+    pub tls_ca: PathBuf,
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    #[serde(default)]
+    pub backend: Backend,
+    /// Root directory of the fs backend.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    #[serde(default)]
+    pub s3_bucket: Option<String>,
+    #[serde(default)]
+    pub s3_region: Option<String>,
+    #[serde(default)]
+    pub s3_access_key: Option<String>,
+    #[serde(default)]
+    pub s3_secret_key: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    #[default]
+    Fs,
+    S3,
+}
+
+fn default_upload_limit() -> u64 {
+    4 << 30
+}
+fn default_channel() -> String {
+    "svcflow".into()
+}
+fn default_chaincode() -> String {
+    "svcflow".into()
+}
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+
+impl Config {
+    /// Reads the file, applies the environment (`vars`, normally `std::env::vars()`), validates.
+    pub fn load(path: &std::path::Path, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+        Self::from_toml(&text, &path.display().to_string(), vars)
+    }
+
+    pub fn from_toml(text: &str, origin: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut cfg: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), reason: e.to_string() })?;
+        cfg.apply_env(vars)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// `SVCFLOW_LISTEN`, `SVCFLOW_MSP_ID`, `SVCFLOW_WALLET`, `SVCFLOW_CHANNEL`, `SVCFLOW_CHAINCODE`,
+    /// `SVCFLOW_TIMEOUT_MS`, `SVCFLOW_UPLOAD_LIMIT_BYTES`, `SVCFLOW_STORAGE_BACKEND`,
+    /// `SVCFLOW_STORAGE_PATH`, `SVCFLOW_S3_ENDPOINT`, `SVCFLOW_S3_BUCKET`, `SVCFLOW_S3_REGION`,
+    /// `SVCFLOW_S3_ACCESS_KEY`, `SVCFLOW_S3_SECRET_KEY`. Unknown `SVCFLOW_*` names are refused so a
+    /// typo never goes unnoticed.
+    fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        for (k, v) in vars {
+            let Some(name) = k.strip_prefix("SVCFLOW_") else { continue };
+            let num = |v: &str| v.parse::<u64>().map_err(|e| invalid(&k, e.to_string()));
+            match name {
+                "LISTEN" => self.server.listen = v,
+                "UPLOAD_LIMIT_BYTES" => self.server.upload_limit_bytes = num(&v)?,
+                "MSP_ID" => self.fabric.msp_id = v,
+                "WALLET" => self.fabric.wallet = v.into(),
+                "CHANNEL" => self.fabric.channel = v,
+                "CHAINCODE" => self.fabric.chaincode = v,
+                "TIMEOUT_MS" => self.fabric.timeout_ms = num(&v)?,
+                "STORAGE_BACKEND" => {
+                    self.storage.backend = match v.as_str() {
+                        "fs" => Backend::Fs,
+                        "s3" => Backend::S3,
+                        _ => return Err(invalid(&k, "must be fs or s3")),
+                    }
+                }
+                "STORAGE_PATH" => self.storage.path = Some(v.into()),
+                "S3_ENDPOINT" => self.storage.s3_endpoint = Some(v),
+                "S3_BUCKET" => self.storage.s3_bucket = Some(v),
+                "S3_REGION" => self.storage.s3_region = Some(v),
+                "S3_ACCESS_KEY" => self.storage.s3_access_key = Some(v),
+                "S3_SECRET_KEY" => self.storage.s3_secret_key = Some(v),
+                // Read by other parts of the project, not by the gateway.
+                "FABRIC_BIN" | "FABRIC_CFG" | "STATE_DIR" | "CHANNEL_ARG" | "ALLOW_NO_FABRIC" | "CONFIG" => {}
+                _ if name.starts_with("CEPH_") || name.starts_with("RGW_") || name.starts_with("CC_") || name.starts_with("BENCH_") => {}
+                _ => return Err(invalid(&k, "unknown setting (see gateway/src/config.rs for the names)")),
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.server.listen.parse::<SocketAddr>().map_err(|e| invalid("server.listen", format!("{:?} is not ip:port: {e}", self.server.listen)))?;
+        if self.server.client_ca.is_empty() {
+            return Err(invalid("server.client_ca", "at least one CA is needed to authenticate callers"));
+        }
+        if self.server.upload_limit_bytes == 0 {
+            return Err(invalid("server.upload_limit_bytes", "must be above 0"));
+        }
+        if self.fabric.msp_id.is_empty() || !self.fabric.msp_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+            return Err(invalid("fabric.msp_id", format!("{:?} is not an MSP id", self.fabric.msp_id)));
+        }
+        if self.fabric.peers.is_empty() {
+            return Err(invalid("fabric.peers", "at least one peer is needed"));
+        }
+        for (i, p) in self.fabric.peers.iter().enumerate() {
+            if p.address.parse::<SocketAddr>().is_err() && !p.address.contains(':') {
+                return Err(invalid(&format!("fabric.peers[{i}].address"), format!("{:?} is not host:port", p.address)));
+            }
+        }
+        if self.fabric.channel.is_empty() {
+            return Err(invalid("fabric.channel", "must not be empty"));
+        }
+        if self.fabric.chaincode.is_empty() {
+            return Err(invalid("fabric.chaincode", "must not be empty"));
+        }
+        if self.fabric.timeout_ms == 0 {
+            return Err(invalid("fabric.timeout_ms", "must be above 0"));
+        }
+        match self.storage.backend {
+            Backend::Fs if self.storage.path.is_none() => return Err(invalid("storage.path", "the fs backend needs a directory")),
+            Backend::S3 => {
+                for (key, v) in [
+                    ("storage.s3_endpoint", &self.storage.s3_endpoint),
+                    ("storage.s3_bucket", &self.storage.s3_bucket),
+                    ("storage.s3_access_key", &self.storage.s3_access_key),
+                    ("storage.s3_secret_key", &self.storage.s3_secret_key),
+                ] {
+                    if v.as_deref().is_none_or(str::is_empty) {
+                        return Err(invalid(key, "required by the s3 backend"));
+                    }
+                }
+            }
+            Backend::Fs => {}
+        }
+        Ok(())
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.fabric.timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:7443"
+tls_cert = "server.crt"
+tls_key = "server.key"
+client_ca = ["ca.crt"]
+
+[fabric]
+msp_id = "Org1MSP"
+wallet = "users"
+peers = [{ address = "127.0.0.1:7051", tls_ca = "peer0.crt" }, { address = "127.0.0.1:7061", tls_ca = "peer1.crt" }]
+
+[storage]
+backend = "fs"
+path = "objects"
+"#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn loads_with_defaults_and_env_overrides() {
+        let c = Config::from_toml(GOOD, "t", env(&[("SVCFLOW_LISTEN", "127.0.0.1:9443"), ("PATH", "/bin")])).unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:9443");
+        assert_eq!(c.fabric.channel, "svcflow");
+        assert_eq!(c.fabric.peers.len(), 2);
+        assert_eq!(c.timeout(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn errors_name_the_bad_key() {
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            (GOOD, &[("SVCFLOW_LISTEN", "nowhere")], "server.listen"),
+            (GOOD, &[("SVCFLOW_TIMEOUT_MS", "soon")], "SVCFLOW_TIMEOUT_MS"),
+            (GOOD, &[("SVCFLOW_TIMOUT_MS", "5")], "SVCFLOW_TIMOUT_MS"),
+            (GOOD, &[("SVCFLOW_MSP_ID", "Org 1")], "fabric.msp_id"),
+            (GOOD, &[("SVCFLOW_STORAGE_BACKEND", "s3")], "storage.s3_endpoint"),
+            (GOOD, &[("SVCFLOW_STORAGE_BACKEND", "tape")], "SVCFLOW_STORAGE_BACKEND"),
+        ];
+        for (text, vars, key) in cases {
+            let e = Config::from_toml(text, "t", env(vars)).unwrap_err();
+            assert!(e.to_string().contains(key), "{key}: {e}");
+        }
+        let e = Config::from_toml(&GOOD.replace("peers = [", "peerz = ["), "t", env(&[])).unwrap_err();
+        assert!(e.to_string().contains("peerz"), "{e}");
+        let e = Config::from_toml(&GOOD.replace(r#"client_ca = ["ca.crt"]"#, "client_ca = []"), "t", env(&[])).unwrap_err();
+        assert!(e.to_string().contains("server.client_ca"), "{e}");
+    }
+}
