@@ -252,7 +252,8 @@ path = "objects"
 
     #[test]
     fn errors_name_the_bad_key() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             (GOOD, &[("SVCFLOW_LISTEN", "nowhere")], "server.listen"),
             (GOOD, &[("SVCFLOW_TIMEOUT_MS", "soon")], "SVCFLOW_TIMEOUT_MS"),
             (GOOD, &[("SVCFLOW_TIMOUT_MS", "5")], "SVCFLOW_TIMOUT_MS"),
