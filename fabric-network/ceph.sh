@@ -17,6 +17,8 @@ PACKAGES=(ceph-mon ceph-osd radosgw ceph-common curl)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "ceph.sh: failed at ${1}${2:+; see $2}"; exit 1; }
+# Anything that fails outside `step`/`die` still ends with one line naming where.
+trap 'die "line $LINENO: $BASH_COMMAND" "$LOGS"' ERR
 step() { # name log cmd...
   local name=$1 log=$2; shift 2
   mkdir -p "$(dirname "$log")"
@@ -30,10 +32,11 @@ spawn() { # name log cmd...
   setsid "$@" >>"$log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.svcflow.pid"
 }
-wait_for() { # what seconds log cmd...
-  local what=$1 secs=$2 log=$3 until; shift 3
+wait_for() { # what seconds log daemon cmd...  (fails at once if the daemon has exited)
+  local what=$1 secs=$2 log=$3 daemon=$4 until; shift 4
   until=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
+    pid_alive "$daemon" || die "$what (the daemon exited)" "$log"
     ((SECONDS < until)) || die "$what (not ready after $secs s)" "$log"
     sleep 1
   done
@@ -45,6 +48,10 @@ install_packages() {
   ((${#missing[@]})) || return 0
   say "installing ${missing[*]} (apt-get)"
   mkdir -p "$STATE"
+  # A fresh machine may have no package lists yet.
+  if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
+    step "apt-get update" "$STATE/install.log" env DEBIAN_FRONTEND=noninteractive apt-get update
+  fi
   step "install ${missing[*]} (apt-get)" "$STATE/install.log" \
     env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
@@ -65,6 +72,11 @@ ms bind port max = 6899
 auth cluster required = cephx
 auth service required = cephx
 auth client required = cephx
+# Every client here is current: no legacy global_id reclaim (and no health warning about it).
+auth allow insecure global id reclaim = false
+# Warn when the state disk has under 10 % free (default 30 %, noisy on a shared dev disk); the
+# mon still stops itself at 5 %.
+mon data avail warn = 10
 keyring = $STATE/keyring/\$name.keyring
 run dir = $RUN
 admin socket = $RUN/\$name.asok
@@ -103,6 +115,8 @@ EOF
 bootstrap() {
   local log=$LOGS/bootstrap.log fsid
   say "bootstrapping a new Ceph cluster in $STATE"
+  # Daemons left by a bootstrap that failed half-way would hold the ports: stop them first.
+  stop rgw osd mon
   rm -rf "$STATE"; mkdir -p "$STATE/keyring" "$LOGS" "$RUN" "$STATE/mon" "$STATE/osd" "$STATE/rgw"
   fsid=$(cat /proc/sys/kernel/random/uuid)
   write_conf "$fsid"
@@ -154,17 +168,17 @@ create_bucket() {
 
 start_mon() {
   pid_alive mon || spawn mon "$LOGS/mon.a.stdout.log" ceph-mon -c "$CONF" -f -i a
-  wait_for "start mon" 60 "$LOGS/mon.a.log" ceph_ mon stat
+  wait_for "start mon" 60 "$LOGS/mon.a.log" mon ceph_ mon stat
 }
 osd_up() { ceph_ osd dump 2>/dev/null | grep -q '^osd.0 up'; }
 start_osd() {
   pid_alive osd || spawn osd "$LOGS/osd.0.stdout.log" ceph-osd -c "$CONF" -f -i 0
-  wait_for "start osd.0" 120 "$LOGS/osd.0.log" osd_up
+  wait_for "start osd.0" 120 "$LOGS/osd.0.log" osd osd_up
 }
 rgw_ready() { curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$RGW_PORT/"; }
 start_rgw() {
   pid_alive rgw || spawn rgw "$LOGS/rgw.stdout.log" radosgw -c "$CONF" -f -n client.rgw.a
-  wait_for "start radosgw on 127.0.0.1:$RGW_PORT" 120 "$LOGS/client.rgw.a.log" rgw_ready
+  wait_for "start radosgw on 127.0.0.1:$RGW_PORT" 120 "$LOGS/client.rgw.a.log" rgw rgw_ready
 }
 
 stop() { # name...
@@ -182,6 +196,13 @@ stop() { # name...
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+  for i in $(seq 1 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  die "stop ${*} (still running after SIGKILL: ${pids[*]})"
 }
 
 cmd_up() {
@@ -232,7 +253,7 @@ case ${1:-} in
   up) cmd_up ;;
   down) cmd_down ;;
   clean) cmd_down; rm -rf "$STATE"; say "Ceph state removed" ;;
-  status) cmd_status ;;
+  status) cmd_status || exit $? ;;
   env) cmd_env ;;
   stop-rgw) stop rgw ;;
   start-rgw) start_rgw ;;
