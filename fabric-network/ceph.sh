@@ -181,28 +181,28 @@ start_rgw() {
   wait_for "start radosgw on 127.0.0.1:$RGW_PORT" 120 "$LOGS/client.rgw.a.log" rgw rgw_ready
 }
 
+gone() { # tenths-of-seconds pid...: waits until every pid has exited
+  local i pid alive tenths=$1; shift
+  for ((i = 0; i < tenths; i++)); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && { alive=1; break; }; done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  return 1
+}
 stop() { # name...
-  local n pid pids=() i
+  local n pid pids=()
   for n in "$@"; do
     pid_alive "$n" || { rm -f "$RUN/$n.svcflow.pid"; continue; }
     pid=$(cat "$RUN/$n.svcflow.pid"); pids+=("$pid")
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     rm -f "$RUN/$n.svcflow.pid"
   done
-  for i in $(seq 1 150); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || return 0
-    sleep 0.1
-  done
+  ((${#pids[@]})) || return 0
+  gone 150 "${pids[@]}" && return 0
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
-  for i in $(seq 1 50); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || return 0
-    sleep 0.1
-  done
-  die "stop ${*} (still running after SIGKILL: ${pids[*]})"
+  gone 50 "${pids[@]}" || die "stop ${*} (still running after SIGKILL: ${pids[*]})"
 }
 
 cmd_up() {
