@@ -41,7 +41,7 @@ pub fn must_participate(who: &Identity, phase: &Phase) -> Result<()> {
     } else {
         Err(ContractError::forbidden(format!(
             "{} ({}) is not a participant of phase {} of project {}",
-            who.common_name().unwrap_or("this identity"),
+            who.common_name().unwrap_or_else(|| "this identity".to_owned()),
             who.msp_id,
             phase.id,
             phase.project

@@ -68,41 +68,60 @@ impl Identity {
         Ok(Self { msp_id: msp_id.to_owned(), id, subject, issuer, role, attrs })
     }
 
-    /// The subject's common name (cryptogen: `User1@org1.svcflow.local`).
-    pub fn common_name(&self) -> Option<&str> {
-        self.subject.split(',').find_map(|p| p.strip_prefix("CN="))
+    /// The subject's common name (cryptogen: `User1@org1.svcflow.local`), unescaped. In Go's
+    /// order the CN, when there is one, is the first RDN of the subject.
+    pub fn common_name(&self) -> Option<String> {
+        let rest = self.subject.strip_prefix("CN=")?;
+        let mut out = String::new();
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.push(chars.next()?),
+                ',' | '+' => break,
+                c => out.push(c),
+            }
+        }
+        Some(out)
     }
 }
 
-/// A distinguished name as Go's `pkix.Name.String()` prints it: RDNs last-to-first, joined by
-/// ",", multi-valued RDNs by "+", short attribute names, RFC 4514 escaping.
+/// The attributes Go's `pkix.Name` keeps, in the order its `ToRDNSequence` emits them.
+const GO_DN_ORDER: [(&str, &str); 9] = [
+    ("2.5.4.6", "C"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.9", "STREET"),
+    ("2.5.4.17", "POSTALCODE"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.11", "OU"),
+    ("2.5.4.3", "CN"),
+    ("2.5.4.5", "SERIALNUMBER"),
+];
+
+/// A distinguished name as Go's cid formats it (`pkix.Name` → `ToRDNSequence` → RFC 2253 text):
+/// not the certificate's own RDN order but Go's fixed one — C, ST, L, STREET, POSTALCODE, O, OU,
+/// CN, SERIALNUMBER — printed last to first; the values of one type (e.g. Fabric CA's several OUs)
+/// form one multi-valued RDN joined by "+" in certificate order; CN and SERIALNUMBER keep their
+/// last value; any other attribute (emailAddress, UID, DC, ...) is left out; RFC 4514 escaping.
 fn go_dn(name: &X509Name<'_>) -> String {
-    let rdns: Vec<String> = name
+    let mut values: [Vec<&str>; 9] = Default::default();
+    for atv in name.iter_attributes() {
+        let oid = atv.attr_type().to_id_string();
+        let (Some(i), Ok(v)) = (GO_DN_ORDER.iter().position(|(o, _)| *o == oid), atv.as_str()) else { continue };
+        if GO_DN_ORDER[i].1 == "CN" || GO_DN_ORDER[i].1 == "SERIALNUMBER" {
+            values[i] = if v.is_empty() { Vec::new() } else { vec![v] };
+        } else {
+            values[i].push(v);
+        }
+    }
+    GO_DN_ORDER
         .iter()
-        .map(|rdn| {
-            rdn.iter()
-                .map(|atv| {
-                    let oid = atv.attr_type().to_id_string();
-                    let key = match oid.as_str() {
-                        "2.5.4.6" => "C".to_owned(),
-                        "2.5.4.8" => "ST".to_owned(),
-                        "2.5.4.7" => "L".to_owned(),
-                        "2.5.4.10" => "O".to_owned(),
-                        "2.5.4.11" => "OU".to_owned(),
-                        "2.5.4.3" => "CN".to_owned(),
-                        "2.5.4.5" => "SERIALNUMBER".to_owned(),
-                        "2.5.4.9" => "STREET".to_owned(),
-                        "2.5.4.17" => "POSTALCODE".to_owned(),
-                        other => other.to_owned(),
-                    };
-                    let value = atv.as_str().map(escape).unwrap_or_default();
-                    format!("{key}={value}")
-                })
-                .collect::<Vec<_>>()
-                .join("+")
-        })
-        .collect();
-    rdns.into_iter().rev().collect::<Vec<_>>().join(",")
+        .zip(values.iter())
+        .rev()
+        .filter(|(_, vs)| !vs.is_empty())
+        .map(|((_, key), vs)| vs.iter().map(|v| format!("{key}={}", escape(v))).collect::<Vec<_>>().join("+"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// RFC 4514 escaping, as Go applies it.
@@ -153,7 +172,44 @@ idNXAiAI6gdAZc8GUEteiwq4X5yWfbke45XlCBP/RoLfuiQxsw==
         // Printed by a Go program: base64("x509::" + Subject.String() + "::" + Issuer.String()).
         assert_eq!(id.id, "eDUwOTo6Q049VXNlcjFAb3JnMS5zdmNmbG93LmxvY2FsLE9VPWNsaWVudCxMPVNhbiBGcmFuY2lzY28sU1Q9Q2FsaWZvcm5pYSxDPVVTOjpDTj1jYS5vcmcxLnN2Y2Zsb3cubG9jYWwsTz1vcmcxLnN2Y2Zsb3cubG9jYWwsTD1TYW4gRnJhbmNpc2NvLFNUPUNhbGlmb3JuaWEsQz1VUw==");
         assert_eq!(id.role, Role::Client);
-        assert_eq!(id.common_name(), Some("User1@org1.svcflow.local"));
+        assert_eq!(id.common_name().as_deref(), Some("User1@org1.svcflow.local"));
+    }
+
+    /// Made with openssl (key thrown away) to hold what Fabric CA certificates hold and more:
+    /// RDNs out of Go's order, several OUs (one multi-valued RDN `org1+department1`), an
+    /// emailAddress, a CN needing escapes, and the Fabric CA attributes extension. Expected values
+    /// printed by a Go program with crypto/x509 and cid's DN formatting.
+    pub const FABRIC_CA_STYLE: &str = "-----BEGIN CERTIFICATE-----
+MIIC2zCCAoGgAwIBAgIUVstSIFeV6Nnx0lfRhVfVLFrC2o8wCgYIKoZIzj0EAwIw
+aDELMAkGA1UEBhMCVVMxFzAVBgNVBAgMDk5vcnRoIENhcm9saW5hMRQwEgYDVQQK
+DAtIeXBlcmxlZGdlcjEPMA0GA1UECwwGRmFicmljMRkwFwYDVQQDDBBmYWJyaWMt
+Y2Etc2VydmVyMB4XDTI2MTEyNDA2MDIxM1oXDTM2MTEyMTA2MDIxM1owgaMxGTAX
+BgNVBAMMECNTbWl0aCwgSityIDx4PiAxCzAJBgNVBAYTAlVTMQ8wDQYDVQQLDAZj
+bGllbnQxFDASBgNVBAoMC0h5cGVybGVkZ2VyMSEwCwYDVQQLDARvcmcxMBIGA1UE
+CwwLZGVwYXJ0bWVudDExFzAVBgNVBAgMDk5vcnRoIENhcm9saW5hMRYwFAYJKoZI
+hvcNAQkBFgdzQHgub3JnMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEideGW5E6
+MdA5NWzlhmRBNqfhN6h4x5cwtfIvzHrEZAQoY1CE8YxPBURbo9eBrU7+jacd894W
+Adztk+z9NidB26OBzDCByTAMBgNVHRMBAf8EAjAAMHkGCCoDBAUGBwgBBG17ImF0
+dHJzIjp7ImhmLkFmZmlsaWF0aW9uIjoib3JnMS5kZXBhcnRtZW50MSIsImhmLkVu
+cm9sbG1lbnRJRCI6InVzZXI3IiwiaGYuVHlwZSI6ImNsaWVudCIsInJvbGUiOiJh
+dWRpdG9yIn19MB0GA1UdDgQWBBRfxzrcryVL0PsWxBKzhYXR8i+GjTAfBgNVHSME
+GDAWgBRVU21pr6ejrhFK2EVj35+6x/Io2zAKBggqhkjOPQQDAgNIADBFAiAz53WG
+ewVvU1L3Y8kEvT4x7n4txf/4T15gvZFx7kfRggIhAKb7wuSHB/XFhrb1YK9uS5m7
+2hRrUmmWA1R7lj0q3tZt
+-----END CERTIFICATE-----
+";
+
+    #[test]
+    fn id_follows_gos_name_order_for_fabric_ca_certificates() {
+        let id = Identity::from_pem("Org1MSP", FABRIC_CA_STYLE.as_bytes()).unwrap();
+        assert_eq!(id.subject, "CN=\\#Smith\\, J\\+r \\<x\\>\\ ,OU=client+OU=org1+OU=department1,O=Hyperledger,ST=North Carolina,C=US");
+        assert_eq!(id.issuer, "CN=fabric-ca-server,OU=Fabric,O=Hyperledger,ST=North Carolina,C=US");
+        assert_eq!(id.id, "eDUwOTo6Q049XCNTbWl0aFwsIEpcK3IgXDx4XD5cICxPVT1jbGllbnQrT1U9b3JnMStPVT1kZXBhcnRtZW50MSxPPUh5cGVybGVkZ2VyLFNUPU5vcnRoIENhcm9saW5hLEM9VVM6OkNOPWZhYnJpYy1jYS1zZXJ2ZXIsT1U9RmFicmljLE89SHlwZXJsZWRnZXIsU1Q9Tm9ydGggQ2Fyb2xpbmEsQz1VUw==");
+        assert_eq!(id.role, Role::Client);
+        assert_eq!(id.common_name().as_deref(), Some("#Smith, J+r <x> "));
+        assert_eq!(id.attrs["hf.EnrollmentID"], "user7");
+        assert_eq!(id.attrs["role"], "auditor");
+        assert_eq!(id.attrs.len(), 4);
     }
 
     #[test]
