@@ -99,7 +99,7 @@ impl From<StorageError> for ApiError {
             StorageError::InvalidKey(..) => ApiError::BadRequest(e.to_string()),
             StorageError::Integrity(_) => ApiError::Integrity(e.to_string()),
             StorageError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
-            StorageError::Backend(_) | StorageError::Io(_) | StorageError::Crypto(_) => ApiError::Internal(e.to_string()),
+            StorageError::Backend(_) | StorageError::Io(_) | StorageError::Crypto(_) | StorageError::DataKey(_) => ApiError::Internal(e.to_string()),
         }
     }
 }

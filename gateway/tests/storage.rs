@@ -12,8 +12,10 @@ async fn roundtrip<S: ObjectStore>(store: &S, case: &str, len: u64) {
     let k = key(case);
     let mut src = Generated::new(len, len + 7);
     let sealed: Sealed = sealed::put(store, &k, &DataKey::new(KEY), &mut src).await.expect("sealed put");
-    assert_eq!(sealed.size, len);
+    assert_eq!((sealed.key.as_str(), sealed.size), (k.as_str(), len));
     assert_eq!(sealed.sha256, src.sha256());
+    let info = store.head(&k).await.expect("head").expect("the object exists");
+    assert_eq!(info.size, sealed.stored_size);
     let back = sealed::get(store, &k, DataKey::new(KEY), Expect { sha256: sealed.sha256.clone(), size: len })
         .await
         .expect("sealed get");
@@ -71,10 +73,32 @@ async fn concurrent<S: ObjectStore>(store: &S, case: &str) {
     futures_util::future::join_all(jobs).await;
 }
 
+/// An upload whose source fails half-way (the client went away) leaves no object, and a failed
+/// overwrite leaves the previous object as it was. `len` below 8 MiB is one S3 PUT, above it a
+/// multipart upload that must be aborted.
+async fn failing_source<S: ObjectStore>(store: &S, case: &str, len: u64) {
+    let k = key(case);
+    let mut broken = Generated::new(2 * len, 5).failing_after(len);
+    let res = sealed::put(store, &k, &DataKey::new(KEY), &mut broken).await;
+    assert!(matches!(res, Err(StorageError::Io(_))), "{case}: {res:?}");
+    assert!(!store.exists(&k).await.expect("exists"), "{case}: half an object is visible");
+
+    let mut src = Generated::new(1000, 6);
+    let first = sealed::put(store, &k, &DataKey::new(KEY), &mut src).await.expect("put");
+    let mut broken = Generated::new(2 * len, 5).failing_after(len);
+    assert!(sealed::put(store, &k, &DataKey::new(KEY), &mut broken).await.is_err());
+    let back = sealed::get(store, &k, DataKey::new(KEY), Expect { sha256: first.sha256.clone(), size: 1000 }).await.expect("get");
+    assert_eq!(drain(back).await.expect("the first version is intact"), (src.sha256(), 1000));
+    store.delete(&k).await.expect("delete");
+}
+
 async fn missing<S: ObjectStore>(store: &S) {
     let k = key("missing");
     assert!(!store.exists(&k).await.expect("exists"));
+    assert_eq!(store.head(&k).await.expect("head"), None);
     assert!(matches!(store.get(&k).await.map(|_| ()), Err(StorageError::NotFound(_))));
+    let res = sealed::get(store, &k, DataKey::new(KEY), Expect { sha256: String::new(), size: 0 }).await;
+    assert!(matches!(res.map(|_| ()), Err(StorageError::NotFound(_))));
     assert!(matches!(store.put("../escape", &mut &b"x"[..]).await, Err(StorageError::InvalidKey(..))));
 }
 
@@ -99,6 +123,13 @@ async fn fs_refuses_altered_and_truncated_objects() {
 async fn fs_concurrent_uploads() {
     let (_d, store) = fs().await;
     concurrent(&store, "fs-concurrent").await;
+}
+
+#[tokio::test]
+async fn fs_failing_source_leaves_no_object() {
+    let (_d, store) = fs().await;
+    failing_source(&store, "fs-failing-small", 3 * MIB).await;
+    failing_source(&store, "fs-failing-large", 20 * MIB).await;
 }
 
 #[tokio::test]
@@ -127,6 +158,13 @@ async fn rgw_refuses_objects_altered_or_truncated_through_s3() {
 #[tokio::test]
 async fn rgw_concurrent_uploads() {
     concurrent(&s3(), "rgw-concurrent").await;
+}
+
+#[tokio::test]
+async fn rgw_failing_source_leaves_no_object() {
+    let store = s3();
+    failing_source(&store, "rgw-failing-small", 3 * MIB).await;
+    failing_source(&store, "rgw-failing-multipart", 20 * MIB).await;
 }
 
 #[tokio::test]

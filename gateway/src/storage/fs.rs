@@ -2,6 +2,7 @@
 //!
 //! Writes go to a temporary file in `<root>/.incoming`, are fsynced, then renamed into place
 //! and the directory fsynced, so an object is either absent or complete, even across a crash.
+//! A put that fails or is cancelled (its future dropped) removes its temporary file.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use tokio::fs;
 use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
-use super::{validate_key, ByteStream, ObjectStore, Result, StorageError};
+use super::{validate_key, ByteStream, ObjectInfo, ObjectStore, Result, StorageError};
 use futures_util::StreamExt;
 
 pub struct FsStore {
@@ -42,27 +43,33 @@ fn not_found(key: &str, e: std::io::Error) -> StorageError {
     }
 }
 
+/// Removes the temporary file unless the put got as far as renaming it.
+struct TmpFile(Option<PathBuf>);
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 impl ObjectStore for FsStore {
     async fn put(&self, key: &str, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<u64> {
         let dest = self.path(key)?;
         let tmp = self.root.join(".incoming").join(format!("{}.{}", std::process::id(), hex::encode(rand16()?)));
-        let result = async {
-            let mut file = fs::File::create(&tmp).await?;
-            let n = tokio::io::copy(body, &mut file).await?;
-            file.flush().await?;
-            file.sync_all().await?;
-            drop(file);
-            let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
-            fs::create_dir_all(&parent).await?;
-            fs::rename(&tmp, &dest).await?;
-            fsync_dir(&parent).await?;
-            Ok(n)
-        }
-        .await;
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp).await;
-        }
-        result
+        let mut guard = TmpFile(Some(tmp.clone()));
+        let mut file = fs::File::create(&tmp).await?;
+        let n = tokio::io::copy(body, &mut file).await.map_err(StorageError::from_io)?;
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+        let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&parent).await?;
+        fs::rename(&tmp, &dest).await?;
+        guard.0 = None;
+        fsync_dir(&parent).await?;
+        Ok(n)
     }
 
     async fn get(&self, key: &str) -> Result<ByteStream> {
@@ -74,8 +81,13 @@ impl ObjectStore for FsStore {
         fs::remove_file(self.path(key)?).await.map_err(|e| not_found(key, e))
     }
 
-    async fn exists(&self, key: &str) -> Result<bool> {
-        Ok(fs::try_exists(self.path(key)?).await?)
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
+        match fs::metadata(self.path(key)?).await {
+            Ok(m) if m.is_file() => Ok(Some(ObjectInfo { size: m.len() })),
+            Ok(_) => Ok(None), // a directory: a key prefix, not an object
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -83,4 +95,25 @@ fn rand16() -> Result<[u8; 16]> {
     let mut b = [0u8; 16];
     openssl::rand::rand_bytes(&mut b)?;
     Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cancelled_put_leaves_neither_object_nor_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        let (mut client, mut body) = tokio::io::duplex(64);
+        client.write_all(b"half of it").await.unwrap(); // and then the client stalls
+        let put = tokio::time::timeout(std::time::Duration::from_millis(100), store.put("k", &mut body)).await;
+        assert!(put.is_err(), "the put must still be waiting");
+        assert!(!store.exists("k").await.unwrap());
+        assert_eq!(std::fs::read_dir(dir.path().join(".incoming")).unwrap().count(), 0);
+        // A completed put is visible with its size.
+        store.put("k", &mut &b"whole"[..]).await.unwrap();
+        assert_eq!(store.head("k").await.unwrap(), Some(ObjectInfo { size: 5 }));
+        assert_eq!(store.head("nope").await.unwrap(), None);
+    }
 }

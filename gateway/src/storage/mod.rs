@@ -33,6 +33,32 @@ pub enum StorageError {
     Integrity(String),
     #[error("crypto error: {0}")]
     Crypto(#[from] openssl::error::ErrorStack),
+    #[error("a data key must be 32 bytes, got {0}")]
+    DataKey(usize),
+}
+
+impl StorageError {
+    /// Recovers a `StorageError` that travelled inside an `io::Error` (through an `AsyncRead`
+    /// adapter), so a store failing mid-stream keeps its kind; any other I/O error stays `Io`.
+    pub fn from_io(e: std::io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<StorageError>()) {
+            if let Some(inner) = e.into_inner() {
+                if let Ok(se) = inner.downcast::<StorageError>() {
+                    return *se;
+                }
+            }
+            return StorageError::Backend("unreadable inner error".into());
+        }
+        StorageError::Io(e)
+    }
+
+    /// The opposite of [`StorageError::from_io`].
+    pub fn into_io(self) -> std::io::Error {
+        match self {
+            StorageError::Io(e) => e,
+            other => std::io::Error::other(other),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -40,16 +66,32 @@ pub type Result<T> = std::result::Result<T, StorageError>;
 /// A stream of object bytes; an `Err` item ends it.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
 
+/// What `head` tells about a stored object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Stored bytes.
+    pub size: u64,
+}
+
 /// A flat namespace of immutable objects. A `put` is all-or-nothing: until it returns `Ok`
-/// no reader sees the object, and a failed `put` leaves nothing visible.
+/// no reader sees the object, and a failed `put` (a store error, or `body` failing before its
+/// end) leaves nothing visible; an existing object under the key is replaced only on success.
+///
+/// `put` reads a byte stream as an `AsyncRead`; a `Stream` of `Bytes` (an HTTP request body)
+/// becomes one with `tokio_util::io::StreamReader`.
 #[allow(async_fn_in_trait)] // used with static dispatch (or through `AnyStore`)
 pub trait ObjectStore: Send + Sync {
     /// Stores everything `body` yields under `key`; returns the number of bytes stored.
     async fn put(&self, key: &str, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<u64>;
-    /// Streams the object back.
+    /// Streams the object back; `NotFound` if there is none.
     async fn get(&self, key: &str) -> Result<ByteStream>;
+    /// Removes the object; `NotFound` if there is none (S3 does not tell: `Ok` there).
     async fn delete(&self, key: &str) -> Result<()>;
-    async fn exists(&self, key: &str) -> Result<bool>;
+    /// The object's metadata, or `None` if there is no such object.
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>>;
+    async fn exists(&self, key: &str) -> Result<bool> {
+        Ok(self.head(key).await?.is_some())
+    }
 }
 
 /// The backend chosen by configuration.
@@ -77,24 +119,25 @@ impl ObjectStore for AnyStore {
             AnyStore::S3(s) => s.delete(key).await,
         }
     }
-    async fn exists(&self, key: &str) -> Result<bool> {
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         match self {
-            AnyStore::Fs(s) => s.exists(key).await,
-            AnyStore::S3(s) => s.exists(key).await,
+            AnyStore::Fs(s) => s.head(key).await,
+            AnyStore::S3(s) => s.head(key).await,
         }
     }
 }
 
-/// Object keys are `/`-separated names of `[A-Za-z0-9._-]` segments; nothing that could climb
-/// out of a directory or be read differently by two backends.
+/// Object keys are `/`-separated names of `[A-Za-z0-9._-]` segments, none starting with `.`;
+/// nothing that could climb out of a directory, reach the fs backend's own `.incoming`, or be
+/// read differently by two backends.
 pub fn validate_key(key: &str) -> Result<()> {
     let bad = |why| Err(StorageError::InvalidKey(key.to_owned(), why));
     if key.is_empty() || key.len() > 512 {
         return bad("must be 1 to 512 bytes");
     }
     for seg in key.split('/') {
-        if seg.is_empty() || seg == "." || seg == ".." {
-            return bad("empty, '.' or '..' segment");
+        if seg.is_empty() || seg.starts_with('.') {
+            return bad("empty segment, or one starting with '.'");
         }
         if !seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
             return bad("only A-Z a-z 0-9 . _ - and / are allowed");
@@ -112,7 +155,7 @@ mod tests {
         for ok in ["a", "p1/ph1/f-1.bin", "A_b.c"] {
             assert!(validate_key(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/a", "a/", "a//b", "../x", "a/../b", "a/./b", "a b", "a\\b", "é"] {
+        for bad in ["", "/a", "a/", "a//b", "../x", "a/../b", "a/./b", ".incoming/x", "a/.b", "a b", "a\\b", "é"] {
             assert!(validate_key(bad).is_err(), "{bad:?}");
         }
     }

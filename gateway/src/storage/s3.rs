@@ -11,7 +11,7 @@ use s3::error::S3Error;
 use s3::{Bucket, Region};
 use tokio::io::AsyncRead;
 
-use super::{validate_key, ByteStream, ObjectStore, Result, StorageError};
+use super::{validate_key, ByteStream, ObjectInfo, ObjectStore, Result, StorageError};
 
 /// Where and as whom to reach the S3 service.
 #[derive(Clone, Debug)]
@@ -92,12 +92,17 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
-    async fn exists(&self, key: &str) -> Result<bool> {
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         validate_key(key)?;
         match self.bucket.head_object(key).await {
-            Ok(_) => Ok(true),
+            Ok((head, _)) => {
+                let size = head.content_length.and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
+                    StorageError::Backend(format!("HEAD {key}: no valid Content-Length"))
+                })?;
+                Ok(Some(ObjectInfo { size }))
+            }
             Err(e) => match map_err(e) {
-                StorageError::NotFound(_) => Ok(false),
+                StorageError::NotFound(_) => Ok(None),
                 other => Err(other),
             },
         }

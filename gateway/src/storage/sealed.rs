@@ -39,6 +39,8 @@ pub const CHUNK_SIZE: usize = 1 << 20;
 /// What a sealed upload produced: the anchor material for the chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sealed {
+    /// The object key it is stored under.
+    pub key: String,
     /// SHA-256 of the plaintext, lowercase hex.
     pub sha256: String,
     /// Plaintext size in bytes.
@@ -47,7 +49,7 @@ pub struct Sealed {
     pub stored_size: u64,
 }
 
-/// A 32-byte AES-256 key (the phase data key).
+/// A 32-byte AES-256 key (the phase data key). Never printed; overwritten when dropped.
 pub struct DataKey([u8; 32]);
 
 impl DataKey {
@@ -55,10 +57,25 @@ impl DataKey {
         Self(bytes)
     }
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| StorageError::Integrity(format!("data key must be 32 bytes, got {}", bytes.len())))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| StorageError::DataKey(bytes.len()))?;
         Ok(Self(arr))
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
+}
+
+impl Drop for DataKey {
+    fn drop(&mut self) {
+        for b in self.0.iter_mut() {
+            // Volatile so the compiler cannot drop the wipe of memory about to be freed.
+            // SAFETY: `b` is a valid, aligned, exclusive reference into `self.0`.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
     }
 }
 
@@ -200,7 +217,7 @@ pub async fn put<S: ObjectStore>(
     };
     let (produced, stored) = tokio::join!(producer, consumer);
     match (produced, stored) {
-        (Ok((sha256, size)), Ok(stored_size)) => Ok(Sealed { sha256, size, stored_size }),
+        (Ok((sha256, size)), Ok(stored_size)) => Ok(Sealed { key: object_key.to_owned(), sha256, size, stored_size }),
         // The source failed: the store saw an I/O error instead of an EOF and kept nothing.
         (Err(e), _) if source_failed.load(Ordering::Acquire) => Err(e),
         // The store failed (the producer then only saw its pipe close): report the store's reason.
@@ -226,7 +243,8 @@ pub async fn get<S: ObjectStore>(store: &S, object_key: &str, data_key: DataKey,
     let (tx, rx) = mpsc::channel::<Result<Bytes>>(2);
     let object_key = object_key.to_owned();
     tokio::spawn(async move {
-        let reader = StreamReader::new(raw.map(|r| r.map_err(|e| std::io::Error::other(e.to_string()))));
+        // Store errors cross the reader as io::Errors and come back out with their kind.
+        let reader = StreamReader::new(raw.map(|r| r.map_err(StorageError::into_io)));
         if let Err(e) = open_stream(reader, &data_key, &expect, &tx).await {
             tracing::warn!(object = %object_key, error = %e, "sealed object refused on read");
             let _ = tx.send(Err(e)).await;
@@ -242,7 +260,7 @@ async fn open_stream(
     tx: &mpsc::Sender<Result<Bytes>>,
 ) -> Result<()> {
     let mut header = [0u8; HEADER_LEN];
-    if read_full(&mut r, &mut header).await? != HEADER_LEN || &header[..4] != MAGIC {
+    if read_full(&mut r, &mut header).await.map_err(StorageError::from_io)? != HEADER_LEN || &header[..4] != MAGIC {
         return Err(StorageError::Integrity("not a sealed object (bad or missing header)".into()));
     }
     if header[4] != VERSION {
@@ -257,10 +275,10 @@ async fn open_stream(
     let mut size = 0u64;
     let mut cur = BytesMut::zeroed(rec_len);
     let mut next = BytesMut::zeroed(rec_len);
-    let mut cur_len = read_full(&mut r, &mut cur).await?;
+    let mut cur_len = read_full(&mut r, &mut cur).await.map_err(StorageError::from_io)?;
     let mut index = 0u64;
     loop {
-        let next_len = if cur_len == rec_len { read_full(&mut r, &mut next).await? } else { 0 };
+        let next_len = if cur_len == rec_len { read_full(&mut r, &mut next).await.map_err(StorageError::from_io)? } else { 0 };
         let last = next_len == 0;
         let plain = open_chunk(key, &header, index, last, &cur[..cur_len])?;
         hasher.update(&plain);
@@ -388,6 +406,53 @@ mod tests {
         let wrong_size = Expect { sha256: sealed.sha256, size: 99 };
         let s = get(&store, "o", DataKey::new(KEY), wrong_size).await.unwrap();
         assert!(matches!(collect(s).await, Err(StorageError::Integrity(_))));
+    }
+
+    #[tokio::test]
+    async fn reports_the_key_and_refuses_bad_data_keys() {
+        let (_d, _store, _data, sealed) = roundtrip(3).await;
+        assert_eq!((sealed.key.as_str(), sealed.size), ("o", 3));
+        assert_eq!(sealed.stored_size, (HEADER_LEN + NONCE_LEN + 3 + TAG_LEN) as u64);
+        assert!(matches!(DataKey::from_slice(&[1u8; 31]), Err(StorageError::DataKey(31))));
+        assert!(DataKey::from_slice(&[1u8; 32]).is_ok());
+        assert_eq!(format!("{:?}", DataKey::new(KEY)), "DataKey(..)");
+    }
+
+    #[tokio::test]
+    async fn the_empty_object_is_one_sealed_chunk() {
+        let (_d, store, _data, sealed) = roundtrip(0).await;
+        assert_eq!(sealed.sha256, sha(b""));
+        assert_eq!(sealed.stored_size, (HEADER_LEN + NONCE_LEN + TAG_LEN) as u64);
+        let expect = Expect { sha256: sealed.sha256.clone(), size: 0 };
+        assert!(collect(get(&store, "o", DataKey::new(KEY), expect).await.unwrap()).await.unwrap().is_empty());
+        // An empty object read as if it had content, and content read as if empty, are refused.
+        let s = get(&store, "o", DataKey::new(KEY), Expect { sha256: sealed.sha256, size: 1 }).await.unwrap();
+        assert!(matches!(collect(s).await, Err(StorageError::Integrity(_))));
+    }
+
+    #[tokio::test]
+    async fn a_bad_last_chunk_is_refused_before_its_bytes_are_released() {
+        // Two chunks; the last one altered: the reader gets the first chunk, then an error, never
+        // a byte of the last chunk and never a clean end.
+        let len = CHUNK_SIZE + 10;
+        let (dir, store, _data, sealed) = roundtrip(len).await;
+        let path = dir.path().join("o");
+        let mut raw = std::fs::read(&path).unwrap();
+        let at = raw.len() - TAG_LEN - 1;
+        raw[at] ^= 1;
+        std::fs::write(&path, &raw).unwrap();
+        let mut s = get(&store, "o", DataKey::new(KEY), Expect { sha256: sealed.sha256, size: sealed.size }).await.unwrap();
+        assert_eq!(s.next().await.unwrap().unwrap().len(), CHUNK_SIZE);
+        assert!(matches!(s.next().await, Some(Err(StorageError::Integrity(_)))));
+        assert!(s.next().await.is_none());
+    }
+
+    /// Sealed uploads and reads must be spawnable on a multi-threaded runtime (compile-time check).
+    #[allow(dead_code)]
+    fn futures_are_send(store: &crate::storage::AnyStore, body: &mut (dyn AsyncRead + Unpin + Send)) {
+        fn send<T: Send>(_: T) {}
+        send(put(store, "k", &DataKey::new(KEY), body));
+        send(get(store, "k", DataKey::new(KEY), Expect { sha256: String::new(), size: 0 }));
     }
 
     #[tokio::test]

@@ -63,14 +63,20 @@ pub struct Generated {
     pace: Option<(u64, Duration)>,
     sleeping: Option<Pin<Box<tokio::time::Sleep>>>,
     produced: u64,
+    /// Fail with an I/O error once this many bytes were produced (a client that went away).
+    fail_at: Option<u64>,
 }
 
 impl Generated {
     pub fn new(len: u64, seed: u64) -> Self {
-        Self { left: len, state: seed | 1, sha: Sha256::new(), pace: None, sleeping: None, produced: 0 }
+        Self { left: len, state: seed | 1, sha: Sha256::new(), pace: None, sleeping: None, produced: 0, fail_at: None }
     }
     pub fn paced(mut self, after: u64, delay: Duration) -> Self {
         self.pace = Some((after, delay));
+        self
+    }
+    pub fn failing_after(mut self, bytes: u64) -> Self {
+        self.fail_at = Some(bytes);
         self
     }
     pub fn sha256(&self) -> String {
@@ -89,7 +95,14 @@ impl AsyncRead for Generated {
                 self.sleeping = None;
             }
         }
-        let n = (buf.remaining() as u64).min(self.left).min(64 * 1024) as usize;
+        let mut n = (buf.remaining() as u64).min(self.left).min(64 * 1024);
+        if let Some(at) = self.fail_at {
+            if self.produced >= at {
+                return Poll::Ready(Err(std::io::Error::other("the client went away")));
+            }
+            n = n.min(at - self.produced);
+        }
+        let n = n as usize;
         let mut out = vec![0u8; n];
         for chunk in out.chunks_mut(8) {
             // xorshift64: cheap, deterministic, incompressible enough for a store.
