@@ -373,7 +373,7 @@ async fn participant_phase<S: Stub>(stub: &S, project: &str, phase: &str, writin
     Ok(phase)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 pub struct PhaseKeyOut {
     pub project: String,
     pub phase: String,

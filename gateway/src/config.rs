@@ -41,6 +41,17 @@ pub struct Server {
     pub client_ca: Vec<PathBuf>,
     #[serde(default = "default_upload_limit")]
     pub upload_limit_bytes: u64,
+    /// Where uploads in progress are journalled (see `uploads`); must survive a restart.
+    #[serde(default = "default_journal_dir")]
+    pub journal_dir: PathBuf,
+    /// An unsettled upload is swept (its anchor looked up, its object deleted if there is none)
+    /// once its journal entry is this old; well above the Fabric timeout so an anchor still on
+    /// its way is never raced.
+    #[serde(default = "default_sweep_after_ms")]
+    pub sweep_after_ms: u64,
+    /// HTTP worker threads (default: one per core).
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -99,6 +110,12 @@ pub enum Backend {
 fn default_upload_limit() -> u64 {
     4 << 30
 }
+fn default_journal_dir() -> PathBuf {
+    PathBuf::from("svcflow-journal")
+}
+fn default_sweep_after_ms() -> u64 {
+    120_000
+}
 fn default_channel() -> String {
     "svcflow".into()
 }
@@ -125,7 +142,7 @@ impl Config {
         Ok(cfg)
     }
 
-    /// `SVCFLOW_LISTEN`, `SVCFLOW_MSP_ID`, `SVCFLOW_WALLET`, `SVCFLOW_CHANNEL`, `SVCFLOW_CHAINCODE`,
+    /// `SVCFLOW_LISTEN`, `SVCFLOW_JOURNAL_DIR`, `SVCFLOW_SWEEP_AFTER_MS`, `SVCFLOW_WORKERS`, `SVCFLOW_MSP_ID`, `SVCFLOW_WALLET`, `SVCFLOW_CHANNEL`, `SVCFLOW_CHAINCODE`,
     /// `SVCFLOW_TIMEOUT_MS`, `SVCFLOW_UPLOAD_LIMIT_BYTES`, `SVCFLOW_STORAGE_BACKEND`,
     /// `SVCFLOW_STORAGE_PATH`, `SVCFLOW_S3_ENDPOINT`, `SVCFLOW_S3_BUCKET`, `SVCFLOW_S3_REGION`,
     /// `SVCFLOW_S3_ACCESS_KEY`, `SVCFLOW_S3_SECRET_KEY`. Unknown `SVCFLOW_*` names are refused so a
@@ -137,6 +154,9 @@ impl Config {
             match name {
                 "LISTEN" => self.server.listen = v,
                 "UPLOAD_LIMIT_BYTES" => self.server.upload_limit_bytes = num(&v)?,
+                "JOURNAL_DIR" => self.server.journal_dir = v.into(),
+                "SWEEP_AFTER_MS" => self.server.sweep_after_ms = num(&v)?,
+                "WORKERS" => self.server.workers = Some(num(&v)? as usize),
                 "MSP_ID" => self.fabric.msp_id = v,
                 "WALLET" => self.fabric.wallet = v.into(),
                 "CHANNEL" => self.fabric.channel = v,
@@ -168,6 +188,9 @@ impl Config {
         self.server.listen.parse::<SocketAddr>().map_err(|e| invalid("server.listen", format!("{:?} is not ip:port: {e}", self.server.listen)))?;
         if self.server.client_ca.is_empty() {
             return Err(invalid("server.client_ca", "at least one CA is needed to authenticate callers"));
+        }
+        if self.server.workers == Some(0) {
+            return Err(invalid("server.workers", "must be above 0"));
         }
         if self.server.upload_limit_bytes == 0 {
             return Err(invalid("server.upload_limit_bytes", "must be above 0"));

@@ -75,6 +75,10 @@ impl Wallet {
         &self.msp_id
     }
 
+    pub fn users(&self) -> impl Iterator<Item = &UserIdentity> {
+        self.users.values()
+    }
+
     pub fn len(&self) -> usize {
         self.users.len()
     }

@@ -1,0 +1,103 @@
+//! Server-sent events from the chaincode's events, limited to what the caller may see: project
+//! events, and phase events only of phases the caller takes part in.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use svcflow_chaincode::acl::is_participant;
+use svcflow_chaincode::model::{EventIds, Phase};
+
+use super::{Caller, Failure, State};
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    pub project: Option<String>,
+    pub phase: Option<String>,
+    /// Replay from this block on (default: from now).
+    pub from_block: Option<u64>,
+}
+
+/// `Last-Event-ID: <block>:<tx_id>` resumes right after that event.
+fn resume_point(req: &HttpRequest) -> Result<Option<(u64, String)>, Failure> {
+    let Some(v) = req.headers().get("last-event-id") else { return Ok(None) };
+    let bad = || Failure::from(ApiError::BadRequest("Last-Event-ID must be <block>:<tx_id> as sent in an event's id".into()));
+    let s = v.to_str().map_err(|_| bad())?;
+    let (b, tx) = s.split_once(':').ok_or_else(bad)?;
+    Ok(Some((b.parse().map_err(|_| bad())?, tx.to_owned())))
+}
+
+fn frame(block: u64, tx_id: &str, name: &str, ids: &EventIds) -> web::Bytes {
+    let data = json!({
+        "event": name, "block_number": block, "tx_id": tx_id,
+        "project": ids.project, "phase": ids.phase, "record": ids.record, "file": ids.file,
+    });
+    web::Bytes::from(format!("id: {block}:{tx_id}\nevent: {name}\ndata: {data}\n\n"))
+}
+
+pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Query<EventsQuery>) -> Result<HttpResponse, Failure> {
+    let q = q.into_inner();
+    if q.phase.is_some() && q.project.is_none() {
+        return Err(ApiError::BadRequest("phase needs project".into()).into());
+    }
+    let (start, after) = match resume_point(&req)? {
+        Some((b, tx)) => (Some(b), Some(tx)),
+        None => (q.from_block, None),
+    };
+    let me = state.identity(&caller).await?;
+    let mut events = state.fabric.events(&caller.user, start, after).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<web::Bytes>(64);
+    let state = state.into_inner();
+    tokio::spawn(async move {
+        // Phases by (project, id), read as the caller when an event names one not seen yet or
+        // that may have changed.
+        let mut phases: HashMap<(String, String), Phase> = HashMap::new();
+        if tx.send(web::Bytes::from_static(b": svcflow events\n\n")).await.is_err() {
+            return;
+        }
+        loop {
+            let ev = tokio::select! {
+                ev = events.next() => ev,
+                _ = tokio::time::sleep(Duration::from_secs(15)) => {
+                    if tx.send(web::Bytes::from_static(b": keep-alive\n\n")).await.is_err() { return; }
+                    continue;
+                }
+            };
+            let Some(ev) = ev else {
+                let _ = tx.send(web::Bytes::from_static(b"event: end\ndata: {\"reason\":\"the peer closed the event stream\"}\n\n")).await;
+                return;
+            };
+            let Ok(ids) = serde_json::from_slice::<EventIds>(&ev.payload) else { continue };
+            if q.project.as_ref().is_some_and(|p| *p != ids.project) || (q.phase.is_some() && q.phase != ids.phase) {
+                continue;
+            }
+            if let Some(ph) = &ids.phase {
+                let k = (ids.project.clone(), ph.clone());
+                if ev.event_name.starts_with("Phase") || !phases.contains_key(&k) {
+                    if let Ok(list) = state.query::<Vec<Phase>>(&caller, "ListPhases", json!({"project": ids.project})).await {
+                        for p in list {
+                            phases.insert((p.project.clone(), p.id.clone()), p);
+                        }
+                    }
+                }
+                if !phases.get(&k).is_some_and(|p| is_participant(&me, p)) {
+                    continue;
+                }
+            }
+            if tx.send(frame(ev.block_number, &ev.transaction_id, &ev.event_name, &ids)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(Ok::<_, actix_web::Error>);
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}

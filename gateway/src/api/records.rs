@@ -1,0 +1,42 @@
+//! A phase's records: JSON documents private to its participants. The document travels to the
+//! chaincode in the transient map only, so it never appears on the public ledger.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+use svcflow_chaincode::model::Record;
+
+use super::{committed, json_body, paginate, Caller, Failure, PageQuery, State};
+
+/// The chaincode's own limit is 1 MiB of document; a little slack for whitespace it drops.
+const RECORD_LIMIT: usize = (1 << 20) + 1024;
+
+pub async fn put(state: State, caller: Caller, path: web::Path<(String, String, String)>, body: web::Payload) -> Result<HttpResponse, Failure> {
+    let (project, phase, id) = path.into_inner();
+    let doc: Value = json_body(body, RECORD_LIMIT).await?;
+    let mut transient = HashMap::new();
+    transient.insert("record".to_owned(), serde_json::to_vec(&doc).unwrap_or_default());
+    let (r, c): (Record, _) = state.invoke(&caller, "PutRecord", json!({"project": project, "phase": phase, "id": id}), transient).await?;
+    let status = if r.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(committed(status, &r, &c))
+}
+
+pub async fn get(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
+    let (project, phase, id) = path.into_inner();
+    let r: Record = state.query(&caller, "GetRecord", json!({"project": project, "phase": phase, "id": id})).await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+pub async fn list(state: State, caller: Caller, path: web::Path<(String, String)>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
+    let (project, phase) = path.into_inner();
+    let all: Vec<Record> = state.query(&caller, "ListRecords", json!({"project": project, "phase": phase})).await?;
+    Ok(HttpResponse::Ok().json(paginate(all, |r| r.id.as_str(), &q)?))
+}
+
+pub async fn history(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
+    let (project, phase, id) = path.into_inner();
+    let versions: Vec<Record> = state.query(&caller, "RecordHistory", json!({"project": project, "phase": phase, "id": id})).await?;
+    Ok(HttpResponse::Ok().json(json!({"items": versions})))
+}

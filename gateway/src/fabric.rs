@@ -1,0 +1,358 @@
+//! Fabric access as the caller: every proposal is signed with the calling user's own key from
+//! the org's wallet, sent through the Fabric Gateway service of the org's peers.
+//!
+//! Peers are tried in the configured order. A peer that is unreachable (gRPC UNAVAILABLE, or no
+//! connection at all) before anything reached the orderer is skipped for the next one, and the
+//! whole list is retried a few times with backoff; a failure after the transaction went to the
+//! orderer is reported with its tx id and never re-sent (it may still commit).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fabric_gateway::{EcdsaP256Signer, Gateway, GatewayError, Identity};
+use prost::Message;
+use tonic_gw::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tonic_gw::Code;
+
+use crate::config;
+use crate::error::ApiError;
+use crate::wallet::{UserIdentity, Wallet};
+
+/// A failed Fabric call: what the HTTP layer shows, and the tx id when there was one.
+#[derive(Debug)]
+pub struct FabricError {
+    pub error: ApiError,
+    pub tx_id: Option<String>,
+    /// The transaction reached the orderer but its outcome is unknown: it may still commit.
+    pub maybe_committed: bool,
+}
+
+impl From<ApiError> for FabricError {
+    fn from(error: ApiError) -> Self {
+        Self { error, tx_id: None, maybe_committed: false }
+    }
+}
+
+/// A committed transaction.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub result: Vec<u8>,
+    pub tx_id: String,
+    pub block_number: u64,
+}
+
+struct PeerConn {
+    address: String,
+    channel: Channel,
+}
+
+struct Signer {
+    identity: UserIdentity,
+    signer: Arc<EcdsaP256Signer>,
+}
+
+pub struct Fabric {
+    peers: Vec<PeerConn>,
+    signers: HashMap<String, Signer>,
+    channel: String,
+    chaincode: String,
+    timeout: Duration,
+    attempts: u32,
+}
+
+/// The gRPC status of a failed call, when it got as far as one.
+fn status_of(e: &GatewayError) -> Option<&tonic_gw::Status> {
+    match e {
+        GatewayError::Endorse(t) | GatewayError::Submit(t) | GatewayError::CommitStatus(t) | GatewayError::Evaluate(t) => Some(&t.status),
+        _ => None,
+    }
+}
+
+/// True when the peer could not be reached at all, so another peer may be asked.
+fn unreachable(e: &GatewayError) -> bool {
+    match e {
+        GatewayError::Connection(_) => true,
+        _ => status_of(e).is_some_and(|s| {
+            // A transport failure shows as UNAVAILABLE, or UNKNOWN with a transport error inside.
+            s.code() == Code::Unavailable || (s.code() == Code::Unknown && s.message().contains("transport error"))
+        }),
+    }
+}
+
+/// The full text of a failed call: the status message and every peer's detail.
+fn describe(e: &GatewayError) -> String {
+    match e {
+        GatewayError::Endorse(t) | GatewayError::Submit(t) | GatewayError::CommitStatus(t) | GatewayError::Evaluate(t) => {
+            let mut s = t.status.message().to_owned();
+            for d in &t.details {
+                s.push('\n');
+                s.push_str(&d.message);
+            }
+            s
+        }
+        other => other.to_string(),
+    }
+}
+
+fn tx_id_of(e: &GatewayError) -> Option<String> {
+    match e {
+        GatewayError::Endorse(t) | GatewayError::Submit(t) | GatewayError::CommitStatus(t) | GatewayError::Evaluate(t) => {
+            Some(t.transaction_id.clone()).filter(|s| !s.is_empty())
+        }
+        GatewayError::Commit { transaction_id, .. } => Some(transaction_id.clone()),
+        _ => None,
+    }
+}
+
+/// Maps a Fabric failure to the HTTP error the caller sees.
+pub fn map_error(e: &GatewayError) -> FabricError {
+    let tx_id = tx_id_of(e);
+    let error = match e {
+        GatewayError::Commit { code, .. } => {
+            let name = format!("{code:?}");
+            if name.contains("Mvcc") || name.contains("Phantom") {
+                ApiError::Conflict(format!("the transaction was invalidated ({name}): a concurrent change won; retry"))
+            } else {
+                ApiError::Internal(format!("the transaction was invalidated ({name})"))
+            }
+        }
+        _ if unreachable(e) => ApiError::Unavailable(format!("no peer reachable: {}", describe(e))),
+        _ if status_of(e).is_some_and(|s| s.code() == Code::DeadlineExceeded) => {
+            ApiError::Unavailable(format!("Fabric did not answer in time: {}", describe(e)))
+        }
+        GatewayError::Endorse(_) | GatewayError::Evaluate(_) => ApiError::from_chaincode(&describe(e)),
+        other => ApiError::Internal(describe(other)),
+    };
+    FabricError { error, tx_id, maybe_committed: false }
+}
+
+impl Fabric {
+    /// Prepares connections (lazily: a peer that is down at start is simply skipped until it
+    /// is back) and every wallet user's signer.
+    pub fn new(cfg: &config::Fabric, wallet: &Wallet) -> Result<Self, String> {
+        let mut peers = Vec::new();
+        for (i, p) in cfg.peers.iter().enumerate() {
+            let ca = std::fs::read(&p.tls_ca).map_err(|e| format!("fabric.peers[{i}].tls_ca {}: {e}", p.tls_ca.display()))?;
+            let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
+            if let Some(name) = &p.server_name {
+                tls = tls.domain_name(name.clone());
+            }
+            let endpoint = Endpoint::from_shared(format!("https://{}", p.address))
+                .map_err(|e| format!("fabric.peers[{i}].address: {e}"))?
+                .tls_config(tls)
+                .map_err(|e| format!("fabric.peers[{i}]: {e}"))?
+                .connect_timeout(Duration::from_secs(3))
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(Duration::from_secs(30))
+                .keep_alive_while_idle(true);
+            peers.push(PeerConn { address: p.address.clone(), channel: endpoint.connect_lazy() });
+        }
+        let mut signers = HashMap::new();
+        for user in wallet.users() {
+            let pem = std::fs::read_to_string(&user.key_path).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
+            let signer = EcdsaP256Signer::from_pem(&pem).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
+            signers.insert(user.name.clone(), Signer { identity: user.clone(), signer: Arc::new(signer) });
+        }
+        Ok(Self {
+            peers,
+            signers,
+            channel: cfg.channel.clone(),
+            chaincode: cfg.chaincode.clone(),
+            timeout: Duration::from_millis(cfg.timeout_ms),
+            attempts: 3,
+        })
+    }
+
+    pub fn peer_addresses(&self) -> Vec<String> {
+        self.peers.iter().map(|p| p.address.clone()).collect()
+    }
+
+    fn gateway(&self, user: &str, peer: &PeerConn) -> Result<Gateway, FabricError> {
+        let s = self
+            .signers
+            .get(user)
+            .ok_or_else(|| ApiError::Unauthenticated(format!("{user} has no signing identity in the wallet")))?;
+        Gateway::builder(Identity::new(s.identity.msp_id.clone(), s.identity.cert_pem.clone()), peer.channel.clone())
+            .with_sign(s.signer.clone())
+            .with_evaluate_timeout(self.timeout)
+            .with_endorse_timeout(self.timeout)
+            .with_submit_timeout(self.timeout)
+            .with_commit_status_timeout(self.timeout)
+            .connect()
+            .map_err(|e| map_error(&e))
+    }
+
+    /// Runs `call` against each peer in order until one is reachable, `attempts` rounds.
+    async fn with_failover<T, F, Fut>(&self, user: &str, what: &str, call: F) -> Result<T, FabricError>
+    where
+        F: Fn(Gateway) -> Fut,
+        Fut: std::future::Future<Output = Result<T, GatewayError>>,
+    {
+        let mut last = None;
+        for round in 0..self.attempts {
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(200 << round)).await;
+            }
+            for peer in &self.peers {
+                let gw = self.gateway(user, peer)?;
+                match tokio::time::timeout(self.timeout + Duration::from_secs(1), call(gw)).await {
+                    Ok(Ok(v)) => return Ok(v),
+                    Ok(Err(e)) if unreachable(&e) => {
+                        tracing::warn!(peer = %peer.address, call = what, error = %describe(&e), "peer unreachable, trying the next");
+                        last = Some(map_error(&e));
+                    }
+                    Ok(Err(e)) => return Err(map_error(&e)),
+                    Err(_) => {
+                        tracing::warn!(peer = %peer.address, call = what, "peer did not answer in time, trying the next");
+                        last = Some(ApiError::Unavailable(format!("{what}: {} did not answer in {:?}", peer.address, self.timeout)).into());
+                    }
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ApiError::Unavailable("no peer configured".into()).into()))
+    }
+
+    /// A query (not ordered, not recorded): `func` with one JSON argument.
+    pub async fn evaluate(&self, user: &str, func: &str, arg: &str) -> Result<Vec<u8>, FabricError> {
+        let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
+        self.with_failover(user, func, |gw| {
+            let contract = gw.get_network(&channel).get_contract(&chaincode);
+            async move { contract.new_proposal(func).with_arguments([arg]).build()?.evaluate().await }
+        })
+        .await
+    }
+
+    /// A system-chaincode query (qscc) returning raw bytes.
+    async fn evaluate_system(&self, user: &str, chaincode: &str, func: &str, args: Vec<String>) -> Result<Vec<u8>, FabricError> {
+        let channel = self.channel.clone();
+        self.with_failover(user, func, |gw| {
+            let contract = gw.get_network(&channel).get_contract(chaincode);
+            let args = args.clone();
+            async move { contract.new_proposal(func).with_arguments(args).build()?.evaluate().await }
+        })
+        .await
+    }
+
+    /// A transaction: endorsed (failing over between peers), ordered, and waited for until it
+    /// is committed valid. Private inputs go in `transient` only.
+    pub async fn submit(&self, user: &str, func: &str, arg: &str, transient: HashMap<String, Vec<u8>>) -> Result<Committed, FabricError> {
+        let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
+        // Endorsement is the stage that may move to another peer: nothing has been ordered yet.
+        let (tx, peer) = {
+            let mut last = None;
+            let mut found = None;
+            'rounds: for round in 0..self.attempts {
+                if round > 0 {
+                    tokio::time::sleep(Duration::from_millis(200 << round)).await;
+                }
+                for (i, peer) in self.peers.iter().enumerate() {
+                    let gw = self.gateway(user, peer)?;
+                    let contract = gw.get_network(&channel).get_contract(&chaincode);
+                    let endorsed = async {
+                        contract.new_proposal(func).with_arguments([arg]).with_transient(transient.clone()).build()?.endorse().await
+                    };
+                    match tokio::time::timeout(self.timeout + Duration::from_secs(1), endorsed).await {
+                        Ok(Ok(tx)) => {
+                            found = Some((tx, i));
+                            break 'rounds;
+                        }
+                        Ok(Err(e)) if unreachable(&e) => {
+                            tracing::warn!(peer = %peer.address, call = func, error = %describe(&e), "peer unreachable, trying the next");
+                            last = Some(map_error(&e));
+                        }
+                        Ok(Err(e)) => return Err(map_error(&e)),
+                        Err(_) => {
+                            last = Some(ApiError::Unavailable(format!("{func}: {} did not endorse in {:?}", peer.address, self.timeout)).into())
+                        }
+                    }
+                }
+            }
+            match found {
+                Some(f) => f,
+                None => return Err(last.unwrap_or_else(|| ApiError::Unavailable("no peer configured".into()).into())),
+            }
+        };
+        let tx_id = tx.transaction_id().to_owned();
+        let result = tx.result().to_vec();
+        let span = tracing::info_span!("submit", tx_id = %tx_id, function = func, peer = %self.peers[peer].address);
+        let _enter = span.enter();
+        // Past endorsement the transaction may be ordered whatever the error says; only an
+        // invalid commit status is a certain failure.
+        let with_tx = |mut e: FabricError| {
+            e.tx_id.get_or_insert_with(|| tx_id.clone());
+            e.maybe_committed = true;
+            e
+        };
+        let commit = tokio::time::timeout(self.timeout + Duration::from_secs(1), tx.submit())
+            .await
+            .map_err(|_| with_tx(ApiError::Unavailable(format!("{func}: the orderer did not accept the transaction in time; it may still commit")).into()))?
+            .map_err(|e| with_tx(map_error(&e)))?;
+        let status = tokio::time::timeout(self.timeout + Duration::from_secs(1), commit.status())
+            .await
+            .map_err(|_| with_tx(ApiError::Unavailable(format!("{func}: no commit status in time; the transaction may still commit")).into()))?
+            .map_err(|e| with_tx(map_error(&e)))?;
+        if !status.successful {
+            return Err(map_error(&GatewayError::Commit { transaction_id: tx_id.clone(), code: status.code }));
+        }
+        tracing::info!(block = status.block_number, "committed");
+        Ok(Committed { result, tx_id, block_number: status.block_number })
+    }
+
+    /// The number of the block holding transaction `tx_id` (from the query system chaincode).
+    pub async fn block_of(&self, user: &str, tx_id: &str) -> Result<u64, FabricError> {
+        let raw = self.evaluate_system(user, "qscc", "GetBlockByTxID", vec![self.channel.clone(), tx_id.to_owned()]).await?;
+        let block = fabric_gateway::pb::common::Block::decode(raw.as_slice())
+            .map_err(|e| ApiError::Internal(format!("unreadable block for {tx_id}: {e}")))?;
+        block
+            .header
+            .map(|h| h.number)
+            .ok_or_else(|| ApiError::Internal(format!("block for {tx_id} has no header")).into())
+    }
+
+    /// Chaincode events from `start_block` on (or from now), read as `user`.
+    pub async fn events(
+        &self,
+        user: &str,
+        start_block: Option<u64>,
+        after_tx: Option<String>,
+    ) -> Result<std::pin::Pin<Box<dyn futures_util::Stream<Item = fabric_gateway::ChaincodeEvent> + Send>>, FabricError> {
+        let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
+        self.with_failover(user, "ChaincodeEvents", |gw| {
+            let mut req = gw.get_network(&channel).new_chaincode_events_request(&chaincode);
+            if let Some(b) = start_block {
+                req = req.with_start_block(b);
+            }
+            if let Some(t) = after_tx.clone() {
+                req = req.with_after_transaction_id(t);
+            }
+            async move { req.build().events().await }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fabric_gateway::TransactionError;
+
+    fn endorse_err(code: Code, msg: &str) -> GatewayError {
+        GatewayError::Endorse(Box::new(TransactionError { transaction_id: "tx1".into(), status: tonic_gw::Status::new(code, msg), details: vec![] }))
+    }
+
+    #[test]
+    fn failures_map_to_http_errors_with_the_tx_id() {
+        let e = map_error(&endorse_err(Code::Aborted, "failed to endorse: chaincode response 500, forbidden: not a participant of phase P"));
+        assert_eq!((e.error.status(), e.tx_id.as_deref()), (403, Some("tx1")));
+        assert_eq!(e.error.to_string(), "not a participant of phase P");
+        let e = map_error(&endorse_err(Code::Unavailable, "connection refused"));
+        assert_eq!(e.error.status(), 503);
+        assert!(unreachable(&endorse_err(Code::Unavailable, "x")));
+        assert!(!unreachable(&endorse_err(Code::Aborted, "x")));
+        let e = map_error(&endorse_err(Code::DeadlineExceeded, "slow"));
+        assert_eq!(e.error.status(), 503);
+        let e = map_error(&GatewayError::Commit { transaction_id: "t2".into(), code: fabric_gateway::pb::protos::TxValidationCode::MvccReadConflict });
+        assert_eq!((e.error.status(), e.tx_id.as_deref()), (409, Some("t2")));
+    }
+}

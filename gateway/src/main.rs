@@ -1,0 +1,47 @@
+//! `svcflow-gateway [--config <file>]`: the org's REST gateway. The config file defaults to
+//! `$SVCFLOW_CONFIG`, then `gateway.toml`; any `SVCFLOW_*` variable overrides it.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use svcflow_gateway::config::Config;
+
+fn config_path() -> Result<PathBuf, String> {
+    let mut args = std::env::args().skip(1);
+    match (args.next().as_deref(), args.next()) {
+        (None, _) => Ok(std::env::var_os("SVCFLOW_CONFIG").map(PathBuf::from).unwrap_or_else(|| "gateway.toml".into())),
+        (Some("--config" | "-c"), Some(p)) => Ok(p.into()),
+        (Some("-h" | "--help"), _) => Err("usage: svcflow-gateway [--config <file>]   (SVCFLOW_* variables override the file)".into()),
+        (Some(other), _) => Err(format!("unexpected argument {other:?}; usage: svcflow-gateway [--config <file>]")),
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::io::stdout().is_terminal() {
+        b.init();
+    } else {
+        b.json().with_current_span(true).init();
+    }
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    init_logs();
+    let started = async {
+        let path = config_path()?;
+        let cfg = Config::load(&path, std::env::vars()).map_err(|e| e.to_string())?;
+        let state = svcflow_gateway::server::build_state(cfg).await?;
+        svcflow_gateway::server::run(state).await
+    };
+    match started.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "svcflow-gateway stopped");
+            eprintln!("svcflow-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

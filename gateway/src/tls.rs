@@ -1,0 +1,73 @@
+//! The HTTPS listener and client-certificate authentication.
+//!
+//! The handshake asks for a client certificate but never fails over it: the verification result
+//! is kept with the connection and the request is answered with a JSON 401 that says what was
+//! wrong (none sent, not issued by the org's CA, expired), which a bare TLS alert cannot.
+
+use std::any::Any;
+use std::path::Path;
+
+use actix_tls::accept::openssl::TlsStream;
+use actix_web::dev::Extensions;
+use actix_web::rt::net::TcpStream;
+use openssl::ssl::{SslAcceptor, SslAcceptorBuilder, SslFiletype, SslMethod, SslVerifyMode};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::{X509VerifyResult, X509};
+
+use crate::config::Server;
+
+/// What the TLS layer learnt about the client of one connection.
+#[derive(Clone, Debug)]
+pub enum ClientCert {
+    None,
+    /// The certificate (DER) and, when the chain did not verify, why.
+    Presented { der: Vec<u8>, verify_error: Option<String> },
+}
+
+fn read_pem_certs(path: &Path, key: &str) -> Result<Vec<X509>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("{key} {}: {e}", path.display()))?;
+    let certs = X509::stack_from_pem(&pem).map_err(|e| format!("{key} {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{key} {}: no certificate in it", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The acceptor for `server`: its certificate and key, and the client CAs it trusts.
+pub fn acceptor(server: &Server) -> Result<SslAcceptorBuilder, String> {
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(|e| e.to_string())?;
+    b.set_certificate_chain_file(&server.tls_cert).map_err(|e| format!("server.tls_cert {}: {e}", server.tls_cert.display()))?;
+    b.set_private_key_file(&server.tls_key, SslFiletype::PEM).map_err(|e| format!("server.tls_key {}: {e}", server.tls_key.display()))?;
+    b.check_private_key().map_err(|e| format!("server.tls_key does not match server.tls_cert: {e}"))?;
+    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    for path in &server.client_ca {
+        for cert in read_pem_certs(path, "server.client_ca")? {
+            b.add_client_ca(&cert).map_err(|e| e.to_string())?;
+            store.add_cert(cert).map_err(|e| e.to_string())?;
+        }
+    }
+    b.set_verify_cert_store(store.build()).map_err(|e| e.to_string())?;
+    // Accept the handshake whatever the chain says; the result is read back per connection.
+    b.set_verify_callback(SslVerifyMode::PEER, |_ok, _ctx| true);
+    Ok(b)
+}
+
+/// `HttpServer::on_connect` hook: records the client certificate of the connection.
+pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
+    let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() else {
+        ext.insert(ClientCert::None);
+        return;
+    };
+    let ssl = tls.ssl();
+    let cert = match ssl.peer_certificate() {
+        None => ClientCert::None,
+        Some(c) => {
+            let result = ssl.verify_result();
+            ClientCert::Presented {
+                der: c.to_der().unwrap_or_default(),
+                verify_error: (result != X509VerifyResult::OK).then(|| result.error_string().to_owned()),
+            }
+        }
+    };
+    ext.insert(cert);
+}

@@ -1,0 +1,128 @@
+//! The upload journal: the promise that no stored object outlives a failed anchor.
+//!
+//! Before an upload's first byte reaches the store, an entry naming its object is written (and
+//! fsynced) here; it is removed once the anchor is committed, or once the object is deleted after
+//! the anchor definitely failed. Whatever stays behind — a gateway killed mid-upload, an anchor
+//! whose outcome was unknown — is settled by [`Journal::sweep`]: the chaincode is asked whether
+//! the anchor exists; if it does not, the object is deleted. An object without its anchor is never
+//! visible in between, since every read goes through the anchor.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pending {
+    pub object_key: String,
+    pub project: String,
+    pub phase: String,
+    pub file: String,
+    /// The wallet user who uploaded (the sweep asks the chaincode as them).
+    pub user: String,
+}
+
+pub struct Journal {
+    dir: PathBuf,
+    /// Uploads running in this process: never swept.
+    live: Mutex<HashSet<String>>,
+}
+
+/// Object keys hold `/`; entry names hold none.
+fn entry_name(object_key: &str) -> String {
+    format!("{}.json", object_key.replace('/', "~"))
+}
+
+impl Journal {
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("server.journal_dir {}: {e}", dir.display()))?;
+        Ok(Self { dir: dir.to_owned(), live: Mutex::new(HashSet::new()) })
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the intent durably before the object is written.
+    pub fn begin(&self, p: &Pending) -> Result<(), ApiError> {
+        self.live().insert(p.object_key.clone());
+        let path = self.dir.join(entry_name(&p.object_key));
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&path)?;
+            f.write_all(&serde_json::to_vec(p).map_err(std::io::Error::other)?)?;
+            f.sync_all()?;
+            std::fs::File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(|e| {
+            self.live().remove(&p.object_key);
+            ApiError::Internal(format!("upload journal {}: {e}", path.display()))
+        })
+    }
+
+    /// The upload is settled (anchored, or its object removed).
+    pub fn finish(&self, object_key: &str) {
+        let path = self.dir.join(entry_name(object_key));
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove a journal entry; the sweep will retry");
+            }
+        }
+        self.live().remove(object_key);
+    }
+
+    /// The upload stays unsettled (outcome unknown): leave it to the sweep.
+    pub fn leave(&self, object_key: &str) {
+        self.live().remove(object_key);
+    }
+
+    /// Entries older than `min_age` that no upload of this process is working on.
+    pub fn stale(&self, min_age: Duration) -> Vec<Pending> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let now = SystemTime::now();
+        let live = self.live().clone();
+        let mut out = Vec::new();
+        for e in rd.filter_map(Result::ok) {
+            let old_enough = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .map(|t| now.duration_since(t).unwrap_or_default() >= min_age)
+                .unwrap_or(false);
+            if !old_enough {
+                continue;
+            }
+            match std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice::<Pending>(&b).ok()) {
+                Some(p) if !live.contains(&p.object_key) => out.push(p),
+                Some(_) => {}
+                None => tracing::warn!(path = %e.path().display(), "unreadable journal entry left alone"),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_live_until_finished_and_only_stale_ones_are_offered() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let p = Pending { object_key: "p/ph/f.1".into(), project: "p".into(), phase: "ph".into(), file: "f".into(), user: "u".into() };
+        j.begin(&p).unwrap();
+        assert!(j.stale(Duration::ZERO).is_empty(), "a live upload is not swept");
+        j.leave(&p.object_key);
+        assert_eq!(j.stale(Duration::ZERO), vec![p.clone()]);
+        assert!(j.stale(Duration::from_secs(3600)).is_empty(), "too young");
+        // A new process (a restarted gateway) sees the entry too.
+        let j2 = Journal::open(dir.path()).unwrap();
+        assert_eq!(j2.stale(Duration::ZERO), vec![p.clone()]);
+        j2.finish(&p.object_key);
+        assert!(j.stale(Duration::ZERO).is_empty());
+    }
+}
