@@ -31,3 +31,12 @@ eventually() { # seconds cmd...
     sleep 0.5
   done
 }
+
+# For a live suite: network.sh's functions in this shell, and the network up (started once, kept
+# for the next suite). On failure, prints the suite's closing line and exits.
+live_network() { # suite
+  source "$(dirname "${BASH_SOURCE[0]}")/../fabric-network/network.sh"
+  set +e; trap '' ERR
+  "$NET_DIR/network.sh" up || { echo "$1: 0 passed, 1 failed, 0 skipped (network.sh up; see the line above)"; exit 1; }
+  CFG_BASE=$(fabric_cfg_base)
+}

@@ -41,6 +41,9 @@ if "$NET" install; then
   banner "chaincode suite (tests/chaincode_test.sh)"
   bash tests/chaincode_test.sh | tee -a "$OUT"
   ((PIPESTATUS[0] == 0)) || failed+=("chaincode suite")
+  banner "gateway suite (tests/gateway_test.sh)"
+  bash tests/gateway_test.sh | tee -a "$OUT"
+  ((PIPESTATUS[0] == 0)) || failed+=("gateway suite")
   banner "network suite (tests/network_test.sh)"
   bash tests/network_test.sh | tee -a "$OUT"
   ((PIPESTATUS[0] == 0)) || failed+=("network suite")
@@ -50,6 +53,7 @@ else
   if [[ ${SVCFLOW_ALLOW_NO_FABRIC:-0} == 1 ]]; then
     echo "NOT RUN: the live Fabric suites, because Fabric could not be installed here: $reason"
     echo "chaincode: 0 passed, 0 failed, 43 skipped" | tee -a "$OUT"
+    echo "gateway: 0 passed, 0 failed, $(grep -c '^check ' tests/gateway_test.sh) skipped" | tee -a "$OUT"
     echo "network: 0 passed, 0 failed, 11 skipped" | tee -a "$OUT"
   else
     echo "Fabric could not be installed: $reason (set SVCFLOW_FABRIC_BIN and SVCFLOW_FABRIC_CFG to use pre-built binaries)"

@@ -81,7 +81,9 @@ impl ApiError {
             ("conflict: ", ApiError::Conflict),
         ] {
             if let Some(at) = message.find(kind) {
-                let reason = message[at + kind.len()..].trim_end_matches(['"', ' ', '}']);
+                let rest = &message[at + kind.len()..];
+                // Fabric repeats the message once per peer detail; the first line says it all.
+                let reason = rest.lines().next().unwrap_or(rest).trim_end_matches(['"', ' ', '}']);
                 return make(reason.to_owned());
             }
         }

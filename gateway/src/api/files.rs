@@ -44,7 +44,7 @@ fn check_name(name: &str) -> Result<(), Failure> {
         return Err(bad("name must be 1 to 255 bytes"));
     }
     if name.contains(['/', '\\']) || name == "." || name == ".." || name.chars().any(char::is_control) {
-        return Err(bad(format!("name {name:?} must be a file name, not a path: no '/', '\\\\', control characters, '.' or '..'")));
+        return Err(bad(format!("name {name:?} must be a file name, not a path: no '/', '\\', control characters, '.' or '..'")));
     }
     Ok(())
 }
@@ -160,7 +160,8 @@ pub async fn upload(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 255)
+        // curl --data-binary labels any file as a form; that is never what an upload is.
+        .filter(|v| !v.is_empty() && v.len() <= 255 && !v.starts_with("application/x-www-form-urlencoded"))
         .unwrap_or("application/octet-stream")
         .to_owned();
     let idem = match req.headers().get("idempotency-key") {

@@ -296,11 +296,11 @@ pub async fn observe(
     if let Some(s) = state {
         s.metrics.request(&method, &route, status, took);
     }
-    let error = res.response().error().map(|e| e.to_string());
+    let error = res.response().error().map(|e| e.to_string()).unwrap_or_default();
     if status >= 500 {
-        tracing::error!(%method, %path, status, ms = took.as_millis() as u64, tx_id = %tx_id, error = ?error, "request");
+        tracing::error!(%method, %path, status, ms = took.as_millis() as u64, tx_id = %tx_id, %error, "request");
     } else {
-        tracing::info!(%method, %path, status, ms = took.as_millis() as u64, tx_id = %tx_id, error = ?error, "request");
+        tracing::info!(%method, %path, status, ms = took.as_millis() as u64, tx_id = %tx_id, %error, "request");
     }
     Ok(res)
 }

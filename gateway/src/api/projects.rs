@@ -46,9 +46,11 @@ pub async fn get(state: State, caller: Caller, path: web::Path<String>) -> Resul
     Ok(HttpResponse::Ok().json(p))
 }
 
-/// Adds a phase. When the caller's org takes part in it, the gateway generates the phase's
-/// 32-byte data key and hands it over in the transient map; otherwise (the key can only be
-/// written by a participant org) a participant's first upload sets it.
+/// Adds a phase, then — when the caller's org takes part in it — generates the phase's 32-byte
+/// data key and hands it to the chaincode by transient in a second transaction (SetPhaseKey).
+/// Not in AddPhase itself: AddPhase writes public state, so it is endorsed by orgs that may be
+/// outside the phase, and the key must never reach their peers. A phase whose key could not be
+/// set here (the caller's org is not in it) gets it from its first participant upload.
 pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let project = path.into_inner();
     let body = with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project)])?;
@@ -56,12 +58,24 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, bo
         .get("participants")
         .and_then(Value::as_array)
         .is_some_and(|ps| ps.iter().any(|p| p.get("msp_id").and_then(Value::as_str) == Some(caller.msp_id.as_str())));
-    let mut transient = HashMap::new();
+    let (phase, c): (Phase, _) = state.invoke(&caller, "AddPhase", body, HashMap::new()).await?;
+    let mut key_state = "pending";
     if mine {
+        let mut transient = HashMap::new();
         transient.insert("phase_key".to_owned(), new_data_key()?);
+        let arg = serde_json::json!({"project": phase.project, "phase": phase.id});
+        match state.invoke::<Value>(&caller, "SetPhaseKey", arg, transient).await {
+            Ok(_) => key_state = "set",
+            // The caller may be in the org but not in the phase (identity or role participants).
+            Err(f) => tracing::info!(phase = %phase.id, error = %f, "phase key left for the first participant upload"),
+        }
     }
-    let (phase, c): (Phase, _) = state.invoke(&caller, "AddPhase", body, transient).await?;
-    Ok(committed(StatusCode::CREATED, &phase, &c))
+    let mut res = committed(StatusCode::CREATED, &phase, &c);
+    res.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("x-phase-key"),
+        actix_web::http::header::HeaderValue::from_static(key_state),
+    );
+    Ok(res)
 }
 
 /// 32 random bytes from the OS generator.

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Live test of the REST gateways (issue 5) over real HTTPS with client certificates, against the
+# real Fabric network and the store the gateways use (Ceph RGW when it runs, else the fs store).
+# The division scenario through REST: P1 {Org1, Org2}, P2 {Org2, Org3} (managed by Org1, which is
+# not in it), P3 {Org1's User1 only}; outsiders refused; a tampered object refused; bad input
+# answered with a 4xx JSON body, never a 5xx; a gateway killed mid-upload leaves no anchor without
+# its object. Prints "gateway: N passed, N failed, N skipped". Its own project id: reruns are fine.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+live_network gateway
+P=gw$(date +%s)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"; jobs -p | xargs -r kill 2>/dev/null' EXIT
+
+port() { gw_port "org$1"; }
+user_tls() { echo "$(org_dir "org$1")/users/$2@org$1.svcflow.local/tls"; }
+# req ORG USER METHOD PATH [curl args...]: the body goes to $TMP/body, the status is printed.
+req() {
+  local o=$1 u=$2 m=$3 path=$4; shift 4
+  local t; t=$(user_tls "$o" "$u")
+  curl -sS -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" \
+    -X "$m" "https://127.0.0.1:$(port "$o")$path" "$@"
+}
+# expect STATUS ORG USER METHOD PATH [curl args...]: the status matches and an error is JSON.
+expect() {
+  local want=$1; shift
+  local got; got=$(req "$@")
+  [[ $got == "$want" ]] || { echo "status $got, wanted $want: $(head -c 600 "$TMP/body")"; return 1; }
+  if ((got >= 400)); then jq -e '.code and .message' "$TMP/body" >/dev/null || { echo "error body is not {code, message}: $(head -c 300 "$TMP/body")"; return 1; }; fi
+}
+header_is() { grep -qi "^$1: $2"$'\r' "$TMP/headers" || { echo "no '$1: $2' in:"; cat "$TMP/headers"; return 1; }; }
+body_has() { jq -e "$1" "$TMP/body" >/dev/null || { echo "body fails $1: $(head -c 600 "$TMP/body")"; return 1; }; }
+V=/v1/projects/$P
+
+# --- authentication -------------------------------------------------------------------------------
+no_cert() {
+  local got; got=$(curl -sS -o "$TMP/body" -w '%{http_code}' --cacert "$GW_DIR/org1/tls/ca.crt" "https://127.0.0.1:7443/v1/whoami")
+  [[ $got == 401 ]] && jq -e '.code == "unauthenticated"' "$TMP/body" >/dev/null || { echo "$got $(cat "$TMP/body")"; return 1; }
+}
+# A client certificate of Org2 presented to Org1's gateway: a CA Org1 does not trust.
+other_ca() {
+  local t; t=$(user_tls 2 User1)
+  local got; got=$(curl -sS -o "$TMP/body" -w '%{http_code}' --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:7443/v1/whoami")
+  [[ $got == 401 ]] && jq -e '.message | test("refused")' "$TMP/body" >/dev/null || { echo "$got $(cat "$TMP/body")"; return 1; }
+}
+# User1's key in a certificate from Org1's own TLS CA that expired in 2020.
+expired() {
+  local ca d=$TMP/expired; ca=$(org_dir org1)/tlsca; mkdir -p "$d"; : >"$d/index"; echo 01 >"$d/serial"
+  printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index\nserial=%s/serial\nnew_certs_dir=%s\ndefault_md=sha256\npolicy=p\ncopy_extensions=none\n[p]\ncommonName=supplied\n' "$d" "$d" "$d" >"$d/ca.cnf"
+  openssl req -new -key "$(user_tls 1 User1)/client.key" -subj "/CN=User1@org1.svcflow.local" -out "$d/csr" 2>/dev/null &&
+    openssl ca -batch -config "$d/ca.cnf" -cert "$ca"/tlsca.*-cert.pem -keyfile "$ca/priv_sk" -in "$d/csr" \
+      -startdate 20200101000000Z -enddate 20200201000000Z -notext -out "$d/crt" 2>/dev/null || { echo "could not make the expired cert"; return 1; }
+  local got; got=$(curl -sS -o "$TMP/body" -w '%{http_code}' --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$d/crt" --key "$(user_tls 1 User1)/client.key" "https://127.0.0.1:7443/v1/whoami")
+  [[ $got == 401 ]] && jq -e '.message | test("expired")' "$TMP/body" >/dev/null || { echo "$got $(cat "$TMP/body")"; return 1; }
+}
+check "no client certificate → 401 JSON" no_cert
+check "a certificate from another org's CA → 401" other_ca
+check "an expired certificate from the org's CA → 401" expired
+check "whoami as Org1 User1" expect 200 1 User1 GET /v1/whoami
+check "whoami names the caller's own identity" body_has '.user == "User1@org1.svcflow.local" and .identity.msp_id == "Org1MSP"'
+check "whoami as Org1 User2 is User2 (signed as the caller)" expect 200 1 User2 GET /v1/whoami
+check "  … with User2's identity id" body_has '.identity.subject | test("User2@org1")'
+
+# --- projects and phases ----------------------------------------------------------------------
+participants() { local o out=(); for o in "$@"; do out+=("{\"msp_id\":\"Org${o}MSP\"}"); done; (IFS=,; echo "[${out[*]}]"); }
+check "create project $P (Org1 User1) → 201 with tx id" expect 201 1 User1 POST /v1/projects -d "{\"id\":\"$P\",\"name\":\"Bridge\"}"
+check "add P1 {Org1, Org2}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P1\",\"name\":\"design\",\"participants\":$(participants 1 2)}"
+check "  … the gateway generated and set its data key" header_is x-phase-key set
+check "  … and named the transaction" header_is x-tx-id '[0-9a-f]\{64\}'
+check "add P2 {Org2, Org3} (Org1 manages, is not in it)" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P2\",\"name\":\"build\",\"participants\":$(participants 2 3)}"
+check "  … its key waits for a participant" header_is x-phase-key pending
+req 1 User1 GET /v1/whoami >/dev/null; u1=$(jq -r .identity.id "$TMP/body")
+check "add P3 {Org1 User1 only}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P3\",\"name\":\"audit\",\"participants\":[{\"msp_id\":\"Org1MSP\",\"identity\":\"$u1\"}]}"
+check "list phases in order" expect 200 2 User1 GET "$V/phases"
+check "  … P1 P2 P3" body_has '[.items[].id] == ["P1","P2","P3"]'
+check "activate P1" expect 200 1 User1 POST "$V/phases/P1/activate"
+check "Org2 may not manage Org1's project → 403" expect 403 2 User1 POST "$V/phases/P2/activate"
+check "update P2's name" expect 200 1 User1 PATCH "$V/phases/P2" -d '{"name":"build it"}'
+check "get project (Org3 sees public data)" expect 200 3 User1 GET "$V"
+
+# --- records: division ------------------------------------------------------------------------
+check "Org1 puts a P1 record → 201" expect 201 1 User1 PUT "$V/phases/P1/records/spec" -d '{"load_t":40}'
+check "Org2 updates it → 200, version 2" expect 200 2 User1 PUT "$V/phases/P1/records/spec" -d '{"load_t":45}'
+check "  … version 2" body_has '.version == 2'
+check "Org1 reads Org2's version" expect 200 1 User1 GET "$V/phases/P1/records/spec"
+check "  … the document" body_has '.document.load_t == 45'
+check "history has both versions" expect 200 1 User1 GET "$V/phases/P1/records/spec/history"
+check "  … two" body_has '.items | length == 2'
+check "Org3's gateway refused on P1's records → 403" expect 403 3 User1 GET "$V/phases/P1/records/spec"
+check "Org3's gateway refused writing P1 → 403" expect 403 3 User1 PUT "$V/phases/P1/records/x" -d '{"a":1}'
+check "Org3 writes P2" expect 201 3 User1 PUT "$V/phases/P2/records/plan" -d '{"steps":3}'
+check "Org1 (manager, not in P2) refused on P2 → 403" expect 403 1 User1 GET "$V/phases/P2/records/plan"
+check "P3: User1 writes" expect 201 1 User1 PUT "$V/phases/P3/records/note" -d '{"ok":true}'
+check "P3: Org1 User2 refused → 403" expect 403 1 User2 GET "$V/phases/P3/records/note"
+for i in 1 2 3 4 5; do req 1 User1 PUT "$V/phases/P1/records/r$i" -d "{\"i\":$i}" >/dev/null; done
+check "records paginate: page 1 of 3" expect 200 1 User1 GET "$V/phases/P1/records?page_size=3"
+check "  … 3 items and a bookmark" body_has '(.items | length == 3) and .bookmark == "r3"'
+check "records paginate: page 2" expect 200 1 User1 GET "$V/phases/P1/records?page_size=3&bookmark=r3"
+check "  … the rest, no bookmark" body_has '([.items[].id] == ["r4","r5","spec"]) and .bookmark == ""'
+
+# --- files: division, integrity -----------------------------------------------------------------
+head -c 3000000 /dev/urandom >"$TMP/drawing.bin"
+sha=$(sha256sum "$TMP/drawing.bin" | cut -d' ' -f1)
+check "Org1 uploads a 3 MB file to P1 → 201 with a receipt" expect 201 1 User1 POST "$V/phases/P1/files?name=drawing.bin" \
+  -H 'content-type: application/octet-stream' --data-binary @"$TMP/drawing.bin"
+fid=$(jq -r .file.id "$TMP/body"); okey=$(jq -r .file.object_key "$TMP/body")
+check "  … anchored hash is the file's, receipt has a block" body_has ".file.sha256 == \"$sha\" and .receipt.block_number > 0"
+download() { # org user file -> $TMP/out
+  local t; t=$(user_tls "$1" "$2")
+  curl -sS -f -o "$TMP/out" --cacert "$GW_DIR/org$1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(port "$1")$V/phases/$3/files/$4/content"
+}
+same_file() { download "$@" && [[ $(sha256sum <"$TMP/out" | cut -d' ' -f1) == "$sha" ]] || { echo "downloaded bytes differ"; return 1; }; }
+check "Org2 downloads the same bytes through its own gateway" same_file 2 User1 P1 "$fid"
+check "verify answers with the anchor's tx id and block" expect 200 2 User1 GET "$V/phases/P1/files/$fid/verify"
+check "  … verified" body_has '.verified == true and (.receipt.tx_id | length == 64) and .receipt.block_number > 0'
+check "Org3's gateway refused on P1's file → 403" expect 403 3 User1 GET "$V/phases/P1/files/$fid/content"
+check "Org3's gateway refused listing P1's files → 403" expect 403 3 User1 GET "$V/phases/P1/files"
+check "Org3 refused uploading to P1 → 403" expect 403 3 User1 POST "$V/phases/P1/files?name=x.txt" --data-binary 'x'
+check "Org2 uploads to P2 (its first upload sets P2's key)" expect 201 2 User1 POST "$V/phases/P2/files?name=plan.txt" --data-binary 'the plan'
+fid2=$(jq -r .file.id "$TMP/body")
+check "Org3 reads Org2's P2 file" expect 200 3 User1 GET "$V/phases/P2/files/$fid2/content"
+check "Org1 (manager, not in P2) refused on P2's file → 403" expect 403 1 User1 GET "$V/phases/P2/files/$fid2/content"
+
+# Idempotency-Key: the retry answers with the first anchor and anchors nothing new.
+check "upload with Idempotency-Key → 201" expect 201 1 User1 POST "$V/phases/P1/files?name=once.txt" -H 'Idempotency-Key: k-1' --data-binary 'once'
+ifid=$(jq -r .file.id "$TMP/body")
+check "the same upload retried → 200, same file" expect 200 1 User1 POST "$V/phases/P1/files?name=once.txt" -H 'Idempotency-Key: k-1' --data-binary 'once'
+check "  … same id, same tx" body_has ".file.id == \"$ifid\""
+check "one anchor for it" expect 200 1 User1 GET "$V/phases/P1/files?page_size=100"
+check "  … exactly one once.txt" body_has '[.items[] | select(.name == "once.txt")] | length == 1'
+
+# The stored object altered behind the gateway's back (directly in the store).
+tamper() {
+  if [[ -f $STATE/ceph/s3.env ]] && port_open "${SVCFLOW_RGW_PORT:-7480}"; then
+    ( set -a; . "$STATE/ceph/s3.env"; set +a
+      local url=$SVCFLOW_S3_ENDPOINT/$SVCFLOW_S3_BUCKET/$okey sig=(--aws-sigv4 "aws:amz:${SVCFLOW_S3_REGION:-default}:s3" --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY")
+      # RGW wants the payload hash header, which curl's SigV4 does not add.
+      curl -sSf "${sig[@]}" -H "x-amz-content-sha256: $(sha256sum </dev/null | cut -d' ' -f1)" -o "$TMP/obj" "$url" &&
+        python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[1],"wb").write(b)' "$TMP/obj" &&
+        curl -sSf "${sig[@]}" -H "x-amz-content-sha256: $(sha256sum <"$TMP/obj" | cut -d' ' -f1)" -T "$TMP/obj" "$url" )
+  else
+    python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[1],"wb").write(b)' "$STATE/objects/$okey"
+  fi
+}
+check "alter the stored object directly in the store" tamper
+refused_download() {
+  local t; t=$(user_tls 1 User1)
+  local got; got=$(curl -sS -o "$TMP/out" -w '%{http_code}' --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:7443$V/phases/P1/files/$fid/content")
+  local rc=$?
+  # Refused before the first byte (502 JSON), or cut off mid-stream: never a complete 200.
+  if [[ $got == 502 ]]; then jq -e '.code == "integrity"' "$TMP/out" >/dev/null || { cat "$TMP/out"; return 1; }; return 0; fi
+  ((rc != 0)) && [[ $(sha256sum <"$TMP/out" | cut -d' ' -f1) != "$sha" ]] || { echo "altered object served whole: status $got rc $rc"; return 1; }
+}
+check "the altered object is refused on download" refused_download
+check "verify reports it" expect 200 1 User1 GET "$V/phases/P1/files/$fid/verify"
+check "  … not verified" body_has '.verified == false'
+
+# --- bad input: 4xx with a JSON body, never 5xx, nothing changed ---------------------------------
+check "bad JSON → 400" expect 400 1 User1 POST /v1/projects -d '{"id":'
+check "JSON of the wrong shape → 400" expect 400 1 User1 POST /v1/projects -d '{"id":"x y","name":"n"}'
+check "unknown field → 400" expect 400 1 User1 POST "$V/phases" -d '{"id":"PX","name":"n","participants":[],"colour":"red"}'
+check "path traversal in a file name → 400" expect 400 1 User1 POST "$V/phases/P1/files?name=../../etc/passwd" --data-binary 'x'
+check "encoded traversal in a file name → 400" expect 400 1 User1 POST "$V/phases/P1/files?name=..%2F..%2Fetc%2Fpasswd" --data-binary 'x'
+check "traversal in a file id → 400" expect 400 1 User1 POST "$V/phases/P1/files?name=a.txt&id=..%2Fx" --data-binary 'x'
+check "upload without a name → 400" expect 400 1 User1 POST "$V/phases/P1/files" --data-binary 'x'
+head -c 1100000 /dev/zero | tr '\0' 'a' | sed 's/^/"/; s/$/"/' >"$TMP/big.json"
+check "oversize record (> 1 MiB) → 413" expect 413 1 User1 PUT "$V/phases/P1/records/big" --data-binary @"$TMP/big.json"
+check "oversize upload (Content-Length over the limit) → 413" expect 413 1 User1 POST "$V/phases/P1/files?name=huge.bin" \
+  -H 'Content-Length: 99999999999999' --data-binary 'x'
+check "unknown project → 404" expect 404 1 User1 GET /v1/projects/no-such-project
+check "unknown record → 404" expect 404 1 User1 GET "$V/phases/P1/records/nope"
+check "unknown file → 404" expect 404 1 User1 GET "$V/phases/P1/files/nope/content"
+check "unknown phase → 404" expect 404 1 User1 GET "$V/phases/P9"
+check "unknown route → 404" expect 404 1 User1 GET /v1/nothing-here
+check "bad page_size → 400" expect 400 1 User1 GET "/v1/projects?page_size=0"
+check "nothing changed: still 6 records in P1" expect 200 1 User1 GET "$V/phases/P1/records?page_size=100"
+check "  … the same six" body_has '[.items[].id] == ["r1","r2","r3","r4","r5","spec"]'
+
+# --- events -----------------------------------------------------------------------------------
+sse() { # org user -> background curl writing $TMP/sse.ORG
+  local t; t=$(user_tls "$1" "$2")
+  curl -sS -N --max-time 20 --cacert "$GW_DIR/org$1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" \
+    "https://127.0.0.1:$(port "$1")/v1/events?project=$P" >"$TMP/sse.$1" 2>/dev/null &
+}
+sse 2 User1; sse 3 User1; sleep 2
+req 1 User1 PUT "$V/phases/P1/records/evented" -d '{"e":1}' >/dev/null
+evtx=$(jq -r .tx_id "$TMP/body")
+req 2 User1 PUT "$V/phases/P2/records/evented2" -d '{"e":2}' >/dev/null
+check "Org2's event stream gets P1's RecordPut" eventually 10 grep -q "\"tx_id\":\"$evtx\"" "$TMP/sse.2"
+check "Org3's event stream gets P2's RecordPut" eventually 10 grep -q '"record":"evented2"' "$TMP/sse.3"
+check "Org3's event stream never shows P1's events" bash -c "! grep -q '\"phase\":\"P1\"' '$TMP/sse.3'"
+
+# --- meta -------------------------------------------------------------------------------------
+check "/healthz" expect 200 1 User1 GET /healthz
+check "/metrics counts requests" bash -c "curl -sS --cacert '$GW_DIR/org1/tls/ca.crt' https://127.0.0.1:7443/metrics | grep -q 'svcflow_http_requests_total{method=\"PUT\"'"
+check "/openapi.json is OpenAPI 3" bash -c "curl -sS --cacert '$GW_DIR/org1/tls/ca.crt' https://127.0.0.1:7443/openapi.json | jq -e '.openapi | startswith(\"3.\")'"
+check "/docs renders" bash -c "curl -sS --cacert '$GW_DIR/org1/tls/ca.crt' https://127.0.0.1:7443/docs | grep -q '/v1/projects'"
+
+# --- failover between Org1's peers ------------------------------------------------------------
+check "stop peer0.org1" stop_all peer0.org1
+check "Org1's gateway still answers (peer1.org1)" expect 200 1 User1 GET "$V/phases/P1/records/spec"
+check "Org1's gateway still commits (peer1.org1)" expect 200 1 User1 PUT "$V/phases/P1/records/spec" -d '{"load_t":50}'
+check "restart peer0.org1" start_peer peer0.org1
+
+# --- a gateway killed mid-upload ----------------------------------------------------------------
+killed_upload() {
+  local t; t=$(user_tls 1 User1)
+  head -c $((256 << 20)) /dev/zero >"$TMP/big.bin"
+  curl -sS -o /dev/null --limit-rate 20M --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" \
+    -X POST "https://127.0.0.1:7443$V/phases/P1/files?name=big.bin&id=killed" --data-binary @"$TMP/big.bin" 2>/dev/null &
+  local up=$!
+  sleep 3
+  kill -KILL "$(cat "$PIDS/gateway.org1.pid")"
+  wait "$up"
+  ls "$GW_DIR/org1/journal" | grep -q killed || { echo "no journal entry for the interrupted upload"; return 1; }
+}
+check "kill Org1's gateway during a 256 MiB upload" killed_upload
+restart_gw() { SVCFLOW_SWEEP_AFTER_MS=1000 gw_start org1 && gw_wait_healthy org1; }
+check "restart it (sweeping after 1 s)" restart_gw
+check "the journal is settled" eventually 30 bash -c "! ls '$GW_DIR/org1/journal' | grep -q killed"
+check "no anchor for the interrupted upload" expect 404 1 User1 GET "$V/phases/P1/files/killed"
+check "the same id uploads cleanly afterwards" expect 201 1 User1 POST "$V/phases/P1/files?name=big.bin&id=killed" --data-binary 'small now'
+
+finish gateway
