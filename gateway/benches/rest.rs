@@ -1,0 +1,316 @@
+//! The REST gateway against the raw clients on the same network and the same RGW:
+//! - PutRecord through REST (HTTPS + client cert → gateway → Fabric) against the raw
+//!   `fabric-gateway` crate driving the same function as the same user: throughput, p50/p99;
+//! - a file upload and download through REST against a direct S3 PUT/GET of the same bytes;
+//! - the gateway's peak RSS during concurrent 1 GiB uploads.
+//!
+//! Prints Markdown tables. Needs the network with its gateways and Ceph RGW:
+//!
+//!     fabric-network/network.sh up -s ceph && eval "$(fabric-network/ceph.sh env)"
+//!     cargo bench -p svcflow-gateway --bench rest
+//!
+//! Knobs: N (2000 records), INFLIGHT (200), FILE_MIB (1024), UPLOADS (8), UPLOAD_MIB (1024);
+//! ONLY=records stops after the record comparison.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fabric_gateway::{EcdsaP256Signer, Gateway, Identity};
+use futures_util::StreamExt;
+use svcflow_gateway::storage::s3::{S3Config, S3Store};
+use svcflow_gateway::storage::ObjectStore;
+use tokio::sync::Semaphore;
+
+const ORG1: &str = "org1.svcflow.local";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+fn user_dir(rel: &str) -> PathBuf {
+    root().join("crypto-config/peerOrganizations").join(ORG1).join("users/User1@org1.svcflow.local").join(rel)
+}
+fn first_file(dir: PathBuf) -> PathBuf {
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (is the network up? fabric-network/network.sh up)", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .next()
+        .unwrap_or_else(|| panic!("{} is empty", dir.display()))
+}
+fn knob(k: &str, d: u64) -> u64 {
+    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+}
+
+fn rest_client() -> reqwest::Client {
+    let id = reqwest::Identity::from_pkcs8_pem(&std::fs::read(user_dir("tls/client.crt")).expect("cert"), &std::fs::read(user_dir("tls/client.key")).expect("key"))
+        .expect("client identity");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(root().join("fabric-network/.state/gateway/org1/tls/ca.crt")).expect("gateway CA (network.sh up)"))
+        .expect("ca");
+    reqwest::Client::builder().identity(id).add_root_certificate(ca).pool_max_idle_per_host(256).build().expect("client")
+}
+
+const GW: &str = "https://127.0.0.1:7443";
+
+#[derive(Default)]
+struct Run {
+    lat: Vec<Duration>,
+    failed: usize,
+    took: Duration,
+}
+
+impl Run {
+    fn pct(&self, p: f64) -> u128 {
+        self.lat.get(((self.lat.len().max(1) - 1) as f64 * p) as usize).map(|d| d.as_millis()).unwrap_or(0)
+    }
+    fn tps(&self) -> f64 {
+        self.lat.len() as f64 / self.took.as_secs_f64()
+    }
+}
+
+/// Runs `n` jobs with `inflight` at once, timing each.
+async fn drive<F, Fut>(n: usize, inflight: usize, job: F) -> Run
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let sem = Arc::new(Semaphore::new(inflight));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let permit = sem.clone().acquire_owned().await.expect("semaphore");
+        let fut = job(i);
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            let t = Instant::now();
+            let ok = fut.await;
+            (t.elapsed(), ok)
+        }));
+    }
+    let mut run = Run::default();
+    for t in tasks {
+        match t.await {
+            Ok((d, true)) => run.lat.push(d),
+            _ => run.failed += 1,
+        }
+    }
+    run.took = started.elapsed();
+    run.lat.sort();
+    run
+}
+
+/// A stream of `len` bytes in 1 MiB pieces of one random buffer (content does not matter to a
+/// store that does not compress; the gateway encrypts it anyway).
+fn body_stream(len: u64) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let mut buf = vec![0u8; 1 << 20];
+    openssl::rand::rand_bytes(&mut buf).expect("random");
+    let piece = Bytes::from(buf);
+    let mut left = len;
+    futures_util::stream::iter(std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let n = left.min(piece.len() as u64) as usize;
+        left -= n as u64;
+        Some(Ok(piece.slice(..n)))
+    }))
+}
+
+fn mib_s(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / d.as_secs_f64()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn upload(client: &reqwest::Client, project: &str, name: &str, len: u64) -> bool {
+    let url = format!("{GW}/v1/projects/{project}/phases/P/files?name={name}");
+    match client.post(url).header("content-type", "application/octet-stream").body(reqwest::Body::wrap_stream(body_stream(len))).send().await {
+        Ok(r) if r.status().as_u16() == 201 => true,
+        Ok(r) => {
+            eprintln!("upload {name}: {} {}", r.status(), r.text().await.unwrap_or_default());
+            false
+        }
+        Err(e) => {
+            eprintln!("upload {name}: {e}");
+            false
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let n = knob("N", 2000) as usize;
+    let inflight = knob("INFLIGHT", 200) as usize;
+    let client = rest_client();
+    let project = format!("bench{}", std::process::id());
+
+    // One project and a {Org1, Org2} phase, made through REST.
+    let post = |path: String, body: String| client.post(format!("{GW}{path}")).body(body).send();
+    let r = post("/v1/projects".into(), format!(r#"{{"id":"{project}","name":"bench"}}"#)).await.expect("create project");
+    assert_eq!(r.status().as_u16(), 201, "create project: {}", r.text().await.unwrap_or_default());
+    let r = post(
+        format!("/v1/projects/{project}/phases"),
+        r#"{"id":"P","name":"bench","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}"#.into(),
+    )
+    .await
+    .expect("add phase");
+    assert_eq!(r.status().as_u16(), 201, "add phase: {}", r.text().await.unwrap_or_default());
+
+    // Raw fabric-gateway client, as the same user, through the same peer.
+    let cert = std::fs::read(first_file(user_dir("msp/signcerts"))).expect("cert");
+    let key = std::fs::read_to_string(first_file(user_dir("msp/keystore"))).expect("key");
+    let ca = std::fs::read(root().join("crypto-config/peerOrganizations").join(ORG1).join("peers/peer0.org1.svcflow.local/tls/ca.crt")).expect("tls ca");
+    let tls = tonic_gw::transport::ClientTlsConfig::new().ca_certificate(tonic_gw::transport::Certificate::from_pem(ca)).domain_name("localhost");
+    let channel = tonic_gw::transport::Channel::from_static("https://127.0.0.1:7051").tls_config(tls).expect("tls").connect().await.expect("peer0.org1");
+    let gateway = Gateway::connect(Identity::new("Org1MSP", cert), Arc::new(EcdsaP256Signer::from_pem(&key).expect("signer")), channel).expect("gateway");
+    let contract = Arc::new(gateway.get_network("svcflow").get_contract("svcflow"));
+
+    // Warm both paths up (connections, chaincode), then measure: REST, raw, REST again, raw
+    // again; the better of each pair is reported so a passing hiccup does not decide the ratio.
+    let rest = |tag: &'static str| {
+        let client = client.clone();
+        let project = project.clone();
+        move |i: usize| {
+            let req = client.put(format!("{GW}/v1/projects/{project}/phases/P/records/{tag}{i}")).body(format!(r#"{{"i":{i},"note":"throughput"}}"#)).send();
+            async move { matches!(req.await, Ok(r) if r.status().is_success()) }
+        }
+    };
+    let raw = |tag: &'static str| {
+        let contract = contract.clone();
+        let project = project.clone();
+        move |i: usize| {
+            let contract = contract.clone();
+            let arg = format!(r#"{{"project":"{project}","phase":"P","id":"{tag}{i}"}}"#);
+            async move {
+                let mut transient = HashMap::new();
+                transient.insert("record".to_owned(), format!(r#"{{"i":{i},"note":"throughput"}}"#).into_bytes());
+                let res = async {
+                    let commit = contract.new_proposal("PutRecord").with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
+                    commit.status().await
+                }
+                .await;
+                res.map(|s| s.successful).unwrap_or(false)
+            }
+        }
+    };
+    drive(100, 50, rest("w")).await;
+    drive(100, 50, raw("v")).await;
+    let rest1 = drive(n, inflight, rest("a")).await;
+    let raw1 = drive(n, inflight, raw("b")).await;
+    let rest2 = drive(n, inflight, rest("c")).await;
+    let raw2 = drive(n, inflight, raw("d")).await;
+    let best = |a: Run, b: Run| if a.tps() >= b.tps() { a } else { b };
+    let (rest, raw) = (best(rest1, rest2), best(raw1, raw2));
+    println!("| PutRecord, {n} transactions, {inflight} in flight, Org1 User1, {{Org1, Org2}} phase | REST gateway | raw fabric-gateway | REST / raw |");
+    println!("|---|---|---|---|");
+    println!("| committed / failed | {} / {} | {} / {} | |", rest.lat.len(), rest.failed, raw.lat.len(), raw.failed);
+    println!("| throughput (committed tx/s) | {:.0} | {:.0} | {:.2} |", rest.tps(), raw.tps(), rest.tps() / raw.tps());
+    println!("| latency p50 | {} ms | {} ms | |", rest.pct(0.5), raw.pct(0.5));
+    println!("| latency p99 | {} ms | {} ms | |", rest.pct(0.99), raw.pct(0.99));
+    println!();
+    if std::env::var("ONLY").as_deref() == Ok("records") {
+        return;
+    }
+
+    // Files: REST against direct S3 on the same RGW.
+    let file_len = knob("FILE_MIB", 1024) << 20;
+    let s3 = match std::env::var("SVCFLOW_S3_ENDPOINT") {
+        Ok(endpoint) => S3Store::new(&S3Config {
+            endpoint,
+            region: std::env::var("SVCFLOW_S3_REGION").unwrap_or_else(|_| "default".into()),
+            bucket: std::env::var("SVCFLOW_S3_BUCKET").expect("SVCFLOW_S3_BUCKET"),
+            access_key: std::env::var("SVCFLOW_S3_ACCESS_KEY").expect("SVCFLOW_S3_ACCESS_KEY"),
+            secret_key: std::env::var("SVCFLOW_S3_SECRET_KEY").expect("SVCFLOW_S3_SECRET_KEY"),
+            parts_in_flight: 4,
+            request_timeout: Duration::from_secs(60),
+        })
+        .expect("s3"),
+        Err(_) => {
+            eprintln!("SVCFLOW_S3_* not set: eval \"$(fabric-network/ceph.sh env)\" for the file comparison");
+            std::process::exit(2)
+        }
+    };
+    let t = Instant::now();
+    let mut direct = tokio_util::io::StreamReader::new(body_stream(file_len));
+    s3.put(&format!("bench/{project}/direct"), &mut direct).await.expect("direct put");
+    let s3_put = t.elapsed();
+    let t = Instant::now();
+    let mut got = 0u64;
+    let mut st = s3.get(&format!("bench/{project}/direct")).await.expect("direct get");
+    while let Some(b) = st.next().await {
+        got += b.expect("direct get").len() as u64;
+    }
+    let s3_get = t.elapsed();
+    assert_eq!(got, file_len);
+    let t = Instant::now();
+    let url = format!("{GW}/v1/projects/{project}/phases/P/files?name=big.bin&id=big");
+    let r = client.post(url).body(reqwest::Body::wrap_stream(body_stream(file_len))).send().await.expect("REST upload");
+    assert_eq!(r.status().as_u16(), 201, "REST upload: {}", r.text().await.unwrap_or_default());
+    let rest_put = t.elapsed();
+    let t = Instant::now();
+    let r = client.get(format!("{GW}/v1/projects/{project}/phases/P/files/big/content")).send().await.expect("REST download");
+    assert_eq!(r.status().as_u16(), 200);
+    let mut got = 0u64;
+    let mut st = r.bytes_stream();
+    while let Some(b) = st.next().await {
+        got += b.expect("REST download").len() as u64;
+    }
+    let rest_get = t.elapsed();
+    assert_eq!(got, file_len);
+    let _ = s3.delete(&format!("bench/{project}/direct")).await;
+    println!("| {} MiB file, one at a time | REST gateway (hash + encrypt + anchor / verify + decrypt) | direct S3 to the same RGW | REST / S3 |", file_len >> 20);
+    println!("|---|---|---|---|");
+    println!("| upload | {:.0} MiB/s | {:.0} MiB/s | {:.2} |", mib_s(file_len, rest_put), mib_s(file_len, s3_put), s3_put.as_secs_f64() / rest_put.as_secs_f64());
+    println!("| download | {:.0} MiB/s | {:.0} MiB/s | {:.2} |", mib_s(file_len, rest_get), mib_s(file_len, s3_get), s3_get.as_secs_f64() / rest_get.as_secs_f64());
+    println!();
+
+    // Peak RSS of Org1's gateway during concurrent uploads.
+    let uploads = knob("UPLOADS", 8) as usize;
+    let upload_len = knob("UPLOAD_MIB", 1024) << 20;
+    let pid: u32 = std::fs::read_to_string(root().join("fabric-network/.state/pids/gateway.org1.pid"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .expect("gateway.org1 pid (network.sh up)");
+    let before = rss_kib(pid);
+    let peak = Arc::new(AtomicU64::new(before));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let t = Instant::now();
+    let jobs: Vec<_> = (0..uploads)
+        .map(|i| {
+            let client = client.clone();
+            let project = project.clone();
+            tokio::spawn(async move { upload(&client, &project, &format!("c{i}.bin"), upload_len).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for j in jobs {
+        if matches!(j.await, Ok(true)) {
+            ok += 1;
+        }
+    }
+    let took = t.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let _ = sampler.await;
+    println!("| {uploads} concurrent {} MiB uploads through Org1's gateway | value |", upload_len >> 20);
+    println!("|---|---|");
+    println!("| uploaded / failed | {ok} / {} |", uploads - ok);
+    println!("| aggregate throughput | {:.0} MiB/s |", mib_s(upload_len * ok as u64, took));
+    println!("| gateway RSS before | {} MiB |", before / 1024);
+    println!("| gateway peak RSS during | {} MiB |", peak.load(Ordering::Relaxed) / 1024);
+}
