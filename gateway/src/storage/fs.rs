@@ -21,12 +21,30 @@ impl FsStore {
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
         fs::create_dir_all(root.join(".incoming")).await?;
+        remove_orphans(&root.join(".incoming")).await;
         Ok(Self { root })
     }
 
     fn path(&self, key: &str) -> Result<PathBuf> {
         validate_key(key)?;
         Ok(self.root.join(key))
+    }
+}
+
+/// Temporary files are named `<pid>.<random>`; those of a process that no longer runs (a gateway
+/// killed mid-upload) are removed. Several gateways may share one store, so live ones are kept.
+async fn remove_orphans(incoming: &Path) {
+    let Ok(mut rd) = fs::read_dir(incoming).await else { return };
+    while let Ok(Some(e)) = rd.next_entry().await {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name.split('.').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            match fs::remove_file(e.path()).await {
+                Ok(()) => tracing::info!(file = %e.path().display(), "removed a partial upload left by a stopped process"),
+                Err(err) => tracing::warn!(file = %e.path().display(), error = %err, "could not remove a partial upload"),
+            }
+        }
     }
 }
 
@@ -100,6 +118,19 @@ fn rand16() -> Result<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn partial_uploads_of_stopped_processes_are_removed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let inc = dir.path().join(".incoming");
+        std::fs::create_dir_all(&inc).unwrap();
+        let mine = inc.join(format!("{}.abc", std::process::id()));
+        let dead = inc.join("4000000000.abc"); // above any pid_max
+        std::fs::write(&mine, b"in progress").unwrap();
+        std::fs::write(&dead, b"left behind").unwrap();
+        FsStore::open(dir.path()).await.unwrap();
+        assert!(mine.exists() && !dead.exists());
+    }
 
     #[tokio::test]
     async fn a_cancelled_put_leaves_neither_object_nor_temp_file() {
