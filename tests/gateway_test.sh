@@ -65,6 +65,7 @@ check "  … with User2's identity id" body_has '.identity.subject | test("User2
 # --- projects and phases ----------------------------------------------------------------------
 participants() { local o out=(); for o in "$@"; do out+=("{\"msp_id\":\"Org${o}MSP\"}"); done; (IFS=,; echo "[${out[*]}]"); }
 check "create project $P (Org1 User1) → 201 with tx id" expect 201 1 User1 POST /v1/projects -d "{\"id\":\"$P\",\"name\":\"Bridge\"}"
+created_block=$(sed -n 's/^x-block-number: \([0-9]*\).*/\1/Ip' "$TMP/headers")
 check "add P1 {Org1, Org2}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P1\",\"name\":\"design\",\"participants\":$(participants 1 2)}"
 check "  … the gateway generated and set its data key" header_is x-phase-key set
 check "  … and named the transaction" header_is x-tx-id '[0-9a-f]\{64\}'
@@ -190,6 +191,20 @@ req 2 User1 PUT "$V/phases/P2/records/evented2" -d '{"e":2}' >/dev/null
 check "Org2's event stream gets P1's RecordPut" eventually 10 grep -q "\"tx_id\":\"$evtx\"" "$TMP/sse.2"
 check "Org3's event stream gets P2's RecordPut" eventually 10 grep -q '"record":"evented2"' "$TMP/sse.3"
 check "Org3's event stream never shows P1's events" bash -c "! grep -q '\"phase\":\"P1\"' '$TMP/sse.3'"
+replay() { # extra curl args... -> $TMP/replay
+  local t; t=$(user_tls 1 User1)
+  curl -sS -N --max-time 4 --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "$@" >"$TMP/replay" 2>/dev/null
+  return 0
+}
+replay_from_block() { replay "https://127.0.0.1:7443/v1/events?project=$P&from_block=$created_block"; grep -q '^event: ProjectCreated' "$TMP/replay" || { head -c 600 "$TMP/replay"; return 1; }; }
+check "events replay from a block (?from_block=)" replay_from_block
+resume_after() {
+  local first; first=$(sed -n 's/^id: //p' "$TMP/replay" | head -1)
+  replay -H "Last-Event-ID: $first" "https://127.0.0.1:7443/v1/events?project=$P"
+  local next; next=$(sed -n 's/^id: //p' "$TMP/replay" | head -1)
+  [[ -n $next && $next != "$first" ]] || { echo "resumed at '$next' after '$first'"; return 1; }
+}
+check "Last-Event-ID resumes after that event" resume_after
 
 # --- meta -------------------------------------------------------------------------------------
 check "/healthz" expect 200 1 User1 GET /healthz
