@@ -29,7 +29,11 @@ if [[ -x $CEPH ]]; then
   fi
 fi
 
-# --- Rust: unit tests and the storage suite (against the RGW above) ----------------------------
+# --- Rust: formatting, unit tests and the storage suite (against the RGW above) ----------------
+if cargo fmt --version >/dev/null 2>&1; then
+  banner "cargo fmt --check (rustfmt.toml)"
+  cargo fmt --all --check >/dev/null || { echo "cargo fmt --all would change files: run it"; failed+=("cargo fmt"); }
+fi
 banner "cargo test --workspace"
 cargo test --workspace --locked 2>&1 | tee -a "$OUT"
 ((PIPESTATUS[0] == 0)) || failed+=("cargo test")

@@ -27,11 +27,10 @@ pub fn may_manage(who: &Identity, project: &Project) -> Result<()> {
 }
 
 pub fn is_participant(who: &Identity, phase: &Phase) -> bool {
-    phase.participants.iter().any(|p| {
-        p.msp_id == who.msp_id
-            && p.identity.as_ref().is_none_or(|id| *id == who.id)
-            && p.role.is_none_or(|r| r == who.role)
-    })
+    phase
+        .participants
+        .iter()
+        .any(|p| p.msp_id == who.msp_id && p.identity.as_ref().is_none_or(|id| *id == who.id) && p.role.is_none_or(|r| r == who.role))
 }
 
 /// Only a phase's participants read and write its records, files and key.

@@ -20,10 +20,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// Runs one function; the result is the JSON the peer returns as the payload.
 pub async fn invoke<S: Stub>(stub: &S, args: &[Vec<u8>]) -> Result<Vec<u8>> {
-    let func = args
-        .first()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .ok_or_else(|| ContractError::bad("no function name given"))?;
+    let func = args.first().map(|f| String::from_utf8_lossy(f).into_owned()).ok_or_else(|| ContractError::bad("no function name given"))?;
     let arg = args.get(1).map(Vec::as_slice).unwrap_or(b"{}");
     if args.len() > 2 {
         return Err(ContractError::bad(format!("{func} takes one JSON argument, got {}", args.len() - 1)));
@@ -352,7 +349,8 @@ pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Re
     let project = get_project(stub, &req.project).await?;
     acl::may_manage(stub.creator(), &project)?;
     let mut phase = get_phase(stub, &req.project, &req.phase).await?;
-    let ok = matches!((phase.status, to), (PhaseStatus::Planned, PhaseStatus::Active) | (PhaseStatus::Planned | PhaseStatus::Active, PhaseStatus::Closed));
+    let ok =
+        matches!((phase.status, to), (PhaseStatus::Planned, PhaseStatus::Active) | (PhaseStatus::Planned | PhaseStatus::Active, PhaseStatus::Closed));
     if !ok {
         return Err(ContractError::Conflict(format!("phase {} is {:?}; it cannot become {:?}", phase.id, phase.status, to)));
     }
@@ -396,11 +394,7 @@ pub async fn set_phase_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_jso
 pub async fn get_phase_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<PhaseKeyOut> {
     let phase = participant_phase(stub, &req.project, &req.phase, false).await?;
     match stub.get_private(&phase.collection, &keys::phase_key(&phase.project, &phase.id)).await? {
-        Some(k) => Ok(PhaseKeyOut {
-            project: phase.project,
-            phase: phase.id,
-            key: base64::engine::general_purpose::STANDARD.encode(k),
-        }),
+        Some(k) => Ok(PhaseKeyOut { project: phase.project, phase: phase.id, key: base64::engine::general_purpose::STANDARD.encode(k) }),
         None => Err(ContractError::NotFound(format!("phase {} has no key yet", phase.id))),
     }
 }
@@ -409,14 +403,13 @@ pub async fn get_phase_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<PhaseKeyO
 
 pub async fn put_record<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
     validate_id("record", &req.id)?;
-    let raw = stub.transient("record").ok_or_else(|| {
-        ContractError::bad("the record document must come in the transient map under \"record\" (arguments are public)")
-    })?;
+    let raw = stub
+        .transient("record")
+        .ok_or_else(|| ContractError::bad("the record document must come in the transient map under \"record\" (arguments are public)"))?;
     if raw.len() > MAX_RECORD_BYTES {
         return Err(ContractError::bad(format!("record is {} bytes; at most {MAX_RECORD_BYTES}", raw.len())));
     }
-    let document: serde_json::Value =
-        serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
+    let document: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
     let phase = participant_phase(stub, &req.project, &req.phase, true).await?;
     let key = keys::record(&phase.project, &phase.id, &req.id);
     let version = match stub.get_private(&phase.collection, &key).await? {

@@ -71,9 +71,22 @@ impl World {
         let o1 = user("Org1MSP", 1);
         self.call(&o1, "CreateProject", json!({"id":"p1","name":"Bridge","description":"d"}), &[]).unwrap();
         let key = vec![9u8; 32];
-        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P1","name":"design","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[("phase_key", key.clone())]).unwrap();
-        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P2","name":"build","participants":[{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]}), &[]).unwrap();
-        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P3","name":"audit","participants":[{"msp_id":"Org1MSP","identity":"id-User1@Org1MSP"}]}), &[("phase_key", key)]).unwrap();
+        self.call(
+            &o1,
+            "AddPhase",
+            json!({"project":"p1","id":"P1","name":"design","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}),
+            &[("phase_key", key.clone())],
+        )
+        .unwrap();
+        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P2","name":"build","participants":[{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]}), &[])
+            .unwrap();
+        self.call(
+            &o1,
+            "AddPhase",
+            json!({"project":"p1","id":"P3","name":"audit","participants":[{"msp_id":"Org1MSP","identity":"id-User1@Org1MSP"}]}),
+            &[("phase_key", key)],
+        )
+        .unwrap();
     }
 }
 
@@ -137,15 +150,33 @@ fn bad_input_is_refused_and_changes_nothing() {
         (&o1, "AddPhase", json!({"project":"nope","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"}]}), vec![], "not_found:"),
         (&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[]}), vec![], "bad_request:"),
         (&o2, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org2MSP"}]}), vec![], "forbidden:"),
-        (&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org2MSP"}]}), vec![("phase_key", vec![1; 32])], "bad_request:"),
-        (&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"}]}), vec![("phase_key", vec![1; 5])], "bad_request:"),
+        (
+            &o1,
+            "AddPhase",
+            json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org2MSP"}]}),
+            vec![("phase_key", vec![1; 32])],
+            "bad_request:",
+        ),
+        (
+            &o1,
+            "AddPhase",
+            json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"}]}),
+            vec![("phase_key", vec![1; 5])],
+            "bad_request:",
+        ),
         (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![], "bad_request:"),
         (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![("record", b"{not json".to_vec())], "bad_request:"),
         (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![("record", big)], "bad_request:"),
         (&o2, "PutRecord", json!({"project":"p1","phase":"nope","id":"r1"}), doc(json!({})), "not_found:"),
         (&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"nope"}), vec![], "not_found:"),
         (&o2, "Nope", json!({}), vec![], "bad_request:"),
-        (&o2, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), vec![("file", br#"{"name":"../x","size":1,"sha256":"00","content_type":"a","object_key":"k"}"#.to_vec())], "bad_request:"),
+        (
+            &o2,
+            "AnchorFile",
+            json!({"project":"p1","phase":"P1","id":"f1"}),
+            vec![("file", br#"{"name":"../x","size":1,"sha256":"00","content_type":"a","object_key":"k"}"#.to_vec())],
+            "bad_request:",
+        ),
         (&o3, "ActivatePhase", json!({"project":"p1","phase":"P2"}), vec![], "forbidden:"),
     ];
     for (as_, func, arg, transient, kind) in cases {
@@ -164,7 +195,8 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","position":7}), &[], "conflict:");
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"}]}), &[], "conflict:");
     // Identities within the same orgs may still change once active.
-    w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP","role":"admin"},{"msp_id":"Org2MSP"}]}), &[]).unwrap();
+    w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP","role":"admin"},{"msp_id":"Org2MSP"}]}), &[])
+        .unwrap();
     w.call(&o1, "ClosePhase", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
     w.refused(&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"a":2})), "conflict:");
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","name":"renamed"}), &[], "conflict:");
@@ -173,7 +205,14 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
     // Reorder and rename a planned phase.
     let p = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P3","position":0,"name":"audit first"}), &[]).unwrap();
     assert_eq!(p["position"], 0);
-    let order: Vec<String> = w.call(&o2, "ListPhases", json!({"project":"p1"}), &[]).unwrap().as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    let order: Vec<String> = w
+        .call(&o2, "ListPhases", json!({"project":"p1"}), &[])
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(order, vec!["P1", "P3", "P2"]);
 }
 
@@ -182,7 +221,13 @@ fn missing_collection_names_the_fix() {
     let w = World::new();
     w.scenario();
     let o1 = user("Org1MSP", 1);
-    let m = w.refused(&o1, "AddPhase", json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}]}), &[], "bad_request:");
+    let m = w.refused(
+        &o1,
+        "AddPhase",
+        json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}]}),
+        &[],
+        "bad_request:",
+    );
     assert!(m.contains("col_Org1MSP_Org4MSP") && m.contains("network.sh addCollection Org1MSP,Org4MSP"), "{m}");
 }
 
@@ -191,7 +236,12 @@ fn files_anchor_once_and_only_for_participants() {
     let w = World::new();
     w.scenario();
     let (o1, o3) = (user("Org1MSP", 1), user("Org3MSP", 1));
-    let anchor = |name: &str| vec![("file", json!({"name":name,"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":"p1/P1/f1"}).to_string().into_bytes())];
+    let anchor = |name: &str| {
+        vec![(
+            "file",
+            json!({"name":name,"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":"p1/P1/f1"}).to_string().into_bytes(),
+        )]
+    };
     let a = w.call(&o1, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), &anchor("a.txt")).unwrap();
     assert_eq!(a["tx_id"], "tx5");
     w.refused(&o1, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), &anchor("b.txt"), "conflict:");
@@ -218,7 +268,8 @@ fn projects_paginate_and_events_carry_ids_only() {
     // Events: ids, no contents.
     let mut stub = MemStub::new(&w.ledger, "txe", o1.clone());
     stub.transient.insert("phase_key".into(), vec![1; 32]);
-    block_on(invoke(&stub, &[b"AddPhase".to_vec(), br#"{"project":"q0","id":"A","name":"n","participants":[{"msp_id":"Org1MSP"}]}"#.to_vec()])).unwrap();
+    block_on(invoke(&stub, &[b"AddPhase".to_vec(), br#"{"project":"q0","id":"A","name":"n","participants":[{"msp_id":"Org1MSP"}]}"#.to_vec()]))
+        .unwrap();
     let ev = stub.events.borrow();
     assert_eq!(ev[0].0, "PhaseAdded");
     let payload: serde_json::Value = serde_json::from_slice(&ev[0].1).unwrap();

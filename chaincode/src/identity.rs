@@ -129,9 +129,8 @@ fn escape(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {
-        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
-            || (i == 0 && (c == ' ' || c == '#'))
-            || (i == chars.len() - 1 && c == ' ');
+        let special =
+            matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';') || (i == 0 && (c == ' ' || c == '#')) || (i == chars.len() - 1 && c == ' ');
         if special {
             out.push('\\');
         }
@@ -164,10 +163,7 @@ idNXAiAI6gdAZc8GUEteiwq4X5yWfbke45XlCBP/RoLfuiQxsw==
     #[test]
     fn id_matches_go_cid() {
         let id = Identity::from_pem("Org1MSP", USER1_ORG1.as_bytes()).unwrap();
-        assert_eq!(
-            id.subject,
-            "CN=User1@org1.svcflow.local,OU=client,L=San Francisco,ST=California,C=US"
-        );
+        assert_eq!(id.subject, "CN=User1@org1.svcflow.local,OU=client,L=San Francisco,ST=California,C=US");
         assert_eq!(id.issuer, "CN=ca.org1.svcflow.local,O=org1.svcflow.local,L=San Francisco,ST=California,C=US");
         // Printed by a Go program: base64("x509::" + Subject.String() + "::" + Issuer.String()).
         assert_eq!(id.id, "eDUwOTo6Q049VXNlcjFAb3JnMS5zdmNmbG93LmxvY2FsLE9VPWNsaWVudCxMPVNhbiBGcmFuY2lzY28sU1Q9Q2FsaWZvcm5pYSxDPVVTOjpDTj1jYS5vcmcxLnN2Y2Zsb3cubG9jYWwsTz1vcmcxLnN2Y2Zsb3cubG9jYWwsTD1TYW4gRnJhbmNpc2NvLFNUPUNhbGlmb3JuaWEsQz1VUw==");

@@ -16,8 +16,8 @@ use fabric_shim_protos::msp::SerializedIdentity;
 use fabric_shim_protos::peer::chaincode_message::Type as Msg;
 use fabric_shim_protos::peer::chaincode_server::{Chaincode, ChaincodeServer};
 use fabric_shim_protos::peer::{
-    ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeProposalPayload, GetState, GetStateByRange,
-    PutState, QueryMetadata, QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext, Response,
+    ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeProposalPayload, GetState, GetStateByRange, PutState, QueryMetadata,
+    QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext, Response,
 };
 use fabric_shim_protos::queryresult::Kv;
 use prost::Message;
@@ -64,12 +64,13 @@ impl ServerConfig {
     pub fn from_env() -> std::result::Result<Self, ServeError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let chaincode_id = var("CHAINCODE_ID").ok_or_else(|| ServeError::Config("CHAINCODE_ID is not set (the package id, label:hash)".into()))?;
-        let addr = var("CHAINCODE_SERVER_ADDRESS").ok_or_else(|| ServeError::Config("CHAINCODE_SERVER_ADDRESS is not set (e.g. 127.0.0.1:7100)".into()))?;
-        let address = addr
-            .parse()
-            .map_err(|e| ServeError::Config(format!("CHAINCODE_SERVER_ADDRESS={addr:?} is not ip:port: {e}")))?;
+        let addr =
+            var("CHAINCODE_SERVER_ADDRESS").ok_or_else(|| ServeError::Config("CHAINCODE_SERVER_ADDRESS is not set (e.g. 127.0.0.1:7100)".into()))?;
+        let address = addr.parse().map_err(|e| ServeError::Config(format!("CHAINCODE_SERVER_ADDRESS={addr:?} is not ip:port: {e}")))?;
         let tls = match (var("CHAINCODE_TLS_CERT"), var("CHAINCODE_TLS_KEY")) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.into(), key: key.into(), client_ca: var("CHAINCODE_TLS_CLIENT_CA").map(Into::into) }),
+            (Some(cert), Some(key)) => {
+                Some(TlsFiles { cert: cert.into(), key: key.into(), client_ca: var("CHAINCODE_TLS_CLIENT_CA").map(Into::into) })
+            }
             (None, None) => None,
             _ => return Err(ServeError::Config("CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY go together".into())),
         };
@@ -85,9 +86,7 @@ fn read(path: &std::path::Path) -> std::result::Result<Vec<u8>, ServeError> {
 pub async fn serve(cfg: ServerConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::result::Result<(), ServeError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let service = Service { chaincode_id: cfg.chaincode_id.clone(), stop: stop_rx };
-    let mut builder = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
-        .http2_keepalive_interval(Some(Duration::from_secs(60)));
+    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true).http2_keepalive_interval(Some(Duration::from_secs(60)));
     if let Some(tls) = &cfg.tls {
         let identity = tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
         let mut t = tonic::transport::ServerTlsConfig::new().identity(identity);
@@ -302,9 +301,8 @@ impl TxStub {
     }
 
     async fn range(&self, collection: &str, start: &str, end: &str, page: Option<(u32, &str)>) -> Result<KvPage> {
-        let metadata = page
-            .map(|(size, bookmark)| QueryMetadata { page_size: size as i32, bookmark: bookmark.to_owned() }.encode_to_vec())
-            .unwrap_or_default();
+        let metadata =
+            page.map(|(size, bookmark)| QueryMetadata { page_size: size as i32, bookmark: bookmark.to_owned() }.encode_to_vec()).unwrap_or_default();
         let req = GetStateByRange { start_key: start.to_owned(), end_key: end.to_owned(), collection: collection.to_owned(), metadata };
         let mut resp: QueryResponse = decode("query response", &self.call(Msg::GetStateByRange, req.encode_to_vec()).await?)?;
         let mut out = Vec::new();

@@ -10,7 +10,7 @@
 //!     cargo bench -p svcflow-gateway --bench rest
 //!
 //! Knobs: N (2000 records), INFLIGHT (200), FILE_MIB (1024), UPLOADS (8), UPLOAD_MIB (1024);
-//! ONLY=records stops after the record comparison.
+//! ONLY=records or ONLY=files runs one part (the RSS part runs with files).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -45,10 +45,15 @@ fn knob(k: &str, d: u64) -> u64 {
 }
 
 fn rest_client() -> reqwest::Client {
-    let id = reqwest::Identity::from_pkcs8_pem(&std::fs::read(user_dir("tls/client.crt")).expect("cert"), &std::fs::read(user_dir("tls/client.key")).expect("key"))
-        .expect("client identity");
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(root().join("fabric-network/.state/gateway/org1/tls/ca.crt")).expect("gateway CA (network.sh up)"))
-        .expect("ca");
+    let id = reqwest::Identity::from_pkcs8_pem(
+        &std::fs::read(user_dir("tls/client.crt")).expect("cert"),
+        &std::fs::read(user_dir("tls/client.key")).expect("key"),
+    )
+    .expect("client identity");
+    let ca = reqwest::Certificate::from_pem(
+        &std::fs::read(root().join("fabric-network/.state/gateway/org1/tls/ca.crt")).expect("gateway CA (network.sh up)"),
+    )
+    .expect("ca");
     reqwest::Client::builder().identity(id).add_root_certificate(ca).pool_max_idle_per_host(256).build().expect("client")
 }
 
@@ -166,10 +171,13 @@ async fn main() {
     // Raw fabric-gateway client, as the same user, through the same peer.
     let cert = std::fs::read(first_file(user_dir("msp/signcerts"))).expect("cert");
     let key = std::fs::read_to_string(first_file(user_dir("msp/keystore"))).expect("key");
-    let ca = std::fs::read(root().join("crypto-config/peerOrganizations").join(ORG1).join("peers/peer0.org1.svcflow.local/tls/ca.crt")).expect("tls ca");
+    let ca =
+        std::fs::read(root().join("crypto-config/peerOrganizations").join(ORG1).join("peers/peer0.org1.svcflow.local/tls/ca.crt")).expect("tls ca");
     let tls = tonic_gw::transport::ClientTlsConfig::new().ca_certificate(tonic_gw::transport::Certificate::from_pem(ca)).domain_name("localhost");
-    let channel = tonic_gw::transport::Channel::from_static("https://127.0.0.1:7051").tls_config(tls).expect("tls").connect().await.expect("peer0.org1");
-    let gateway = Gateway::connect(Identity::new("Org1MSP", cert), Arc::new(EcdsaP256Signer::from_pem(&key).expect("signer")), channel).expect("gateway");
+    let channel =
+        tonic_gw::transport::Channel::from_static("https://127.0.0.1:7051").tls_config(tls).expect("tls").connect().await.expect("peer0.org1");
+    let gateway =
+        Gateway::connect(Identity::new("Org1MSP", cert), Arc::new(EcdsaP256Signer::from_pem(&key).expect("signer")), channel).expect("gateway");
     let contract = Arc::new(gateway.get_network("svcflow").get_contract("svcflow"));
 
     // Warm both paths up (connections, chaincode), then measure: REST, raw, REST again, raw
@@ -178,7 +186,10 @@ async fn main() {
         let client = client.clone();
         let project = project.clone();
         move |i: usize| {
-            let req = client.put(format!("{GW}/v1/projects/{project}/phases/P/records/{tag}{i}")).body(format!(r#"{{"i":{i},"note":"throughput"}}"#)).send();
+            let req = client
+                .put(format!("{GW}/v1/projects/{project}/phases/P/records/{tag}{i}"))
+                .body(format!(r#"{{"i":{i},"note":"throughput"}}"#))
+                .send();
             async move { matches!(req.await, Ok(r) if r.status().is_success()) }
         }
     };
@@ -192,7 +203,8 @@ async fn main() {
                 let mut transient = HashMap::new();
                 transient.insert("record".to_owned(), format!(r#"{{"i":{i},"note":"throughput"}}"#).into_bytes());
                 let res = async {
-                    let commit = contract.new_proposal("PutRecord").with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
+                    let commit =
+                        contract.new_proposal("PutRecord").with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
                     commit.status().await
                 }
                 .await;
@@ -200,22 +212,25 @@ async fn main() {
             }
         }
     };
-    drive(100, 50, rest("w")).await;
-    drive(100, 50, raw("v")).await;
-    let rest1 = drive(n, inflight, rest("a")).await;
-    let raw1 = drive(n, inflight, raw("b")).await;
-    let rest2 = drive(n, inflight, rest("c")).await;
-    let raw2 = drive(n, inflight, raw("d")).await;
-    let best = |a: Run, b: Run| if a.tps() >= b.tps() { a } else { b };
-    let (rest, raw) = (best(rest1, rest2), best(raw1, raw2));
-    println!("| PutRecord, {n} transactions, {inflight} in flight, Org1 User1, {{Org1, Org2}} phase | REST gateway | raw fabric-gateway | REST / raw |");
-    println!("|---|---|---|---|");
-    println!("| committed / failed | {} / {} | {} / {} | |", rest.lat.len(), rest.failed, raw.lat.len(), raw.failed);
-    println!("| throughput (committed tx/s) | {:.0} | {:.0} | {:.2} |", rest.tps(), raw.tps(), rest.tps() / raw.tps());
-    println!("| latency p50 | {} ms | {} ms | |", rest.pct(0.5), raw.pct(0.5));
-    println!("| latency p99 | {} ms | {} ms | |", rest.pct(0.99), raw.pct(0.99));
-    println!();
-    if std::env::var("ONLY").as_deref() == Ok("records") {
+    let only = std::env::var("ONLY").unwrap_or_default();
+    if only != "files" {
+        drive(100, 50, rest("w")).await;
+        drive(100, 50, raw("v")).await;
+        let rest1 = drive(n, inflight, rest("a")).await;
+        let raw1 = drive(n, inflight, raw("b")).await;
+        let rest2 = drive(n, inflight, rest("c")).await;
+        let raw2 = drive(n, inflight, raw("d")).await;
+        let best = |a: Run, b: Run| if a.tps() >= b.tps() { a } else { b };
+        let (rest, raw) = (best(rest1, rest2), best(raw1, raw2));
+        println!("| PutRecord, {n} transactions, {inflight} in flight, Org1 User1, {{Org1, Org2}} phase | REST gateway | raw fabric-gateway | REST / raw |");
+        println!("|---|---|---|---|");
+        println!("| committed / failed | {} / {} | {} / {} | |", rest.lat.len(), rest.failed, raw.lat.len(), raw.failed);
+        println!("| throughput (committed tx/s) | {:.0} | {:.0} | {:.2} |", rest.tps(), raw.tps(), rest.tps() / raw.tps());
+        println!("| latency p50 | {} ms | {} ms | |", rest.pct(0.5), raw.pct(0.5));
+        println!("| latency p99 | {} ms | {} ms | |", rest.pct(0.99), raw.pct(0.99));
+        println!();
+    }
+    if only == "records" {
         return;
     }
 
@@ -265,10 +280,23 @@ async fn main() {
     let rest_get = t.elapsed();
     assert_eq!(got, file_len);
     let _ = s3.delete(&format!("bench/{project}/direct")).await;
-    println!("| {} MiB file, one at a time | REST gateway (hash + encrypt + anchor / verify + decrypt) | direct S3 to the same RGW | REST / S3 |", file_len >> 20);
+    println!(
+        "| {} MiB file, one at a time | REST gateway (hash + encrypt + anchor / verify + decrypt) | direct S3 to the same RGW | REST / S3 |",
+        file_len >> 20
+    );
     println!("|---|---|---|---|");
-    println!("| upload | {:.0} MiB/s | {:.0} MiB/s | {:.2} |", mib_s(file_len, rest_put), mib_s(file_len, s3_put), s3_put.as_secs_f64() / rest_put.as_secs_f64());
-    println!("| download | {:.0} MiB/s | {:.0} MiB/s | {:.2} |", mib_s(file_len, rest_get), mib_s(file_len, s3_get), s3_get.as_secs_f64() / rest_get.as_secs_f64());
+    println!(
+        "| upload | {:.0} MiB/s | {:.0} MiB/s | {:.2} |",
+        mib_s(file_len, rest_put),
+        mib_s(file_len, s3_put),
+        s3_put.as_secs_f64() / rest_put.as_secs_f64()
+    );
+    println!(
+        "| download | {:.0} MiB/s | {:.0} MiB/s | {:.2} |",
+        mib_s(file_len, rest_get),
+        mib_s(file_len, s3_get),
+        s3_get.as_secs_f64() / rest_get.as_secs_f64()
+    );
     println!();
 
     // Peak RSS of Org1's gateway during concurrent uploads.

@@ -116,5 +116,9 @@ async fn main() {
     println!("| dd write to the same disk (bs=8M, fdatasync) | {dd_write:.0} MiB/s |");
     println!("| dd read from the same disk (bs=8M, O_DIRECT) | {dd_read:.0} MiB/s |");
     println!("| PUT sealed / dd write | {:.2} |", sealed_put / dd_write);
-    println!("| peak RSS of this process after the sealed {mib} MiB upload (VmHWM) | {} MiB (before: {} MiB) |", hwm_sealed / 1024, hwm_before / 1024);
+    println!(
+        "| peak RSS of this process after the sealed {mib} MiB upload (VmHWM) | {} MiB (before: {} MiB) |",
+        hwm_sealed / 1024,
+        hwm_before / 1024
+    );
 }

@@ -97,6 +97,21 @@ pub struct Storage {
     pub s3_access_key: Option<String>,
     #[serde(default)]
     pub s3_secret_key: Option<String>,
+    /// S3 parts (8 MiB each) one upload keeps in flight: memory per upload against throughput.
+    #[serde(default = "default_parts_in_flight")]
+    pub s3_parts_in_flight: usize,
+    /// Before an upload is anchored: `size` checks the stored object's size; `full` re-reads it
+    /// and checks every chunk and the hash (a second pass over the object).
+    #[serde(default)]
+    pub verify_uploads: VerifyUploads,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyUploads {
+    #[default]
+    Size,
+    Full,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
@@ -109,6 +124,9 @@ pub enum Backend {
 
 fn default_upload_limit() -> u64 {
     4 << 30
+}
+fn default_parts_in_flight() -> usize {
+    4
 }
 fn default_journal_dir() -> PathBuf {
     PathBuf::from("svcflow-journal")
@@ -129,14 +147,12 @@ fn default_timeout_ms() -> u64 {
 impl Config {
     /// Reads the file, applies the environment (`vars`, normally `std::env::vars()`), validates.
     pub fn load(path: &std::path::Path, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
         Self::from_toml(&text, &path.display().to_string(), vars)
     }
 
     pub fn from_toml(text: &str, origin: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
-        let mut cfg: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), reason: e.to_string() })?;
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), reason: e.to_string() })?;
         cfg.apply_env(vars)?;
         cfg.validate()?;
         Ok(cfg)
@@ -145,11 +161,14 @@ impl Config {
     /// `SVCFLOW_LISTEN`, `SVCFLOW_JOURNAL_DIR`, `SVCFLOW_SWEEP_AFTER_MS`, `SVCFLOW_WORKERS`, `SVCFLOW_MSP_ID`, `SVCFLOW_WALLET`, `SVCFLOW_CHANNEL`, `SVCFLOW_CHAINCODE`,
     /// `SVCFLOW_TIMEOUT_MS`, `SVCFLOW_UPLOAD_LIMIT_BYTES`, `SVCFLOW_STORAGE_BACKEND`,
     /// `SVCFLOW_STORAGE_PATH`, `SVCFLOW_S3_ENDPOINT`, `SVCFLOW_S3_BUCKET`, `SVCFLOW_S3_REGION`,
-    /// `SVCFLOW_S3_ACCESS_KEY`, `SVCFLOW_S3_SECRET_KEY`. Unknown `SVCFLOW_*` names are refused so a
+    /// `SVCFLOW_S3_ACCESS_KEY`, `SVCFLOW_S3_SECRET_KEY`, `SVCFLOW_S3_PARTS_IN_FLIGHT`,
+    /// `SVCFLOW_VERIFY_UPLOADS`. Unknown `SVCFLOW_*` names are refused so a
     /// typo never goes unnoticed.
     fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
         for (k, v) in vars {
-            let Some(name) = k.strip_prefix("SVCFLOW_") else { continue };
+            let Some(name) = k.strip_prefix("SVCFLOW_") else {
+                continue;
+            };
             let num = |v: &str| v.parse::<u64>().map_err(|e| invalid(&k, e.to_string()));
             match name {
                 "LISTEN" => self.server.listen = v,
@@ -175,6 +194,14 @@ impl Config {
                 "S3_REGION" => self.storage.s3_region = Some(v),
                 "S3_ACCESS_KEY" => self.storage.s3_access_key = Some(v),
                 "S3_SECRET_KEY" => self.storage.s3_secret_key = Some(v),
+                "S3_PARTS_IN_FLIGHT" => self.storage.s3_parts_in_flight = num(&v)? as usize,
+                "VERIFY_UPLOADS" => {
+                    self.storage.verify_uploads = match v.as_str() {
+                        "size" => VerifyUploads::Size,
+                        "full" => VerifyUploads::Full,
+                        _ => return Err(invalid(&k, "must be size or full")),
+                    }
+                }
                 // Read by other parts of the project, not by the gateway.
                 "FABRIC_BIN" | "FABRIC_CFG" | "STATE_DIR" | "CHANNEL_ARG" | "ALLOW_NO_FABRIC" | "CONFIG" => {}
                 _ if name.starts_with("CEPH_") || name.starts_with("RGW_") || name.starts_with("CC_") || name.starts_with("BENCH_") => {}
@@ -188,6 +215,9 @@ impl Config {
         self.server.listen.parse::<SocketAddr>().map_err(|e| invalid("server.listen", format!("{:?} is not ip:port: {e}", self.server.listen)))?;
         if self.server.client_ca.is_empty() {
             return Err(invalid("server.client_ca", "at least one CA is needed to authenticate callers"));
+        }
+        if !(1..=64).contains(&self.storage.s3_parts_in_flight) {
+            return Err(invalid("storage.s3_parts_in_flight", "must be 1 to 64"));
         }
         if self.server.workers == Some(0) {
             return Err(invalid("server.workers", "must be above 0"));
@@ -271,6 +301,10 @@ path = "objects"
         assert_eq!(c.fabric.channel, "svcflow");
         assert_eq!(c.fabric.peers.len(), 2);
         assert_eq!(c.timeout(), Duration::from_secs(30));
+        assert_eq!((c.server.journal_dir.to_str(), c.server.sweep_after_ms, c.server.workers), (Some("svcflow-journal"), 120_000, None));
+        let c = Config::from_toml(GOOD, "t", env(&[("SVCFLOW_JOURNAL_DIR", "/j"), ("SVCFLOW_SWEEP_AFTER_MS", "1000"), ("SVCFLOW_WORKERS", "3")]))
+            .unwrap();
+        assert_eq!((c.server.journal_dir.to_str(), c.server.sweep_after_ms, c.server.workers), (Some("/j"), 1000, Some(3)));
     }
 
     #[test]
@@ -283,6 +317,10 @@ path = "objects"
             (GOOD, &[("SVCFLOW_MSP_ID", "Org 1")], "fabric.msp_id"),
             (GOOD, &[("SVCFLOW_STORAGE_BACKEND", "s3")], "storage.s3_endpoint"),
             (GOOD, &[("SVCFLOW_STORAGE_BACKEND", "tape")], "SVCFLOW_STORAGE_BACKEND"),
+            (GOOD, &[("SVCFLOW_WORKERS", "0")], "server.workers"),
+            (GOOD, &[("SVCFLOW_S3_PARTS_IN_FLIGHT", "0")], "storage.s3_parts_in_flight"),
+            (GOOD, &[("SVCFLOW_VERIFY_UPLOADS", "twice")], "SVCFLOW_VERIFY_UPLOADS"),
+            (GOOD, &[("SVCFLOW_SWEEP_AFTER_MS", "soon")], "SVCFLOW_SWEEP_AFTER_MS"),
         ];
         for (text, vars, key) in cases {
             let e = Config::from_toml(text, "t", env(vars)).unwrap_err();

@@ -113,7 +113,11 @@ mod tests {
     #[test]
     fn chaincode_kinds_map_to_statuses() {
         let cases = [
-            (r#"endorsement failure during evaluate. response: status:500 message:"forbidden: User2@org1 (Org1MSP) is not a participant of phase P3""#, 403, "User2@org1 (Org1MSP) is not a participant of phase P3"),
+            (
+                r#"endorsement failure during evaluate. response: status:500 message:"forbidden: User2@org1 (Org1MSP) is not a participant of phase P3""#,
+                403,
+                "User2@org1 (Org1MSP) is not a participant of phase P3",
+            ),
             ("not_found: project p9 does not exist", 404, "project p9 does not exist"),
             ("bad_request: record is 2000000 bytes; at most 1048576", 400, "record is 2000000 bytes; at most 1048576"),
             ("conflict: phase P2 is closed and read-only", 409, "phase P2 is closed and read-only"),

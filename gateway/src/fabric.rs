@@ -169,10 +169,7 @@ impl Fabric {
     }
 
     fn gateway(&self, user: &str, peer: &PeerConn) -> Result<Gateway, FabricError> {
-        let s = self
-            .signers
-            .get(user)
-            .ok_or_else(|| ApiError::Unauthenticated(format!("{user} has no signing identity in the wallet")))?;
+        let s = self.signers.get(user).ok_or_else(|| ApiError::Unauthenticated(format!("{user} has no signing identity in the wallet")))?;
         Gateway::builder(Identity::new(s.identity.msp_id.clone(), s.identity.cert_pem.clone()), peer.channel.clone())
             .with_sign(s.signer.clone())
             .with_evaluate_timeout(self.timeout)
@@ -249,9 +246,8 @@ impl Fabric {
                 for (i, peer) in self.peers.iter().enumerate() {
                     let gw = self.gateway(user, peer)?;
                     let contract = gw.get_network(&channel).get_contract(&chaincode);
-                    let endorsed = async {
-                        contract.new_proposal(func).with_arguments([arg]).with_transient(transient.clone()).build()?.endorse().await
-                    };
+                    let endorsed =
+                        async { contract.new_proposal(func).with_arguments([arg]).with_transient(transient.clone()).build()?.endorse().await };
                     match tokio::time::timeout(self.timeout + Duration::from_secs(1), endorsed).await {
                         Ok(Ok(tx)) => {
                             found = Some((tx, i));
@@ -286,7 +282,9 @@ impl Fabric {
         };
         let commit = tokio::time::timeout(self.timeout + Duration::from_secs(1), tx.submit())
             .await
-            .map_err(|_| with_tx(ApiError::Unavailable(format!("{func}: the orderer did not accept the transaction in time; it may still commit")).into()))?
+            .map_err(|_| {
+                with_tx(ApiError::Unavailable(format!("{func}: the orderer did not accept the transaction in time; it may still commit")).into())
+            })?
             .map_err(|e| with_tx(map_error(&e)))?;
         let status = tokio::time::timeout(self.timeout + Duration::from_secs(1), commit.status())
             .await
@@ -304,10 +302,7 @@ impl Fabric {
         let raw = self.evaluate_system(user, "qscc", "GetBlockByTxID", vec![self.channel.clone(), tx_id.to_owned()]).await?;
         let block = fabric_gateway::pb::common::Block::decode(raw.as_slice())
             .map_err(|e| ApiError::Internal(format!("unreadable block for {tx_id}: {e}")))?;
-        block
-            .header
-            .map(|h| h.number)
-            .ok_or_else(|| ApiError::Internal(format!("block for {tx_id} has no header")).into())
+        block.header.map(|h| h.number).ok_or_else(|| ApiError::Internal(format!("block for {tx_id} has no header")).into())
     }
 
     /// Chaincode events from `start_block` on (or from now), read as `user`.
@@ -352,7 +347,8 @@ mod tests {
         assert!(!unreachable(&endorse_err(Code::Aborted, "x")));
         let e = map_error(&endorse_err(Code::DeadlineExceeded, "slow"));
         assert_eq!(e.error.status(), 503);
-        let e = map_error(&GatewayError::Commit { transaction_id: "t2".into(), code: fabric_gateway::pb::protos::TxValidationCode::MvccReadConflict });
+        let e =
+            map_error(&GatewayError::Commit { transaction_id: "t2".into(), code: fabric_gateway::pb::protos::TxValidationCode::MvccReadConflict });
         assert_eq!((e.error.status(), e.tx_id.as_deref()), (409, Some("t2")));
     }
 }

@@ -32,7 +32,7 @@ pub async fn build_state(cfg: Config) -> Result<AppState, String> {
                 region: s.s3_region.clone().unwrap_or_else(|| "default".into()),
                 access_key: need(&s.s3_access_key, "s3_access_key")?,
                 secret_key: need(&s.s3_secret_key, "s3_secret_key")?,
-                parts_in_flight: 4,
+                parts_in_flight: s.s3_parts_in_flight,
                 request_timeout: Duration::from_millis(cfg.fabric.timeout_ms.max(30_000)),
             };
             AnyStore::S3(S3Store::new(&c).map_err(|e| format!("storage (s3): {e}"))?)
@@ -60,15 +60,10 @@ pub async fn run(state: AppState) -> Result<(), String> {
         }
     });
     let data = web::Data::new(state.clone());
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .wrap(middleware::from_fn(api::observe))
-            .configure(api::routes)
-    })
-    .on_connect(crate::tls::on_connect)
-    .shutdown_timeout(30)
-    .client_request_timeout(Duration::from_secs(30));
+    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).wrap(middleware::from_fn(api::observe)).configure(api::routes))
+        .on_connect(crate::tls::on_connect)
+        .shutdown_timeout(30)
+        .client_request_timeout(Duration::from_secs(30));
     if let Some(w) = workers {
         server = server.workers(w);
     }

@@ -21,7 +21,10 @@ use crate::config::Server;
 pub enum ClientCert {
     None,
     /// The certificate (DER) and, when the chain did not verify, why.
-    Presented { der: Vec<u8>, verify_error: Option<String> },
+    Presented {
+        der: Vec<u8>,
+        verify_error: Option<String>,
+    },
 }
 
 fn read_pem_certs(path: &Path, key: &str) -> Result<Vec<X509>, String> {

@@ -82,23 +82,23 @@ impl Journal {
 
     /// Entries older than `min_age` that no upload of this process is working on.
     pub fn stale(&self, min_age: Duration) -> Vec<Pending> {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
         let now = SystemTime::now();
         let live = self.live().clone();
         let mut out = Vec::new();
         for e in rd.filter_map(Result::ok) {
-            let old_enough = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .map(|t| now.duration_since(t).unwrap_or_default() >= min_age)
-                .unwrap_or(false);
+            let old_enough = e.metadata().and_then(|m| m.modified()).map(|t| now.duration_since(t).unwrap_or_default() >= min_age).unwrap_or(false);
             if !old_enough {
                 continue;
             }
             match std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice::<Pending>(&b).ok()) {
                 Some(p) if !live.contains(&p.object_key) => out.push(p),
                 Some(_) => {}
-                None => tracing::warn!(path = %e.path().display(), "unreadable journal entry left alone"),
+                None => {
+                    tracing::warn!(path = %e.path().display(), "unreadable journal entry left alone")
+                }
             }
         }
         out

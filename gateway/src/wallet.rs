@@ -98,9 +98,7 @@ impl Wallet {
             return Err(ApiError::Unauthenticated(format!("client certificate not valid before {}", cert.not_before())));
         }
         let cn = common_name(&cert).ok_or_else(|| ApiError::Unauthenticated("client certificate has no subject CN".into()))?;
-        self.users
-            .get(&cn)
-            .ok_or_else(|| ApiError::Unauthenticated(format!("{cn} has no identity in {}'s wallet", self.msp_id)))
+        self.users.get(&cn).ok_or_else(|| ApiError::Unauthenticated(format!("{cn} has no identity in {}'s wallet", self.msp_id)))
     }
 }
 
@@ -122,7 +120,9 @@ mod tests {
         b.set_subject_name(&name).unwrap();
         b.set_issuer_name(&name).unwrap();
         b.set_pubkey(&key).unwrap();
-        let t = |d: i64| Asn1Time::from_unix(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + d * 86_400).unwrap();
+        let t = |d: i64| {
+            Asn1Time::from_unix(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + d * 86_400).unwrap()
+        };
         b.set_not_before(&t(from)).unwrap();
         b.set_not_after(&t(to)).unwrap();
         b.sign(&key, MessageDigest::sha256()).unwrap();

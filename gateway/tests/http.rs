@@ -150,7 +150,8 @@ path = "{d}/objects"
 
 impl Fixture {
     fn client(&self, id: Option<&(Vec<u8>, Vec<u8>)>) -> reqwest::Client {
-        let mut b = reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&self.ca_pem).unwrap()).timeout(Duration::from_secs(20));
+        let mut b =
+            reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&self.ca_pem).unwrap()).timeout(Duration::from_secs(20));
         if let Some((c, k)) = id {
             b = b.identity(reqwest::Identity::from_pkcs8_pem(c, k).unwrap());
         }

@@ -16,9 +16,7 @@ async fn roundtrip<S: ObjectStore>(store: &S, case: &str, len: u64) {
     assert_eq!(sealed.sha256, src.sha256());
     let info = store.head(&k).await.expect("head").expect("the object exists");
     assert_eq!(info.size, sealed.stored_size);
-    let back = sealed::get(store, &k, DataKey::new(KEY), Expect { sha256: sealed.sha256.clone(), size: len })
-        .await
-        .expect("sealed get");
+    let back = sealed::get(store, &k, DataKey::new(KEY), Expect { sha256: sealed.sha256.clone(), size: len }).await.expect("sealed get");
     let (sha, n) = drain(back).await.expect("verified read");
     assert_eq!((sha, n), (sealed.sha256, len));
     store.delete(&k).await.expect("delete");
@@ -171,4 +169,3 @@ async fn rgw_failing_source_leaves_no_object() {
 async fn rgw_missing_objects_and_bad_keys() {
     missing(&s3()).await;
 }
-

@@ -25,7 +25,9 @@ pub struct EventsQuery {
 
 /// `Last-Event-ID: <block>:<tx_id>` resumes right after that event.
 fn resume_point(req: &HttpRequest) -> Result<Option<(u64, String)>, Failure> {
-    let Some(v) = req.headers().get("last-event-id") else { return Ok(None) };
+    let Some(v) = req.headers().get("last-event-id") else {
+        return Ok(None);
+    };
     let bad = || Failure::from(ApiError::BadRequest("Last-Event-ID must be <block>:<tx_id> as sent in an event's id".into()));
     let s = v.to_str().map_err(|_| bad())?;
     let (b, tx) = s.split_once(':').ok_or_else(bad)?;
@@ -72,7 +74,9 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
                 let _ = tx.send(web::Bytes::from_static(b"event: end\ndata: {\"reason\":\"the peer closed the event stream\"}\n\n")).await;
                 return;
             };
-            let Ok(ids) = serde_json::from_slice::<EventIds>(&ev.payload) else { continue };
+            let Ok(ids) = serde_json::from_slice::<EventIds>(&ev.payload) else {
+                continue;
+            };
             if q.project.as_ref().is_some_and(|p| *p != ids.project) || (q.phase.is_some() && q.phase != ids.phase) {
                 continue;
             }

@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::io::StreamReader;
 
 use super::{committed, paginate, AppState, Caller, Failure, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
+use crate::config::VerifyUploads;
 use crate::error::ApiError;
 use crate::storage::sealed::{self, DataKey, Expect};
 use crate::storage::{validate_key, ObjectStore, StorageError};
@@ -167,7 +168,11 @@ pub async fn upload(
     let idem = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => {
-            let k = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| bad("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
+            let k = v
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| bad("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
             Some(k.to_owned())
         }
     };
@@ -197,7 +202,8 @@ pub async fn upload(
     // Each attempt writes its own object, so concurrent retries never overwrite each other.
     let object_key = format!("{project}/{phase}/{id}.{}", random_hex(8)?);
     validate_key(&object_key)?;
-    let pending = Pending { object_key: object_key.clone(), project: project.clone(), phase: phase.clone(), file: id.clone(), user: caller.user.clone() };
+    let pending =
+        Pending { object_key: object_key.clone(), project: project.clone(), phase: phase.clone(), file: id.clone(), user: caller.user.clone() };
     state.journal.begin(&pending)?;
     // The request body is tied to this worker thread; the store wants a `Send` reader, so the
     // body is pumped through a small bounded channel (its backpressure reaches the client).
@@ -223,7 +229,7 @@ pub async fn upload(
             return Err(upload_error(e));
         }
     };
-    if let Err(f) = check_stored(&state, &object_key, &sealed).await {
+    if let Err(f) = check_stored(&state, &object_key, &key, &sealed).await {
         discard(&state, &object_key).await;
         return Err(f);
     }
@@ -239,7 +245,8 @@ pub async fn upload(
         Ok(c) => {
             state.journal.finish(&object_key);
             state.metrics.uploaded(sealed.size);
-            let a: FileAnchor = serde_json::from_slice(&c.result).map_err(|e| ApiError::Internal(format!("AnchorFile answered unexpected JSON: {e}")))?;
+            let a: FileAnchor =
+                serde_json::from_slice(&c.result).map_err(|e| ApiError::Internal(format!("AnchorFile answered unexpected JSON: {e}")))?;
             let body = json!({"file": a, "receipt": {"tx_id": c.tx_id, "block_number": c.block_number}});
             Ok(committed(StatusCode::CREATED, &body, &c))
         }
@@ -256,9 +263,10 @@ pub async fn upload(
     }
 }
 
-/// The object is in the store, whole: its stored size matches (and, when configured, it is
-/// re-read and checked end to end) before any anchor points at it.
-async fn check_stored(state: &AppState, object_key: &str, sealed: &sealed::Sealed) -> Result<(), Failure> {
+/// The object is in the store, whole, before any anchor points at it: its stored size matches
+/// and, with `storage.verify_uploads = "full"`, it reads back through decryption to the same
+/// size and hash.
+async fn check_stored(state: &AppState, object_key: &str, key: &DataKey, sealed: &sealed::Sealed) -> Result<(), Failure> {
     match state.store.head(object_key).await? {
         Some(info) if info.size == sealed.stored_size => {}
         other => {
@@ -268,6 +276,13 @@ async fn check_stored(state: &AppState, object_key: &str, sealed: &sealed::Seale
                 sealed.stored_size
             ))
             .into())
+        }
+    }
+    if state.cfg.storage.verify_uploads == VerifyUploads::Full {
+        let copy = DataKey::from_slice(key.expose())?;
+        let mut back = sealed::get(&state.store, object_key, copy, Expect { sha256: sealed.sha256.clone(), size: sealed.size }).await?;
+        while let Some(piece) = back.next().await {
+            piece?;
         }
     }
     Ok(())
@@ -310,7 +325,9 @@ pub async fn sweep(state: &AppState, min_age: Duration) -> usize {
                 state.journal.finish(&p.object_key);
                 settled += 1;
             }
-            Err(e) => tracing::warn!(object = %p.object_key, error = %e, "journal sweep: delete failed; will retry"),
+            Err(e) => {
+                tracing::warn!(object = %p.object_key, error = %e, "journal sweep: delete failed; will retry")
+            }
         }
     }
     settled
@@ -346,10 +363,8 @@ async fn open(state: &AppState, caller: &Caller, project: &str, phase: &str, id:
 /// form for non-ASCII names.
 fn disposition(name: &str) -> String {
     let ascii: String = name.chars().map(|c| if c.is_ascii() && c != '"' && c != '\\' && !c.is_control() { c } else { '_' }).collect();
-    let encoded: String = name
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
+    let encoded: String =
+        name.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
@@ -394,13 +409,10 @@ pub async fn verify(state: State, caller: Caller, path: web::Path<(String, Strin
         }
     }
     let block = state.fabric.block_of(&caller.user, &a.tx_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((TX_ID_HEADER, a.tx_id.as_str()))
-        .insert_header((BLOCK_HEADER, block.to_string()))
-        .json(json!({
-            "verified": true, "sha256": a.sha256, "size": read, "file": a,
-            "receipt": {"tx_id": a.tx_id, "block_number": block},
-        })))
+    Ok(HttpResponse::Ok().insert_header((TX_ID_HEADER, a.tx_id.as_str())).insert_header((BLOCK_HEADER, block.to_string())).json(json!({
+        "verified": true, "sha256": a.sha256, "size": read, "file": a,
+        "receipt": {"tx_id": a.tx_id, "block_number": block},
+    })))
 }
 
 fn not_verified(f: &Failure) -> HttpResponse {

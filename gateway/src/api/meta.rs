@@ -63,7 +63,9 @@ pub fn render_docs(spec: &Value) -> String {
     );
     if let Some(paths) = spec["paths"].as_object() {
         for (path, item) in paths {
-            let Some(ops) = item.as_object() else { continue };
+            let Some(ops) = item.as_object() else {
+                continue;
+            };
             for (method, op) in ops {
                 if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
                     continue;
@@ -75,7 +77,8 @@ pub fn render_docs(spec: &Value) -> String {
                     esc(op["summary"].as_str().unwrap_or("")),
                     esc(op["description"].as_str().unwrap_or(""))
                 );
-                let params: Vec<&Value> = item["parameters"].as_array().into_iter().flatten().chain(op["parameters"].as_array().into_iter().flatten()).collect();
+                let params: Vec<&Value> =
+                    item["parameters"].as_array().into_iter().flatten().chain(op["parameters"].as_array().into_iter().flatten()).collect();
                 if !params.is_empty() {
                     h += "<table>";
                     for p in params {
@@ -90,7 +93,8 @@ pub fn render_docs(spec: &Value) -> String {
                     h += "</table>";
                 }
                 if let Some(rs) = op["responses"].as_object() {
-                    let codes: Vec<String> = rs.iter().map(|(c, r)| format!("{c} {}", resolve(spec, r)["description"].as_str().unwrap_or(""))).collect();
+                    let codes: Vec<String> =
+                        rs.iter().map(|(c, r)| format!("{c} {}", resolve(spec, r)["description"].as_str().unwrap_or(""))).collect();
                     h += &format!("<p><small>{}</small></p>", esc(&codes.join(" · ")));
                 }
                 h += "</div>";

@@ -28,8 +28,8 @@ use crate::metrics::Metrics;
 use crate::storage::{AnyStore, StorageError};
 use crate::tls::ClientCert;
 use crate::uploads::Journal;
-pub use files::sweep;
 use crate::wallet::Wallet;
+pub use files::sweep;
 
 pub const TX_ID_HEADER: &str = "x-tx-id";
 pub const BLOCK_HEADER: &str = "x-block-number";
@@ -231,10 +231,7 @@ pub fn paginate<T>(mut all: Vec<T>, id: impl Fn(&T) -> &str, q: &PageQuery) -> R
 
 /// A JSON response for a committed write: the tx id and block in headers.
 pub fn committed<T: Serialize>(status: StatusCode, body: &T, c: &Committed) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((TX_ID_HEADER, c.tx_id.as_str()))
-        .insert_header((BLOCK_HEADER, c.block_number.to_string()))
-        .json(body)
+    HttpResponse::build(status).insert_header((TX_ID_HEADER, c.tx_id.as_str())).insert_header((BLOCK_HEADER, c.block_number.to_string())).json(body)
 }
 
 fn json_error(error: ApiError) -> actix_web::Error {

@@ -67,14 +67,14 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, bo
         match state.invoke::<Value>(&caller, "SetPhaseKey", arg, transient).await {
             Ok(_) => key_state = "set",
             // The caller may be in the org but not in the phase (identity or role participants).
-            Err(f) => tracing::info!(phase = %phase.id, error = %f, "phase key left for the first participant upload"),
+            Err(f) => {
+                tracing::info!(phase = %phase.id, error = %f, "phase key left for the first participant upload")
+            }
         }
     }
     let mut res = committed(StatusCode::CREATED, &phase, &c);
-    res.headers_mut().insert(
-        actix_web::http::header::HeaderName::from_static("x-phase-key"),
-        actix_web::http::header::HeaderValue::from_static(key_state),
-    );
+    res.headers_mut()
+        .insert(actix_web::http::header::HeaderName::from_static("x-phase-key"), actix_web::http::header::HeaderValue::from_static(key_state));
     Ok(res)
 }
 
@@ -93,10 +93,8 @@ pub async fn list_phases(state: State, caller: Caller, path: web::Path<String>) 
 pub async fn get_phase(state: State, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Failure> {
     let (project, phase) = path.into_inner();
     let phases: Vec<Phase> = state.query(&caller, "ListPhases", json!({"project": project})).await?;
-    let p = phases
-        .into_iter()
-        .find(|p| p.id == phase)
-        .ok_or_else(|| ApiError::NotFound(format!("phase {phase} of project {project} does not exist")))?;
+    let p =
+        phases.into_iter().find(|p| p.id == phase).ok_or_else(|| ApiError::NotFound(format!("phase {phase} of project {project} does not exist")))?;
     Ok(HttpResponse::Ok().json(p))
 }
 

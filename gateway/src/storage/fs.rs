@@ -34,15 +34,21 @@ impl FsStore {
 /// Temporary files are named `<pid>.<random>`; those of a process that no longer runs (a gateway
 /// killed mid-upload) are removed. Several gateways may share one store, so live ones are kept.
 async fn remove_orphans(incoming: &Path) {
-    let Ok(mut rd) = fs::read_dir(incoming).await else { return };
+    let Ok(mut rd) = fs::read_dir(incoming).await else {
+        return;
+    };
     while let Ok(Some(e)) = rd.next_entry().await {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name.split('.').next().and_then(|p| p.parse::<u32>().ok());
         let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
         if !alive {
             match fs::remove_file(e.path()).await {
-                Ok(()) => tracing::info!(file = %e.path().display(), "removed a partial upload left by a stopped process"),
-                Err(err) => tracing::warn!(file = %e.path().display(), error = %err, "could not remove a partial upload"),
+                Ok(()) => {
+                    tracing::info!(file = %e.path().display(), "removed a partial upload left by a stopped process")
+                }
+                Err(err) => {
+                    tracing::warn!(file = %e.path().display(), error = %err, "could not remove a partial upload")
+                }
             }
         }
     }

@@ -36,11 +36,8 @@ impl S3Store {
         let creds = Credentials::new(Some(&cfg.access_key), Some(&cfg.secret_key), None, None, None)
             .map_err(|e| StorageError::Backend(format!("S3 credentials: {e}")))?;
         let region = Region::Custom { region: cfg.region.clone(), endpoint: cfg.endpoint.clone() };
-        let bucket = Bucket::new(&cfg.bucket, region, creds)
-            .map_err(map_err)?
-            .with_path_style()
-            .with_request_timeout(cfg.request_timeout)
-            .map_err(map_err)?;
+        let bucket =
+            Bucket::new(&cfg.bucket, region, creds).map_err(map_err)?.with_path_style().with_request_timeout(cfg.request_timeout).map_err(map_err)?;
         Ok(Self { bucket, parts_in_flight: cfg.parts_in_flight.max(1) })
     }
 }
@@ -96,9 +93,10 @@ impl ObjectStore for S3Store {
         validate_key(key)?;
         match self.bucket.head_object(key).await {
             Ok((head, _)) => {
-                let size = head.content_length.and_then(|n| u64::try_from(n).ok()).ok_or_else(|| {
-                    StorageError::Backend(format!("HEAD {key}: no valid Content-Length"))
-                })?;
+                let size = head
+                    .content_length
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or_else(|| StorageError::Backend(format!("HEAD {key}: no valid Content-Length")))?;
                 Ok(Some(ObjectInfo { size }))
             }
             Err(e) => match map_err(e) {

@@ -56,6 +56,10 @@ impl DataKey {
     pub fn new(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
+    /// The key's bytes, for making a copy (a reader takes its key by value).
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         let arr: [u8; 32] = bytes.try_into().map_err(|_| StorageError::DataKey(bytes.len()))?;
         Ok(Self(arr))
@@ -106,9 +110,7 @@ fn open_chunk(key: &DataKey, header: &[u8], index: u64, last: bool, rec: &[u8]) 
     let (nonce, rest) = rec.split_at(NONCE_LEN);
     let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
     decrypt_aead(Cipher::aes_256_gcm(), &key.0, Some(nonce), &aad(header, index, last), ct, tag).map_err(|_| {
-        StorageError::Integrity(format!(
-            "chunk {index} does not authenticate (altered, reordered, truncated, extended, or another key)"
-        ))
+        StorageError::Integrity(format!("chunk {index} does not authenticate (altered, reordered, truncated, extended, or another key)"))
     })
 }
 
@@ -159,12 +161,7 @@ async fn read_full(r: &mut (impl AsyncRead + Unpin + ?Sized), buf: &mut [u8]) ->
 ///
 /// The encrypted stream is produced by a task feeding a small in-memory pipe that the store
 /// reads from, so memory stays at a few chunks whatever the size.
-pub async fn put<S: ObjectStore>(
-    store: &S,
-    object_key: &str,
-    data_key: &DataKey,
-    plain: &mut (dyn AsyncRead + Unpin + Send),
-) -> Result<Sealed> {
+pub async fn put<S: ObjectStore>(store: &S, object_key: &str, data_key: &DataKey, plain: &mut (dyn AsyncRead + Unpin + Send)) -> Result<Sealed> {
     let (mut pipe_in, pipe_out) = tokio::io::duplex(2 * CHUNK_SIZE);
     let complete = AtomicBool::new(false);
     let source_failed = AtomicBool::new(false);
@@ -253,12 +250,7 @@ pub async fn get<S: ObjectStore>(store: &S, object_key: &str, data_key: DataKey,
     Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })))
 }
 
-async fn open_stream(
-    mut r: impl AsyncRead + Unpin,
-    key: &DataKey,
-    expect: &Expect,
-    tx: &mpsc::Sender<Result<Bytes>>,
-) -> Result<()> {
+async fn open_stream(mut r: impl AsyncRead + Unpin, key: &DataKey, expect: &Expect, tx: &mpsc::Sender<Result<Bytes>>) -> Result<()> {
     let mut header = [0u8; HEADER_LEN];
     if read_full(&mut r, &mut header).await.map_err(StorageError::from_io)? != HEADER_LEN || &header[..4] != MAGIC {
         return Err(StorageError::Integrity("not a sealed object (bad or missing header)".into()));

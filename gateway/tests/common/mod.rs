@@ -22,9 +22,8 @@ pub const MIB: u64 = 1 << 20;
 
 pub fn s3_config() -> S3Config {
     let var = |k: &str| {
-        std::env::var(k).unwrap_or_else(|_| {
-            panic!("{k} is not set: start RGW with `fabric-network/ceph.sh up` and `eval \"$(fabric-network/ceph.sh env)\"`")
-        })
+        std::env::var(k)
+            .unwrap_or_else(|_| panic!("{k} is not set: start RGW with `fabric-network/ceph.sh up` and `eval \"$(fabric-network/ceph.sh env)\"`"))
     };
     S3Config {
         endpoint: var("SVCFLOW_S3_ENDPOINT"),
@@ -121,7 +120,6 @@ impl AsyncRead for Generated {
     }
 }
 
-
 /// Reads a plaintext stream to its end, hashing; returns (sha256, size) or the first error.
 pub async fn drain(mut s: ByteStream) -> Result<(String, u64), StorageError> {
     let mut sha = Sha256::new();
@@ -133,4 +131,3 @@ pub async fn drain(mut s: ByteStream) -> Result<(String, u64), StorageError> {
     }
     Ok((hex::encode(sha.finish()), n))
 }
-
