@@ -347,7 +347,7 @@ cmd_clean() {
 cmd_status() {
   CFG_BASE=$(fabric_cfg_base)
   local n up=0 total=0 state
-  printf '%-12s %-6s %-8s %s\n' NODE STATE PID DETAIL
+  printf '%-15s %-6s %-8s %s\n' NODE STATE PID DETAIL
   for n in "${ORDERERS[@]}"; do
     total=$((total + 1))
     if pid_alive "$n"; then
@@ -357,9 +357,9 @@ cmd_status() {
       height=$(sed -n 's/.*"height": *\([0-9]*\).*/\1/p' <<<"$info" | head -1)
       leader=$(metric "$(ops_port "$n")" "consensus_etcdraft_is_leader\\{channel=\"$CHANNEL\"\\}")
       state="channel=$CHANNEL height=${height:-?} raft=$([[ $leader == 1 ]] && echo leader || echo follower) leader_id=$(raft_leader_id "$n")"
-      printf '%-12s %-6s %-8s %s\n' "$n" up "$(cat "$PIDS/$n.pid")" "$state"
+      printf '%-15s %-6s %-8s %s\n' "$n" up "$(cat "$PIDS/$n.pid")" "$state"
     else
-      printf '%-12s %-6s %-8s %s\n' "$n" down - -
+      printf '%-15s %-6s %-8s %s\n' "$n" down - -
     fi
   done
   for n in "${PEERS[@]}"; do
@@ -369,16 +369,29 @@ cmd_status() {
       local height known
       height=$(peer_height "$n" "$CHANNEL")
       known=$(metric "$(ops_port "$n")" "gossip_membership_total_peers_known\\{channel=\"$CHANNEL\"\\}")
-      printf '%-12s %-6s %-8s %s\n' "$n" up "$(cat "$PIDS/$n.pid")" "channel=$CHANNEL height=${height:-?} gossip_peers=${known:-0}"
+      printf '%-15s %-6s %-8s %s\n' "$n" up "$(cat "$PIDS/$n.pid")" "channel=$CHANNEL height=${height:-?} gossip_peers=${known:-0}"
     else
-      printf '%-12s %-6s %-8s %s\n' "$n" down - -
+      printf '%-15s %-6s %-8s %s\n' "$n" down - -
     fi
   done
   local f
   for f in "$PIDS"/chaincode*.pid "$PIDS"/gateway*.pid; do
     [[ -e $f ]] || continue
     n=$(basename "$f" .pid); total=$((total + 1))
-    if pid_alive "$n"; then up=$((up + 1)); printf '%-12s %-6s %-8s\n' "$n" up "$(cat "$f")"; else printf '%-12s %-6s %-8s\n' "$n" down -; fi
+    if pid_alive "$n"; then
+      up=$((up + 1))
+      local org=${n#*.} detail
+      case $n in
+        chaincode.*) detail="127.0.0.1:$(cc_port "$org")" ;;
+        gateway.*)
+          detail="https://127.0.0.1:$(gw_port "$org") health=$(curl -s --max-time 5 --cacert "$GW_DIR/$org/tls/ca.crt" \
+            "https://127.0.0.1:$(gw_port "$org")/healthz" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')"
+          ;;
+      esac
+      printf '%-15s %-6s %-8s %s\n' "$n" up "$(cat "$f")" "$detail"
+    else
+      printf '%-15s %-6s %-8s\n' "$n" down -
+    fi
   done
   [[ -d $STATE/ceph ]] && "$NET_DIR/ceph.sh" status || true
   say "$up of $total processes up"

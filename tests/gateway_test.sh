@@ -113,6 +113,9 @@ download() { # org user file -> $TMP/out
 }
 same_file() { download "$@" && [[ $(sha256sum <"$TMP/out" | cut -d' ' -f1) == "$sha" ]] || { echo "downloaded bytes differ"; return 1; }; }
 check "Org2 downloads the same bytes through its own gateway" same_file 2 User1 P1 "$fid"
+check "download headers" expect 200 2 User1 GET "$V/phases/P1/files/$fid/content"
+check "  … ETag is the anchored hash" header_is etag "\"$sha\""
+check "  … an attachment, never sniffed" bash -c "grep -qi '^content-disposition: attachment; filename=\"drawing.bin\"' '$TMP/headers' && grep -qi '^x-content-type-options: nosniff' '$TMP/headers'"
 check "verify answers with the anchor's tx id and block" expect 200 2 User1 GET "$V/phases/P1/files/$fid/verify"
 check "  … verified" body_has '.verified == true and (.receipt.tx_id | length == 64) and .receipt.block_number > 0'
 check "Org3's gateway refused on P1's file → 403" expect 403 3 User1 GET "$V/phases/P1/files/$fid/content"

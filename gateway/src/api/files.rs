@@ -389,6 +389,9 @@ pub async fn download(state: State, caller: Caller, path: web::Path<(String, Str
         .insert_header((header::CONTENT_DISPOSITION, disposition(&a.name)))
         .insert_header((header::ETAG, format!("\"{}\"", a.sha256)))
         .insert_header(("x-content-sha256", a.sha256.as_str()))
+        // The uploader chose the content type: never let a browser sniff or render it as a page.
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .insert_header((TX_ID_HEADER, a.tx_id.as_str()))
         .no_chunking(a.size)
         .streaming(body))
