@@ -666,16 +666,20 @@ gw_wait_healthy() { # org
   die "start $name (/healthz not ok after 30 s)" "$LOGS/$name.log"
 }
 
-gw_start() { # org
-  local org=$1 name=gateway.$1 cfg
+gw_start() { # org [force]: starts it unless it runs this binary with this config already
+  local org=$1 force=${2:-} name=gateway.$1 cfg running
   mkdir -p "$GW_DIR/$org"
   cfg=$(gw_config "$org")
+  running="$(stat -c %Y "$GW_BIN" 2>/dev/null) $(sha256sum <"$cfg" | cut -d' ' -f1)"
+  if pid_alive "$name" && [[ -z $force && $(cat "$GW_DIR/$org/running-id" 2>/dev/null) == "$running" ]]; then return 0; fi
   stop_all "$name"
   ! port_open "$(gw_port "$org")" || die "start $name (port $(gw_port "$org") already in use by another process)"
   RUST_LOG=${SVCFLOW_GW_LOG:-info} spawn "$name" "$LOGS/$name.log" "$GW_BIN" --config "$cfg"
+  echo "$running" >"$GW_DIR/$org/running-id"
 }
 
-# (Re)starts every org's gateway, e.g. after a rebuild or a change of store.
+# Builds the gateway and starts every org's gateway that is not running this build and config
+# (after a rebuild or a change of store they restart; otherwise they are left alone).
 cmd_gateways() {
   mkdir -p "$GW_DIR" "$LOGS"
   step "gateways: build (cargo build --release -p svcflow-gateway)" "$LOGS/gateway-build.log" \
@@ -707,7 +711,8 @@ Verbs:
   createChannel -c N   create and join one more channel N
   deployCC             build, package, install, approve (all orgs), commit the chaincode; start its servers
   addCollection ORGS   add the collection of an org set (e.g. Org1MSP,Org3MSP) to the definition
-  gateways             build and (re)start the REST gateways: Org1 7443, Org2 8443, Org3 9443
+  gateways             build the REST gateways; (re)start those not running this build and config
+                       (Org1 7443, Org2 8443, Org3 9443)
   logs NODE [-f]       show (or follow) a node's log: ${ORDERERS[*]} ${PEERS[*]} ...
   env ORG [USER]       print exports for the peer CLI as ORG's USER (Admin by default):
                          eval "\$(fabric-network/network.sh env org1 User1)"

@@ -234,17 +234,18 @@ killed_upload() {
   ls "$GW_DIR/org1/journal" | grep -q killed || { echo "no journal entry for the interrupted upload"; return 1; }
 }
 check "kill Org1's gateway during a 256 MiB upload" killed_upload
-restart_gw() { SVCFLOW_SWEEP_AFTER_MS=1000 gw_start org1 && gw_wait_healthy org1; }
+restart_gw() { SVCFLOW_SWEEP_AFTER_MS=1000 gw_start org1 force && gw_wait_healthy org1; }
 check "restart it (sweeping after 1 s)" restart_gw
 check "the journal is settled" eventually 30 bash -c "! ls '$GW_DIR/org1/journal' | grep -q killed"
 check "no anchor for the interrupted upload" expect 404 1 User1 GET "$V/phases/P1/files/killed"
 check "the same id uploads cleanly afterwards" expect 201 1 User1 POST "$V/phases/P1/files?name=big.bin&id=killed" --data-binary 'small now'
 
 # --- uploads verified by a full re-read before anchoring ----------------------------------------
-restart_full() { SVCFLOW_VERIFY_UPLOADS=full gw_start org2 && gw_wait_healthy org2; }
+restart_full() { SVCFLOW_VERIFY_UPLOADS=full gw_start org2 force && gw_wait_healthy org2; }
 check "restart Org2's gateway with verify_uploads = full" restart_full
 check "an upload re-read before its anchor → 201" expect 201 2 User1 POST "$V/phases/P1/files?name=full.bin&id=full" --data-binary @"$TMP/drawing.bin"
 check "  … and reads back" same_file 1 User1 P1 full
-check "restart Org2's gateway as configured" bash -c "source '$NET_DIR/network.sh'; gw_start org2 && gw_wait_healthy org2"
+restore() { local o; for o in org1 org2; do gw_start "$o" force && gw_wait_healthy "$o" || return 1; done; }
+check "restart Org1's and Org2's gateways as configured" restore
 
 finish gateway

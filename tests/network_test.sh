@@ -4,14 +4,9 @@
 # that `down` leaves nothing behind. Prints "network: N passed, N failed, N skipped".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-NET=$HERE/../fabric-network/network.sh
 source "$HERE/lib.sh"
-source "$NET" # functions only: main runs when executed, not when sourced
-set +e # lib checks decide, not errexit inherited from network.sh
-trap '' ERR
-
-"$NET" up || { echo "network: 0 passed, 1 failed (network.sh up; see the line above)"; exit 1; }
-CFG_BASE=$(fabric_cfg_base)
+live_network network
+NET=$NET_DIR/network.sh
 
 channel_on_all_orderers() {
   local o
@@ -74,7 +69,7 @@ check "orderers agree on one Raft leader after the restart" eventually 30 one_ag
 leftover() {
   local f busy=""
   ls "$PIDS"/*.pid 2>/dev/null && return 1
-  for port in 7050 8050 9050 7053 8053 9053 7051 7061 8051 9051 7052 7062 8052 9052 17050 18050 19050 17051 17061 18051 19051 7100 8100 9100; do
+  for port in 7050 8050 9050 7053 8053 9053 7051 7061 8051 9051 7052 7062 8052 9052 17050 18050 19050 17051 17061 18051 19051 7100 8100 9100 7443 8443 9443; do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy="$busy $port"
   done
   [[ -z $busy ]] || { echo "still listening:$busy"; return 1; }
