@@ -682,6 +682,7 @@ gw_start() { # org [force]: starts it unless it runs this binary with this confi
 # (after a rebuild or a change of store they restart; otherwise they are left alone).
 cmd_gateways() {
   mkdir -p "$GW_DIR" "$LOGS"
+  command -v protoc >/dev/null || die "gateways (protoc builds the gateway's Fabric client: apt-get install protobuf-compiler libprotobuf-dev)"
   step "gateways: build (cargo build --release -p svcflow-gateway)" "$LOGS/gateway-build.log" \
     cargo build --release --manifest-path "$ROOT/Cargo.toml" -p svcflow-gateway
   local org
