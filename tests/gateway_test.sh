@@ -135,18 +135,22 @@ check "one anchor for it" expect 200 1 User1 GET "$V/phases/P1/files?page_size=1
 check "  … exactly one once.txt" body_has '[.items[] | select(.name == "once.txt")] | length == 1'
 
 # The stored object altered behind the gateway's back (directly in the store).
-tamper() {
-  if [[ -f $STATE/ceph/s3.env ]] && port_open "${SVCFLOW_RGW_PORT:-7480}"; then
-    ( set -a; . "$STATE/ceph/s3.env"; set +a
-      local url=$SVCFLOW_S3_ENDPOINT/$SVCFLOW_S3_BUCKET/$okey sig=(--aws-sigv4 "aws:amz:${SVCFLOW_S3_REGION:-default}:s3" --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY")
-      # RGW wants the payload hash header, which curl's SigV4 does not add.
-      curl -sSf "${sig[@]}" -H "x-amz-content-sha256: $(sha256sum </dev/null | cut -d' ' -f1)" -o "$TMP/obj" "$url" &&
-        python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[1],"wb").write(b)' "$TMP/obj" &&
-        curl -sSf "${sig[@]}" -H "x-amz-content-sha256: $(sha256sum <"$TMP/obj" | cut -d' ' -f1)" -T "$TMP/obj" "$url" )
-  else
-    python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[1],"wb").write(b)' "$STATE/objects/$okey"
-  fi
+# Direct access to the gateways' store, behind their back: RGW over S3 (SigV4) or the fs dir.
+on_rgw() { [[ -f $STATE/ceph/s3.env ]] && port_open "${SVCFLOW_RGW_PORT:-7480}"; }
+s3() { # METHOD KEY [curl args...]
+  local m=$1 k=$2; shift 2
+  ( set -a; . "$STATE/ceph/s3.env"; set +a
+    # RGW wants the payload hash header, which curl's SigV4 does not add.
+    local hash=$(sha256sum </dev/null | cut -d' ' -f1)
+    [[ $m == PUT ]] && hash=$(sha256sum <"$1" | cut -d' ' -f1) && set -- -T "$@"
+    curl -sSf -X "$m" --aws-sigv4 "aws:amz:${SVCFLOW_S3_REGION:-default}:s3" --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" \
+      -H "x-amz-content-sha256: $hash" "$SVCFLOW_S3_ENDPOINT/$SVCFLOW_S3_BUCKET/$k" "$@" )
 }
+store_get() { if on_rgw; then s3 GET "$1" -o "$2"; else cp "$STATE/objects/$1" "$2"; fi; }
+store_put() { if on_rgw; then s3 PUT "$1" "$2"; else mkdir -p "$(dirname "$STATE/objects/$1")" && cp "$2" "$STATE/objects/$1"; fi; }
+store_has() { if on_rgw; then s3 GET "$1" -o /dev/null 2>/dev/null; else [[ -f $STATE/objects/$1 ]]; fi; }
+flip_byte() { python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[1],"wb").write(b)' "$1"; }
+tamper() { store_get "$okey" "$TMP/obj" && flip_byte "$TMP/obj" && store_put "$okey" "$TMP/obj"; }
 check "alter the stored object directly in the store" tamper
 refused_download() {
   local t; t=$(user_tls 1 User1)
@@ -239,6 +243,24 @@ check "restart it (sweeping after 1 s)" restart_gw
 check "the journal is settled" eventually 30 bash -c "! ls '$GW_DIR/org1/journal' | grep -q killed"
 check "no anchor for the interrupted upload" expect 404 1 User1 GET "$V/phases/P1/files/killed"
 check "the same id uploads cleanly afterwards" expect 201 1 User1 POST "$V/phases/P1/files?name=big.bin&id=killed" --data-binary 'small now'
+
+# A gateway that died after storing an object but before its anchor: the journal entry names an
+# object that exists and has no anchor. The sweep deletes it, and leaves an anchored one alone.
+req 1 User1 GET "$V/phases/P1/files/$ifid" >/dev/null; anchored_key=$(jq -r .object_key "$TMP/body")
+orphan_key="$P/P1/orphan.0123456789abcdef"
+journal_entry() { # object-key file-id
+  local f="$GW_DIR/org1/journal/${1//\//\~}.json"
+  jq -cn --arg k "$1" --arg p "$P" --arg f "$2" '{object_key:$k,project:$p,phase:"P1",file:$f,user:"User1@org1.svcflow.local"}' >"$f"
+  touch -d '1 hour ago' "$f"
+}
+plant() { echo "stored, never anchored" >"$TMP/orphan" && store_put "$orphan_key" "$TMP/orphan" && store_has "$orphan_key"; }
+check "plant an object in the store with no anchor" plant
+check "  … and journal entries for it and for an anchored object" bash -c "$(declare -f journal_entry); GW_DIR='$GW_DIR' P='$P'; journal_entry '$orphan_key' orphan && journal_entry '$anchored_key' '$ifid'"
+orphan_gone() { ! store_has "$orphan_key"; }
+journal_empty() { [[ -z $(ls "$GW_DIR/org1/journal") ]]; }
+check "the sweep removes the unanchored object" eventually 20 orphan_gone
+check "  … and settles both entries" eventually 20 journal_empty
+check "  … the anchored object is untouched" expect 200 1 User1 GET "$V/phases/P1/files/$ifid/content"
 
 # --- uploads verified by a full re-read before anchoring ----------------------------------------
 restart_full() { SVCFLOW_VERIFY_UPLOADS=full gw_start org2 force && gw_wait_healthy org2; }
