@@ -127,6 +127,22 @@ fn mib_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / (1 << 20) as f64 / d.as_secs_f64()
 }
 
+fn gateway_pid() -> u32 {
+    std::fs::read_to_string(root().join("fabric-network/.state/pids/gateway.org1.pid"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .expect("gateway.org1 pid (network.sh up)")
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -216,10 +232,16 @@ async fn main() {
     if only != "files" {
         drive(100, 50, rest("w")).await;
         drive(100, 50, raw("v")).await;
+        let gw = gateway_pid();
+        let (g0, m0) = (cpu_ticks(gw), cpu_ticks(std::process::id()));
         let rest1 = drive(n, inflight, rest("a")).await;
+        let (g1, m1) = (cpu_ticks(gw), cpu_ticks(std::process::id()));
         let raw1 = drive(n, inflight, raw("b")).await;
+        let m2 = cpu_ticks(std::process::id());
         let rest2 = drive(n, inflight, rest("c")).await;
         let raw2 = drive(n, inflight, raw("d")).await;
+        // CPU per transaction (clock ticks of 10 ms → ms per tx) of the gateway and of this client.
+        let per_tx = |ticks: u64| ticks as f64 * 10.0 / n as f64;
         let best = |a: Run, b: Run| if a.tps() >= b.tps() { a } else { b };
         let (rest, raw) = (best(rest1, rest2), best(raw1, raw2));
         println!("| PutRecord, {n} transactions, {inflight} in flight, Org1 User1, {{Org1, Org2}} phase | REST gateway | raw fabric-gateway | REST / raw |");
@@ -228,6 +250,12 @@ async fn main() {
         println!("| throughput (committed tx/s) | {:.0} | {:.0} | {:.2} |", rest.tps(), raw.tps(), rest.tps() / raw.tps());
         println!("| latency p50 | {} ms | {} ms | |", rest.pct(0.5), raw.pct(0.5));
         println!("| latency p99 | {} ms | {} ms | |", rest.pct(0.99), raw.pct(0.99));
+        println!(
+            "| CPU per tx: gateway / client (first runs) | {:.2} / {:.2} ms | – / {:.2} ms | |",
+            per_tx(g1 - g0),
+            per_tx(m1 - m0),
+            per_tx(m2 - m1)
+        );
         println!();
     }
     if only == "records" {
@@ -302,10 +330,7 @@ async fn main() {
     // Peak RSS of Org1's gateway during concurrent uploads.
     let uploads = knob("UPLOADS", 8) as usize;
     let upload_len = knob("UPLOAD_MIB", 1024) << 20;
-    let pid: u32 = std::fs::read_to_string(root().join("fabric-network/.state/pids/gateway.org1.pid"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .expect("gateway.org1 pid (network.sh up)");
+    let pid = gateway_pid();
     let before = rss_kib(pid);
     let peak = Arc::new(AtomicU64::new(before));
     let done = Arc::new(AtomicBool::new(false));

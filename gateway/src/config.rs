@@ -203,7 +203,8 @@ impl Config {
                     }
                 }
                 // Read by other parts of the project, not by the gateway.
-                "FABRIC_BIN" | "FABRIC_CFG" | "STATE_DIR" | "CHANNEL_ARG" | "ALLOW_NO_FABRIC" | "CONFIG" => {}
+                "FABRIC_BIN" | "FABRIC_CFG" | "STATE_DIR" | "CHANNEL_ARG" | "ALLOW_NO_FABRIC" | "CONFIG" | "GW_LOG" | "CLI_LOGGING"
+                | "ORDERER_LOGGING" | "PEER_LOGGING" => {}
                 _ if name.starts_with("CEPH_") || name.starts_with("RGW_") || name.starts_with("CC_") || name.starts_with("BENCH_") => {}
                 _ => return Err(invalid(&k, "unknown setting (see gateway/src/config.rs for the names)")),
             }
@@ -296,6 +297,9 @@ path = "objects"
 
     #[test]
     fn loads_with_defaults_and_env_overrides() {
+        // The names network.sh and the tests read are not the gateway's, and are not refused.
+        let others = [("SVCFLOW_GW_LOG", "warn"), ("SVCFLOW_PEER_LOGGING", "debug"), ("SVCFLOW_FABRIC_BIN", "/b"), ("SVCFLOW_RGW_PORT", "1")];
+        assert!(Config::from_toml(GOOD, "t", env(&others)).is_ok());
         let c = Config::from_toml(GOOD, "t", env(&[("SVCFLOW_LISTEN", "127.0.0.1:9443"), ("PATH", "/bin")])).unwrap();
         assert_eq!(c.server.listen, "127.0.0.1:9443");
         assert_eq!(c.fabric.channel, "svcflow");

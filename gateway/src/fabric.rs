@@ -10,13 +10,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fabric_gateway::{EcdsaP256Signer, Gateway, GatewayError, Identity};
+use fabric_gateway::{Gateway, GatewayError, Identity};
 use prost::Message;
 use tonic_gw::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_gw::Code;
 
 use crate::config;
 use crate::error::ApiError;
+use crate::signer::OpensslSigner;
 use crate::wallet::{UserIdentity, Wallet};
 
 /// A failed Fabric call: what the HTTP layer shows, and the tx id when there was one.
@@ -49,7 +50,7 @@ struct PeerConn {
 
 struct Signer {
     identity: UserIdentity,
-    signer: Arc<EcdsaP256Signer>,
+    signer: Arc<OpensslSigner>,
 }
 
 pub struct Fabric {
@@ -150,8 +151,8 @@ impl Fabric {
         }
         let mut signers = HashMap::new();
         for user in wallet.users() {
-            let pem = std::fs::read_to_string(&user.key_path).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
-            let signer = EcdsaP256Signer::from_pem(&pem).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
+            let pem = std::fs::read(&user.key_path).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
+            let signer = OpensslSigner::from_pem(&pem).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
             signers.insert(user.name.clone(), Signer { identity: user.clone(), signer: Arc::new(signer) });
         }
         Ok(Self {
@@ -271,8 +272,7 @@ impl Fabric {
         };
         let tx_id = tx.transaction_id().to_owned();
         let result = tx.result().to_vec();
-        let span = tracing::info_span!("submit", tx_id = %tx_id, function = func, peer = %self.peers[peer].address);
-        let _enter = span.enter();
+        let peer = &self.peers[peer].address;
         // Past endorsement the transaction may be ordered whatever the error says; only an
         // invalid commit status is a certain failure.
         let with_tx = |mut e: FabricError| {
@@ -293,7 +293,8 @@ impl Fabric {
         if !status.successful {
             return Err(map_error(&GatewayError::Commit { transaction_id: tx_id.clone(), code: status.code }));
         }
-        tracing::info!(block = status.block_number, "committed");
+        // The request's own log line carries the tx id; this one is for following a transaction.
+        tracing::debug!(tx_id = %tx_id, function = func, %peer, block = status.block_number, "committed");
         Ok(Committed { result, tx_id, block_number: status.block_number })
     }
 

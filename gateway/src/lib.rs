@@ -6,6 +6,7 @@ pub mod error;
 pub mod fabric;
 pub mod metrics;
 pub mod server;
+pub mod signer;
 pub mod storage;
 pub mod tls;
 pub mod uploads;

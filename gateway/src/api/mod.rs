@@ -179,9 +179,9 @@ fn caller(req: &HttpRequest) -> Result<Caller, Failure> {
     }
 }
 
-/// Reads a JSON request body of at most `limit` bytes, whatever its content type says (so a
-/// pasted `curl -d` works), with a 4xx naming what is wrong.
-pub async fn json_body<T: DeserializeOwned>(mut payload: web::Payload, limit: usize) -> Result<T, Failure> {
+/// Reads a request body of at most `limit` bytes that must be JSON, whatever its content type
+/// says (so a pasted `curl -d` works), with a 4xx naming what is wrong; the bytes are kept as sent.
+pub async fn json_bytes(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, Failure> {
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the request body: {e}")))?;
@@ -193,6 +193,13 @@ pub async fn json_body<T: DeserializeOwned>(mut payload: web::Payload, limit: us
     if buf.is_empty() {
         return Err(ApiError::BadRequest("a JSON body is required".into()).into());
     }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&buf).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    Ok(buf.freeze())
+}
+
+/// [`json_bytes`], decoded.
+pub async fn json_body<T: DeserializeOwned>(payload: web::Payload, limit: usize) -> Result<T, Failure> {
+    let buf = json_bytes(payload, limit).await?;
     serde_json::from_slice(&buf).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")).into())
 }
 

@@ -5,19 +5,20 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::json;
 use svcflow_chaincode::model::Record;
 
-use super::{committed, json_body, paginate, Caller, Failure, PageQuery, State};
+use super::{committed, json_bytes, paginate, Caller, Failure, PageQuery, State};
 
 /// The chaincode's own limit is 1 MiB of document; a little slack for whitespace it drops.
 const RECORD_LIMIT: usize = (1 << 20) + 1024;
 
 pub async fn put(state: State, caller: Caller, path: web::Path<(String, String, String)>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let (project, phase, id) = path.into_inner();
-    let doc: Value = json_body(body, RECORD_LIMIT).await?;
+    // Checked to be JSON, handed on as sent: the chaincode parses it anyway.
+    let doc = json_bytes(body, RECORD_LIMIT).await?;
     let mut transient = HashMap::new();
-    transient.insert("record".to_owned(), serde_json::to_vec(&doc).unwrap_or_default());
+    transient.insert("record".to_owned(), doc.to_vec());
     let (r, c): (Record, _) = state.invoke(&caller, "PutRecord", json!({"project": project, "phase": phase, "id": id}), transient).await?;
     let status = if r.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
     Ok(committed(status, &r, &c))
