@@ -150,17 +150,21 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn upload(client: &reqwest::Client, project: &str, name: &str, len: u64) -> bool {
-    let url = format!("{GW}/v1/projects/{project}/phases/P/files?name={name}");
+/// Uploads `len` bytes through REST; the stored object's key, or `None` (reason on stderr).
+async fn upload(client: &reqwest::Client, project: &str, name: &str, len: u64) -> Option<String> {
+    let url = format!("{GW}/v1/projects/{project}/phases/P/files?name={name}&id={name}");
     match client.post(url).header("content-type", "application/octet-stream").body(reqwest::Body::wrap_stream(body_stream(len))).send().await {
-        Ok(r) if r.status().as_u16() == 201 => true,
+        Ok(r) if r.status().as_u16() == 201 => {
+            let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.ok()?).ok()?;
+            body["file"]["object_key"].as_str().map(str::to_owned)
+        }
         Ok(r) => {
             eprintln!("upload {name}: {} {}", r.status(), r.text().await.unwrap_or_default());
-            false
+            None
         }
         Err(e) => {
             eprintln!("upload {name}: {e}");
-            false
+            None
         }
     }
 }
@@ -293,9 +297,9 @@ async fn main() {
     let s3_get = t.elapsed();
     assert_eq!(got, file_len);
     let t = Instant::now();
-    let url = format!("{GW}/v1/projects/{project}/phases/P/files?name=big.bin&id=big");
-    let r = client.post(url).body(reqwest::Body::wrap_stream(body_stream(file_len))).send().await.expect("REST upload");
-    assert_eq!(r.status().as_u16(), 201, "REST upload: {}", r.text().await.unwrap_or_default());
+    // Every object this run stores is removed at its end (directly in RGW: anchored files have no
+    // delete), so repeated runs do not fill the cluster.
+    let mut stored = vec![upload(&client, &project, "big", file_len).await.expect("REST upload")];
     let rest_put = t.elapsed();
     let t = Instant::now();
     let r = client.get(format!("{GW}/v1/projects/{project}/phases/P/files/big/content")).send().await.expect("REST download");
@@ -353,7 +357,8 @@ async fn main() {
         .collect();
     let mut ok = 0;
     for j in jobs {
-        if matches!(j.await, Ok(true)) {
+        if let Ok(Some(key)) = j.await {
+            stored.push(key);
             ok += 1;
         }
     }
@@ -363,6 +368,9 @@ async fn main() {
     println!("| {uploads} concurrent {} MiB uploads through Org1's gateway | value |", upload_len >> 20);
     println!("|---|---|");
     println!("| uploaded / failed | {ok} / {} |", uploads - ok);
+    for key in &stored {
+        let _ = s3.delete(key).await;
+    }
     println!("| aggregate throughput | {:.0} MiB/s |", mib_s(upload_len * ok as u64, took));
     println!("| gateway RSS before | {} MiB |", before / 1024);
     println!("| gateway peak RSS during | {} MiB |", peak.load(Ordering::Relaxed) / 1024);
