@@ -15,12 +15,15 @@ trap 'rm -rf "$TMP"; jobs -p | xargs -r kill 2>/dev/null' EXIT
 
 port() { gw_port "org$1"; }
 user_tls() { echo "$(org_dir "org$1")/users/$2@org$1.svcflow.local/tls"; }
+# gwcurl ORG USER PATH [curl args...]: curl to ORG's gateway with USER's client certificate.
+gwcurl() {
+  local o=$1 t; t=$(user_tls "$1" "$2")
+  curl --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(port "$o")$3" "${@:4}"
+}
 # req ORG USER METHOD PATH [curl args...]: the body goes to $TMP/body, the status is printed.
 req() {
   local o=$1 u=$2 m=$3 path=$4; shift 4
-  local t; t=$(user_tls "$o" "$u")
-  curl -sS -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" \
-    -X "$m" "https://127.0.0.1:$(port "$o")$path" "$@"
+  gwcurl "$o" "$u" "$path" -sS -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$m" "$@"
 }
 # expect STATUS ORG USER METHOD PATH [curl args...]: the status matches and an error is JSON.
 expect() {
@@ -107,10 +110,7 @@ check "Org1 uploads a 3 MB file to P1 → 201 with a receipt" expect 201 1 User1
   -H 'content-type: application/octet-stream' --data-binary @"$TMP/drawing.bin"
 fid=$(jq -r .file.id "$TMP/body"); okey=$(jq -r .file.object_key "$TMP/body")
 check "  … anchored hash is the file's, receipt has a block" body_has ".file.sha256 == \"$sha\" and .receipt.block_number > 0"
-download() { # org user file -> $TMP/out
-  local t; t=$(user_tls "$1" "$2")
-  curl -sS -f -o "$TMP/out" --cacert "$GW_DIR/org$1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(port "$1")$V/phases/$3/files/$4/content"
-}
+download() { gwcurl "$1" "$2" "$V/phases/$3/files/$4/content" -sS -f -o "$TMP/out"; } # org user phase file -> $TMP/out
 same_file() { download "$@" && [[ $(sha256sum <"$TMP/out" | cut -d' ' -f1) == "$sha" ]] || { echo "downloaded bytes differ"; return 1; }; }
 check "Org2 downloads the same bytes through its own gateway" same_file 2 User1 P1 "$fid"
 check "download headers" expect 200 2 User1 GET "$V/phases/P1/files/$fid/content"
@@ -153,8 +153,7 @@ flip_byte() { python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read())
 tamper() { store_get "$okey" "$TMP/obj" && flip_byte "$TMP/obj" && store_put "$okey" "$TMP/obj"; }
 check "alter the stored object directly in the store" tamper
 refused_download() {
-  local t; t=$(user_tls 1 User1)
-  local got; got=$(curl -sS -o "$TMP/out" -w '%{http_code}' --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:7443$V/phases/P1/files/$fid/content")
+  local got; got=$(gwcurl 1 User1 "$V/phases/P1/files/$fid/content" -sS -o "$TMP/out" -w '%{http_code}')
   local rc=$?
   # Refused before the first byte (502 JSON), or cut off mid-stream: never a complete 200.
   if [[ $got == 502 ]]; then jq -e '.code == "integrity"' "$TMP/out" >/dev/null || { cat "$TMP/out"; return 1; }; return 0; fi
@@ -186,11 +185,7 @@ check "nothing changed: still 6 records in P1" expect 200 1 User1 GET "$V/phases
 check "  … the same six" body_has '[.items[].id] == ["r1","r2","r3","r4","r5","spec"]'
 
 # --- events -----------------------------------------------------------------------------------
-sse() { # org user -> background curl writing $TMP/sse.ORG
-  local t; t=$(user_tls "$1" "$2")
-  curl -sS -N --max-time 20 --cacert "$GW_DIR/org$1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" \
-    "https://127.0.0.1:$(port "$1")/v1/events?project=$P" >"$TMP/sse.$1" 2>/dev/null &
-}
+sse() { gwcurl "$1" "$2" "/v1/events?project=$P" -sS -N --max-time 20 >"$TMP/sse.$1" 2>/dev/null & } # org user -> $TMP/sse.ORG
 sse 2 User1; sse 3 User1; sleep 2
 req 1 User1 PUT "$V/phases/P1/records/evented" -d '{"e":1}' >/dev/null
 evtx=$(jq -r .tx_id "$TMP/body")
@@ -198,16 +193,15 @@ req 2 User1 PUT "$V/phases/P2/records/evented2" -d '{"e":2}' >/dev/null
 check "Org2's event stream gets P1's RecordPut" eventually 10 grep -q "\"tx_id\":\"$evtx\"" "$TMP/sse.2"
 check "Org3's event stream gets P2's RecordPut" eventually 10 grep -q '"record":"evented2"' "$TMP/sse.3"
 check "Org3's event stream never shows P1's events" bash -c "! grep -q '\"phase\":\"P1\"' '$TMP/sse.3'"
-replay() { # extra curl args... -> $TMP/replay
-  local t; t=$(user_tls 1 User1)
-  curl -sS -N --max-time 4 --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "$@" >"$TMP/replay" 2>/dev/null
+replay() { # path [curl args...] -> $TMP/replay
+  gwcurl 1 User1 "$1" -sS -N --max-time 4 "${@:2}" >"$TMP/replay" 2>/dev/null
   return 0
 }
-replay_from_block() { replay "https://127.0.0.1:7443/v1/events?project=$P&from_block=$created_block"; grep -q '^event: ProjectCreated' "$TMP/replay" || { head -c 600 "$TMP/replay"; return 1; }; }
+replay_from_block() { replay "/v1/events?project=$P&from_block=$created_block"; grep -q '^event: ProjectCreated' "$TMP/replay" || { head -c 600 "$TMP/replay"; return 1; }; }
 check "events replay from a block (?from_block=)" replay_from_block
 resume_after() {
   local first; first=$(sed -n 's/^id: //p' "$TMP/replay" | head -1)
-  replay -H "Last-Event-ID: $first" "https://127.0.0.1:7443/v1/events?project=$P"
+  replay "/v1/events?project=$P" -H "Last-Event-ID: $first"
   local next; next=$(sed -n 's/^id: //p' "$TMP/replay" | head -1)
   [[ -n $next && $next != "$first" ]] || { echo "resumed at '$next' after '$first'"; return 1; }
 }
@@ -227,10 +221,8 @@ check "restart peer0.org1" start_peer peer0.org1
 
 # --- a gateway killed mid-upload ----------------------------------------------------------------
 killed_upload() {
-  local t; t=$(user_tls 1 User1)
   head -c $((256 << 20)) /dev/zero >"$TMP/big.bin"
-  curl -sS -o /dev/null --limit-rate 20M --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" \
-    -X POST "https://127.0.0.1:7443$V/phases/P1/files?name=big.bin&id=killed" --data-binary @"$TMP/big.bin" 2>/dev/null &
+  gwcurl 1 User1 "$V/phases/P1/files?name=big.bin&id=killed" -sS -o /dev/null --limit-rate 20M -X POST --data-binary @"$TMP/big.bin" 2>/dev/null &
   local up=$!
   sleep 3
   kill -KILL "$(cat "$PIDS/gateway.org1.pid")"

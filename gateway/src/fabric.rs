@@ -181,8 +181,9 @@ impl Fabric {
             .map_err(|e| map_error(&e))
     }
 
-    /// Runs `call` against each peer in order until one is reachable, `attempts` rounds.
-    async fn with_failover<T, F, Fut>(&self, user: &str, what: &str, call: F) -> Result<T, FabricError>
+    /// Runs `call` against each peer in order until one is reachable, `attempts` rounds; the
+    /// answer and the address of the peer that gave it.
+    async fn with_failover<T, F, Fut>(&self, user: &str, what: &str, call: F) -> Result<(T, &str), FabricError>
     where
         F: Fn(Gateway) -> Fut,
         Fut: std::future::Future<Output = Result<T, GatewayError>>,
@@ -195,7 +196,7 @@ impl Fabric {
             for peer in &self.peers {
                 let gw = self.gateway(user, peer)?;
                 match tokio::time::timeout(self.timeout + Duration::from_secs(1), call(gw)).await {
-                    Ok(Ok(v)) => return Ok(v),
+                    Ok(Ok(v)) => return Ok((v, &peer.address)),
                     Ok(Err(e)) if unreachable(&e) => {
                         tracing::warn!(peer = %peer.address, call = what, error = %describe(&e), "peer unreachable, trying the next");
                         last = Some(map_error(&e));
@@ -213,23 +214,20 @@ impl Fabric {
 
     /// A query (not ordered, not recorded): `func` with one JSON argument.
     pub async fn evaluate(&self, user: &str, func: &str, arg: &str) -> Result<Vec<u8>, FabricError> {
-        let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
-        self.with_failover(user, func, |gw| {
-            let contract = gw.get_network(&channel).get_contract(&chaincode);
-            async move { contract.new_proposal(func).with_arguments([arg]).build()?.evaluate().await }
-        })
-        .await
+        self.evaluate_on(user, &self.chaincode, func, vec![arg.to_owned()]).await
     }
 
-    /// A system-chaincode query (qscc) returning raw bytes.
-    async fn evaluate_system(&self, user: &str, chaincode: &str, func: &str, args: Vec<String>) -> Result<Vec<u8>, FabricError> {
+    /// A query of any chaincode on the channel (qscc too), returning its raw answer.
+    async fn evaluate_on(&self, user: &str, chaincode: &str, func: &str, args: Vec<String>) -> Result<Vec<u8>, FabricError> {
         let channel = self.channel.clone();
-        self.with_failover(user, func, |gw| {
-            let contract = gw.get_network(&channel).get_contract(chaincode);
-            let args = args.clone();
-            async move { contract.new_proposal(func).with_arguments(args).build()?.evaluate().await }
-        })
-        .await
+        let (answer, _) = self
+            .with_failover(user, func, |gw| {
+                let contract = gw.get_network(&channel).get_contract(chaincode);
+                let args = args.clone();
+                async move { contract.new_proposal(func).with_arguments(args).build()?.evaluate().await }
+            })
+            .await?;
+        Ok(answer)
     }
 
     /// A transaction: endorsed (failing over between peers), ordered, and waited for until it
@@ -237,42 +235,15 @@ impl Fabric {
     pub async fn submit(&self, user: &str, func: &str, arg: &str, transient: HashMap<String, Vec<u8>>) -> Result<Committed, FabricError> {
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
         // Endorsement is the stage that may move to another peer: nothing has been ordered yet.
-        let (tx, peer) = {
-            let mut last = None;
-            let mut found = None;
-            'rounds: for round in 0..self.attempts {
-                if round > 0 {
-                    tokio::time::sleep(Duration::from_millis(200 << round)).await;
-                }
-                for (i, peer) in self.peers.iter().enumerate() {
-                    let gw = self.gateway(user, peer)?;
-                    let contract = gw.get_network(&channel).get_contract(&chaincode);
-                    let endorsed =
-                        async { contract.new_proposal(func).with_arguments([arg]).with_transient(transient.clone()).build()?.endorse().await };
-                    match tokio::time::timeout(self.timeout + Duration::from_secs(1), endorsed).await {
-                        Ok(Ok(tx)) => {
-                            found = Some((tx, i));
-                            break 'rounds;
-                        }
-                        Ok(Err(e)) if unreachable(&e) => {
-                            tracing::warn!(peer = %peer.address, call = func, error = %describe(&e), "peer unreachable, trying the next");
-                            last = Some(map_error(&e));
-                        }
-                        Ok(Err(e)) => return Err(map_error(&e)),
-                        Err(_) => {
-                            last = Some(ApiError::Unavailable(format!("{func}: {} did not endorse in {:?}", peer.address, self.timeout)).into())
-                        }
-                    }
-                }
-            }
-            match found {
-                Some(f) => f,
-                None => return Err(last.unwrap_or_else(|| ApiError::Unavailable("no peer configured".into()).into())),
-            }
-        };
+        let (tx, peer) = self
+            .with_failover(user, func, |gw| {
+                let contract = gw.get_network(&channel).get_contract(&chaincode);
+                let transient = transient.clone();
+                async move { contract.new_proposal(func).with_arguments([arg]).with_transient(transient).build()?.endorse().await }
+            })
+            .await?;
         let tx_id = tx.transaction_id().to_owned();
         let result = tx.result().to_vec();
-        let peer = &self.peers[peer].address;
         // Past endorsement the transaction may be ordered whatever the error says; only an
         // invalid commit status is a certain failure.
         let with_tx = |mut e: FabricError| {
@@ -300,7 +271,7 @@ impl Fabric {
 
     /// The number of the block holding transaction `tx_id` (from the query system chaincode).
     pub async fn block_of(&self, user: &str, tx_id: &str) -> Result<u64, FabricError> {
-        let raw = self.evaluate_system(user, "qscc", "GetBlockByTxID", vec![self.channel.clone(), tx_id.to_owned()]).await?;
+        let raw = self.evaluate_on(user, "qscc", "GetBlockByTxID", vec![self.channel.clone(), tx_id.to_owned()]).await?;
         let block = fabric_gateway::pb::common::Block::decode(raw.as_slice())
             .map_err(|e| ApiError::Internal(format!("unreadable block for {tx_id}: {e}")))?;
         block.header.map(|h| h.number).ok_or_else(|| ApiError::Internal(format!("block for {tx_id} has no header")).into())
@@ -314,17 +285,19 @@ impl Fabric {
         after_tx: Option<String>,
     ) -> Result<std::pin::Pin<Box<dyn futures_util::Stream<Item = fabric_gateway::ChaincodeEvent> + Send>>, FabricError> {
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
-        self.with_failover(user, "ChaincodeEvents", |gw| {
-            let mut req = gw.get_network(&channel).new_chaincode_events_request(&chaincode);
-            if let Some(b) = start_block {
-                req = req.with_start_block(b);
-            }
-            if let Some(t) = after_tx.clone() {
-                req = req.with_after_transaction_id(t);
-            }
-            async move { req.build().events().await }
-        })
-        .await
+        let (events, _) = self
+            .with_failover(user, "ChaincodeEvents", |gw| {
+                let mut req = gw.get_network(&channel).new_chaincode_events_request(&chaincode);
+                if let Some(b) = start_block {
+                    req = req.with_start_block(b);
+                }
+                if let Some(t) = after_tx.clone() {
+                    req = req.with_after_transaction_id(t);
+                }
+                async move { req.build().events().await }
+            })
+            .await?;
+        Ok(events)
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use svcflow_chaincode::model::{Page, Phase, Project};
 
 use super::{committed, json_body, Caller, Failure, PageQuery, State};
@@ -63,7 +63,7 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, bo
     if mine {
         let mut transient = HashMap::new();
         transient.insert("phase_key".to_owned(), new_data_key()?);
-        let arg = serde_json::json!({"project": phase.project, "phase": phase.id});
+        let arg = json!({"project": phase.project, "phase": phase.id});
         match state.invoke::<Value>(&caller, "SetPhaseKey", arg, transient).await {
             Ok(_) => key_state = "set",
             // The caller may be in the org but not in the phase (identity or role participants).
@@ -107,10 +107,7 @@ pub async fn update_phase(state: State, caller: Caller, path: web::Path<(String,
 
 async fn transition(state: State, caller: Caller, path: web::Path<(String, String)>, func: &str) -> Result<HttpResponse, Failure> {
     let (project, phase) = path.into_inner();
-    let mut arg = Map::new();
-    arg.insert("project".into(), project.into());
-    arg.insert("phase".into(), phase.into());
-    let (p, c): (Phase, _) = state.invoke(&caller, func, Value::Object(arg), HashMap::new()).await?;
+    let (p, c): (Phase, _) = state.invoke(&caller, func, json!({"project": project, "phase": phase}), HashMap::new()).await?;
     Ok(committed(StatusCode::OK, &p, &c))
 }
 
