@@ -15,9 +15,14 @@ CHANNEL=${SVCFLOW_CHANNEL:-svcflow}
 FABRIC_VERSION=3.1.5
 # v3.1.5: the module path has no /v3 suffix, so the tag can't be named; the commit can.
 FABRIC_COMMIT=86c1172bec37e6590c6b1ae6f847833df48d65fc
-FABRIC_TOOLS=(peer orderer configtxgen cryptogen osnadmin)
+# configtxlator is not needed to run the network; the live tests decode blocks with it.
+FABRIC_TOOLS=(peer orderer configtxgen cryptogen osnadmin configtxlator)
 GO_MIN=1.26 # Fabric 3.1.5's go.mod says go 1.26.4
-# Pre-built Fabric 3.1.5 binaries may be supplied instead of building them.
+# Fabric's source archive of that commit with its vendor/ directory (for machines whose Go module
+# proxy refuses github.com/hyperledger/*); an archive given in SVCFLOW_FABRIC_SRC must match this.
+FABRIC_SRC_SHA256=5c72d393fa147e29c350356d64778225f2d12ecd3d2203328d793b24eec3b92d
+# Where the binaries are, or are built to; the sample core.yaml/orderer.yaml of the source they
+# were built from are kept beside them in config/.
 BIN=${SVCFLOW_FABRIC_BIN:-$NET_DIR/.bin}
 
 ORDERERS=(orderer1 orderer2 orderer3)
@@ -77,14 +82,14 @@ spawn() { # name log cmd... (env is the caller's)
   echo $! >"$PIDS/$name.pid"
 }
 
-# Fabric's sample core.yaml/orderer.yaml, read from the module cache of the pinned commit.
+# Fabric's sample core.yaml/orderer.yaml: named by SVCFLOW_FABRIC_CFG, else the copy install keeps
+# beside the binaries (bin/config/), else a release archive's layout (bin/../config/).
 fabric_cfg_base() {
-  if [[ -n ${SVCFLOW_FABRIC_CFG:-} ]]; then echo "$SVCFLOW_FABRIC_CFG"; return; fi
-  local modcache dir
-  modcache=$(go env GOMODCACHE 2>/dev/null) || die "locate Fabric sampleconfig (go env GOMODCACHE)"
-  for dir in "$modcache"/github.com/hyperledger/fabric@*"${FABRIC_COMMIT:0:12}"/sampleconfig; do
-    [[ -f $dir/core.yaml && -f $dir/orderer.yaml ]] && { echo "$dir"; return; }
+  local dir
+  for dir in ${SVCFLOW_FABRIC_CFG:-} "$BIN/config" "$BIN/../config"; do
+    [[ -f $dir/core.yaml && -f $dir/orderer.yaml ]] && { (cd "$dir" && pwd); return; }
   done
+  if [[ -n ${SVCFLOW_FABRIC_CFG:-} ]]; then die "locate Fabric sampleconfig (SVCFLOW_FABRIC_CFG=$SVCFLOW_FABRIC_CFG has no core.yaml and orderer.yaml)"; fi
   die "locate Fabric sampleconfig (run 'network.sh install', or set SVCFLOW_FABRIC_CFG to a dir with core.yaml and orderer.yaml)"
 }
 
@@ -98,24 +103,104 @@ check_go() {
   fi
 }
 
-cmd_install() {
-  local log=$LOGS/install.log tool missing=()
-  for tool in "${FABRIC_TOOLS[@]}"; do [[ -x $BIN/$tool ]] || missing+=("$tool"); done
-  if ((${#missing[@]})); then
-    [[ -z ${SVCFLOW_FABRIC_BIN:-} ]] || die "install: SVCFLOW_FABRIC_BIN=$BIN lacks ${missing[*]}"
-    check_go
-    say "Building Fabric $FABRIC_VERSION (${missing[*]}) with go install; log: $log"
-    mkdir -p "$BIN"
-    local pkgs=()
-    for tool in "${missing[@]}"; do pkgs+=("github.com/hyperledger/fabric/cmd/$tool@$FABRIC_COMMIT"); done
-    # GOTOOLCHAIN=local: a too-old Go must fail with our message, not try to download a toolchain.
-    step "install (go install of Fabric $FABRIC_VERSION)" "$log" \
-      env GOBIN="$BIN" GOTOOLCHAIN=local GOFLAGS=-mod=mod go install \
-      -ldflags "-X github.com/hyperledger/fabric/common/metadata.Version=$FABRIC_VERSION" "${pkgs[@]}"
+# The version the binaries in $BIN report, or nothing when one is missing or reports another.
+installed_version() {
+  local tool v
+  for tool in "${FABRIC_TOOLS[@]}"; do [[ -x $BIN/$tool ]] || return 0; done
+  v=$("$BIN/peer" version 2>/dev/null | awk '/Version:/{print $2; exit}')
+  [[ $v == "$FABRIC_VERSION" ]] || { echo "${v:-unknown}"; return 0; }
+  v=$("$BIN/orderer" version 2>/dev/null | awk '/Version:/{print $2; exit}')
+  echo "${v:-unknown}"
+}
+
+# Builds the tools from a Fabric source tree into $BIN and keeps its sample config.
+build_from_source() { # dir log
+  local src=$1 log=$2 flags=()
+  [[ $(head -1 "$src/go.mod" 2>/dev/null) == "module github.com/hyperledger/fabric" ]] \
+    || die "install (SVCFLOW_FABRIC_SRC: $src is not a Fabric source tree: no go.mod of github.com/hyperledger/fabric)"
+  # A tree with vendor/ builds with no download at all; -trimpath lets Go's build cache serve a
+  # later build from another unpacked copy.
+  [[ -d $src/vendor ]] && flags=(-mod=vendor)
+  say "Building Fabric $FABRIC_VERSION from $src (about 1-2 minutes on 2 cores); log: $log"
+  mkdir -p "$BIN"
+  local pkgs=() tool
+  for tool in "${FABRIC_TOOLS[@]}"; do pkgs+=("./cmd/$tool"); done
+  step "install (go build of Fabric $FABRIC_VERSION from $src)" "$log" \
+    env -C "$src" GOTOOLCHAIN=local GOPROXY=off GOFLAGS="${flags[*]}" go build -trimpath \
+    -ldflags "$(fabric_ldflags)" -o "$BIN/" "${pkgs[@]}"
+  keep_config "$src/sampleconfig"
+}
+
+fabric_ldflags() {
+  echo "-X github.com/hyperledger/fabric/common/metadata.Version=$FABRIC_VERSION -X github.com/hyperledger/fabric/common/metadata.CommitSHA=${FABRIC_COMMIT:0:7}"
+}
+
+keep_config() { # sampleconfig dir
+  [[ -f $1/core.yaml && -f $1/orderer.yaml ]] || die "install (no core.yaml/orderer.yaml in $1)"
+  mkdir -p "$BIN/config"
+  cp "$1/core.yaml" "$1/orderer.yaml" "$BIN/config/"
+}
+
+install_from_src() { # archive or directory
+  local src=$1 log=$2
+  if [[ -d $src ]]; then build_from_source "$(cd "$src" && pwd)" "$log"; return; fi
+  [[ -f $src ]] || die "install (SVCFLOW_FABRIC_SRC=$src is neither a file nor a directory)"
+  local sum
+  sum=$(sha256sum "$src" | cut -d' ' -f1)
+  [[ $sum == "$FABRIC_SRC_SHA256" ]] \
+    || die "install (SVCFLOW_FABRIC_SRC=$src has sha256 $sum; Fabric $FABRIC_VERSION's source archive is $FABRIC_SRC_SHA256)"
+  local tmp top
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/svcflow-fabric-src.XXXXXX")
+  # The unpacked tree (≈ 150 MB) is only needed for this build.
+  trap 'rm -rf "$tmp"' EXIT
+  step "install (unpack $src)" "$log" tar -xzf "$src" -C "$tmp"
+  top=$(find "$tmp" -mindepth 2 -maxdepth 2 -name go.mod -printf '%h\n' | head -1)
+  [[ -n $top ]] || die "install (no go.mod in the archive $src)" "$log"
+  build_from_source "$top" "$log"
+  rm -rf "$tmp"; trap - EXIT
+}
+
+install_with_go() { # log
+  local log=$1 pkgs=() tool
+  say "Building Fabric $FABRIC_VERSION with go install at $FABRIC_COMMIT; log: $log"
+  mkdir -p "$BIN"
+  for tool in "${FABRIC_TOOLS[@]}"; do pkgs+=("github.com/hyperledger/fabric/cmd/$tool@$FABRIC_COMMIT"); done
+  printf '\n== %s: go install\n' "$(date -Is)" >>"$log"
+  local out
+  if ! out=$(env GOBIN="$BIN" GOTOOLCHAIN=local GOFLAGS=-mod=mod go install -ldflags "$(fabric_ldflags)" "${pkgs[@]}" 2>&1); then
+    printf '%s\n' "$out" >>"$log"
+    if grep -qE '403|not available|Forbidden' <<<"$out"; then
+      die "install (the Go module proxy refuses github.com/hyperledger/fabric; set SVCFLOW_FABRIC_SRC to Fabric $FABRIC_VERSION's source archive or tree and run again)" "$log"
+    fi
+    die "install (go install of Fabric $FABRIC_VERSION)" "$log"
   fi
-  local got
-  got=$("$BIN/peer" version 2>/dev/null | awk '/Version:/{print $2; exit}')
-  [[ $got == "$FABRIC_VERSION" ]] || die "install: $BIN/peer reports version '$got', want $FABRIC_VERSION"
+  printf '%s\n' "$out" >>"$log"
+  local modcache
+  modcache=$(go env GOMODCACHE)
+  keep_config "$(ls -d "$modcache"/github.com/hyperledger/fabric@*"${FABRIC_COMMIT:0:12}"/sampleconfig | head -1)"
+}
+
+# Binaries already at the pinned version -> a source archive or tree (SVCFLOW_FABRIC_SRC) -> go
+# install at the pinned commit. A second install finds the first one's binaries and does nothing.
+cmd_install() {
+  local log=$LOGS/install.log v
+  mkdir -p "$LOGS"
+  v=$(installed_version)
+  if [[ $v != "$FABRIC_VERSION" ]]; then
+    [[ -z $v ]] || say "Fabric binaries in $BIN report version $v; rebuilding $FABRIC_VERSION"
+    check_go
+    if [[ -n ${SVCFLOW_FABRIC_SRC:-} ]]; then install_from_src "$SVCFLOW_FABRIC_SRC" "$log"; else install_with_go "$log"; fi
+    v=$(installed_version)
+    [[ $v == "$FABRIC_VERSION" ]] || die "install ($BIN/peer and orderer report version '$v' after the build, want $FABRIC_VERSION)" "$log"
+  fi
+  # Binaries installed before install kept their config (or brought from elsewhere) may lack it:
+  # take it from the Go module cache of the pinned commit when that is there.
+  if ! (fabric_cfg_base) >/dev/null 2>&1; then
+    local dir
+    for dir in "$(go env GOMODCACHE 2>/dev/null)"/github.com/hyperledger/fabric@*"${FABRIC_COMMIT:0:12}"/sampleconfig; do
+      [[ -f $dir/core.yaml ]] && keep_config "$dir"
+    done
+  fi
   fabric_cfg_base >/dev/null
 }
 
@@ -449,10 +534,13 @@ CC_BIN=$CARGO_TARGET/release/svcflow-chaincode
 cc_port() { case $1 in org1) echo 7100 ;; org2) echo 8100 ;; org3) echo 9100 ;; esac; }
 consortium_msps() { local o out=(); for o in "${ORGS[@]}"; do out+=("$(org_msp "$o")"); done; (IFS=,; echo "${out[*]}"); }
 
-cc_build() {
-  [[ -f $ROOT/chaincode/Cargo.toml ]] || die "deployCC (no chaincode crate at $ROOT/chaincode)"
-  step "deployCC: build chaincode (cargo build --release -p svcflow-chaincode)" "$LOGS/chaincode-build.log" \
-    cargo build --release --manifest-path "$ROOT/Cargo.toml" -p svcflow-chaincode
+# Both binaries in one cargo invocation: built separately, cargo unifies features per selection and
+# rebuilds shared crates for each; together the second build is a no-op.
+build_bins() { # step-name log
+  [[ -f $ROOT/chaincode/Cargo.toml ]] || die "$1 (no chaincode crate at $ROOT/chaincode)"
+  command -v protoc >/dev/null || die "$1 (protoc builds the gateway's Fabric client: apt-get install protobuf-compiler libprotobuf-dev)"
+  step "$1 (cargo build --release --bins -p svcflow-chaincode -p svcflow-gateway)" "$2" \
+    cargo build --release --bins --manifest-path "$ROOT/Cargo.toml" -p svcflow-chaincode -p svcflow-gateway
 }
 
 # A key and certificate issued by ORG's TLS CA for 127.0.0.1/localhost, kept in DIR as KIND.{key,crt}
@@ -538,7 +626,7 @@ committed_sequence() {
 cmd_deploy_cc() {
   CFG_BASE=${CFG_BASE:-$(fabric_cfg_base)}
   mkdir -p "$CC_DIR"
-  cc_build
+  build_bins "deployCC: build" "$LOGS/chaincode-build.log"
   local org pkg id collections seq digest
   collections=$(cc_collections)
   declare -A ids=()
@@ -636,7 +724,7 @@ gw_config() { # org -> path of its gateway.toml
   local org=$1 dir=$GW_DIR/$1
   tls_issue "$org" "$dir/tls" "gateway.$(org_domain "$org")" server "$LOGS/gateway-tls.log"
   cat >"$dir/gateway.toml" <<TOML
-# Generated by network.sh for $(org_msp "$org"); SVCFLOW_* variables override any key.
+# Generated by network.sh for $(org_msp "$org"); SVCFLOW_GW_* variables override any key.
 [server]
 listen = "127.0.0.1:$(gw_port "$org")"
 tls_cert = "$dir/tls/server.crt"
@@ -674,7 +762,7 @@ gw_start() { # org [force]: starts it unless it runs this binary with this confi
   if pid_alive "$name" && [[ -z $force && $(cat "$GW_DIR/$org/running-id" 2>/dev/null) == "$running" ]]; then return 0; fi
   stop_all "$name"
   ! port_open "$(gw_port "$org")" || die "start $name (port $(gw_port "$org") already in use by another process)"
-  RUST_LOG=${SVCFLOW_GW_LOG:-info} spawn "$name" "$LOGS/$name.log" "$GW_BIN" --config "$cfg"
+  SVCFLOW_GW_LOG=${SVCFLOW_GW_LOG:-info} spawn "$name" "$LOGS/$name.log" "$GW_BIN" --config "$cfg"
   echo "$running" >"$GW_DIR/$org/running-id"
 }
 
@@ -682,9 +770,7 @@ gw_start() { # org [force]: starts it unless it runs this binary with this confi
 # (after a rebuild or a change of store they restart; otherwise they are left alone).
 cmd_gateways() {
   mkdir -p "$GW_DIR" "$LOGS"
-  command -v protoc >/dev/null || die "gateways (protoc builds the gateway's Fabric client: apt-get install protobuf-compiler libprotobuf-dev)"
-  step "gateways: build (cargo build --release -p svcflow-gateway)" "$LOGS/gateway-build.log" \
-    cargo build --release --manifest-path "$ROOT/Cargo.toml" -p svcflow-gateway
+  build_bins "gateways: build" "$LOGS/gateway-build.log"
   local org
   for org in "${ORGS[@]}"; do gw_start "$org"; done
   for org in "${ORGS[@]}"; do gw_wait_healthy "$org"; done
@@ -703,7 +789,8 @@ usage() {
 Usage: fabric-network/network.sh <verb> [options]
 
 Verbs:
-  install              build Fabric $FABRIC_VERSION binaries into $BIN (skipped when present)
+  install              get Fabric $FABRIC_VERSION binaries into $BIN (a no-op when they are there):
+                       from SVCFLOW_FABRIC_SRC if set, else go install at the pinned commit
   up [-s ceph]         install if needed, crypto, 3 orderers, channel '$CHANNEL', 4 peers joined;
                        then the chaincode and gateways once they exist. -s ceph also starts Ceph RGW.
   down                 stop every process started here (by PID file); state is kept
@@ -720,8 +807,12 @@ Verbs:
   -h                   this help
 
 Environment:
-  SVCFLOW_FABRIC_BIN   use pre-built Fabric $FABRIC_VERSION binaries from this dir instead of building
-  SVCFLOW_FABRIC_CFG   dir with Fabric's sample core.yaml/orderer.yaml (default: from the Go module cache)
+  SVCFLOW_FABRIC_SRC   Fabric $FABRIC_VERSION source to build from: its archive (sha256 checked) or an
+                       unpacked tree; with vendor/ it needs no module download
+  SVCFLOW_FABRIC_BIN   dir of Fabric $FABRIC_VERSION binaries: used when present, built into when not
+                       (default: fabric-network/.bin)
+  SVCFLOW_FABRIC_CFG   dir with Fabric's sample core.yaml/orderer.yaml (default: \$BIN/config, kept
+                       there by install, or \$BIN/../config as in Fabric's release archives)
   SVCFLOW_STATE_DIR    generated state (default: fabric-network/.state)
 EOF
 }

@@ -43,16 +43,18 @@ refused() { local kind=$1 out; shift; out=$("$@" 2>&1) && { echo "unexpectedly s
 same() { [[ $1 == "$2" ]] || { printf 'before: %s\nafter:  %s\n' "$1" "$2"; return 1; }; }
 rec() { jq -cn "$1"; }
 
-key=$(head -c 32 /dev/urandom | base64 -w0)
+# Each phase its own key, so a key served for the wrong phase fails a check.
+newkey() { head -c 32 /dev/urandom | base64 -w0; }
+declare -A KEY=([P1]=$(newkey) [P2]=$(newkey) [P3]=$(newkey))
 check "create project $P (Org1 User1)" ok_inv org1 User1 "org1 org2" CreateProject "{\"id\":\"$P\",\"name\":\"Bridge\"}"
 check "add P1 {Org1, Org2} with its key" ok_inv org1 User1 "org1 org2" AddPhase \
-  "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"design\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org2MSP\"}]}" "{\"phase_key\":\"$key\"}"
+  "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"design\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org2MSP\"}]}" "{\"phase_key\":\"${KEY[P1]}\"}"
 check "add P2 {Org2, Org3} (key set later by a participant)" ok_inv org1 User1 "org1 org2" AddPhase \
   "{\"project\":\"$P\",\"id\":\"P2\",\"name\":\"build\",\"participants\":[{\"msp_id\":\"Org2MSP\"},{\"msp_id\":\"Org3MSP\"}]}"
-check "Org2 sets P2's key" ok_inv org2 User1 "org2 org3" SetPhaseKey "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"phase_key\":\"$key\"}"
+check "Org2 sets P2's key" ok_inv org2 User1 "org2 org3" SetPhaseKey "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"phase_key\":\"${KEY[P2]}\"}"
 u1=$(q org1 User1 WhoAmI '{}' | jq -r .id)
 check "add P3 {Org1 User1 only}" ok_inv org1 User1 "org1 org2" AddPhase \
-  "{\"project\":\"$P\",\"id\":\"P3\",\"name\":\"audit\",\"participants\":[{\"msp_id\":\"Org1MSP\",\"identity\":\"$u1\"}]}" "{\"phase_key\":\"$key\"}"
+  "{\"project\":\"$P\",\"id\":\"P3\",\"name\":\"audit\",\"participants\":[{\"msp_id\":\"Org1MSP\",\"identity\":\"$u1\"}]}" "{\"phase_key\":\"${KEY[P3]}\"}"
 
 check "Org2 writes a record on P1" ok_inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{"spec":1}')\"}"
 read_r1() { q org1 User2 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" | jq -e '.document.spec == 1 and .version == 1'; }
@@ -61,7 +63,7 @@ check "Org3 writes a record on P2" ok_inv org3 User1 "org2 org3" PutRecord "{\"p
 check "Org1 User1 writes a record on P3" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" "{\"record\":\"$(b64 '{"audit":"ok"}')\"}"
 read_r3() { q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" | jq -e '.document.audit == "ok"'; }
 check "Org1 User1 reads P3" read_r3
-pk() { [[ $(q "$1" "$2" GetPhaseKey "{\"project\":\"$P\",\"phase\":\"$3\"}" | jq -r .key) == "$key" ]]; }
+pk() { local got; got=$(q "$1" "$2" GetPhaseKey "{\"project\":\"$P\",\"phase\":\"$3\"}" | jq -r .key); [[ $got == "${KEY[$3]}" ]] || { echo "got $got for $3, want ${KEY[$3]}"; return 1; }; }
 for t in "org2 User1 P1" "org3 User1 P2" "org1 User1 P3"; do check "phase key for $t" pk $t; done
 
 # Division: the chaincode refuses outsiders...
@@ -74,12 +76,26 @@ check "chaincode refuses Org1 on P2" refused "forbidden" q org1 User1 GetRecord 
 # ...and the peers refuse what the collection does not allow: a P1 write sent to Org1's and Org3's
 # peers instead of Org1's and Org2's.
 before=$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}")
-# (Org3's peer has no P1 data, so it refuses to endorse; were it to sign anyway, validation would
-# fail P1's collection policy, Org1 AND Org2.)
-check "Org3's peer refuses to endorse a P1 write" refused "private data matching public hash version is not available\|ENDORSEMENT_POLICY_FAILURE" \
+# A P1 write endorsed by Org1's and Org3's peers instead of Org1's and Org2's: Org3's peer holds no
+# P1 data to simulate against, and a signature of it could not meet P1's collection policy anyway.
+check "a P1 write endorsed by Org1 + Org3 is refused" refused "private data matching public hash version is not available\|ENDORSEMENT_POLICY_FAILURE" \
   inv org1 User1 "org1 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{"spec":666}')\"}"
 check "...and P1's record is unchanged" same "$before" "$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}")"
-# The peer holds P1's data only on member orgs' peers.
+# Where the division is decided: a P1 participant (past the chaincode's ACL) reads P1 on a peer of an
+# org outside P1. Only the collection's member peers hold the data, so the peer itself has nothing:
+# it knows the key's hash from the block and says the data is not there.
+not_held() { # org user func json peer
+  local out
+  out=$(q "$1" "$2" "$3" "$4" "$5" 2>&1) && { echo "$5 returned data: $out"; return 1; }
+  grep -q "private data matching public hash version is not available" <<<"$out" || { echo "$out"; return 1; }
+}
+held() { q "$1" "$2" "$3" "$4" "$5" | jq -e "$6"; } # org user func json peer jq-test
+R1="{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
+check "peer0.org3 holds no P1 record (read by Org1 User1, endorsed on peer0.org3 alone)" not_held org1 User1 GetRecord "$R1" peer0.org3
+check "peer0.org3 holds no P1 key (read by Org2 User1 on peer0.org3)" not_held org2 User1 GetPhaseKey "{\"project\":\"$P\",\"phase\":\"P1\"}" peer0.org3
+check "peer0.org1 holds no P2 record (read by Org2 User1 on peer0.org1)" not_held org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}" peer0.org1
+# The same read on a member peer finds the data: the refusals above are the peer's, not the caller's.
+check "peer0.org2 holds P1's record (the same read on a member peer)" held org1 User1 GetRecord "$R1" peer0.org2 '.document.spec == 1'
 check "Org3 Admin is refused on P1 too" refused "forbidden" q org3 Admin GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
 
 # Public data: readable by all.

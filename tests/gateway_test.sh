@@ -14,12 +14,6 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; jobs -p | xargs -r kill 2>/dev/null' EXIT
 
 port() { gw_port "org$1"; }
-user_tls() { echo "$(org_dir "org$1")/users/$2@org$1.svcflow.local/tls"; }
-# gwcurl ORG USER PATH [curl args...]: curl to ORG's gateway with USER's client certificate.
-gwcurl() {
-  local o=$1 t; t=$(user_tls "$1" "$2")
-  curl --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(port "$o")$3" "${@:4}"
-}
 # req ORG USER METHOD PATH [curl args...]: the body goes to $TMP/body, the status is printed.
 req() {
   local o=$1 u=$2 m=$3 path=$4; shift 4
@@ -230,7 +224,7 @@ killed_upload() {
   ls "$GW_DIR/org1/journal" | grep -q killed || { echo "no journal entry for the interrupted upload"; return 1; }
 }
 check "kill Org1's gateway during a 256 MiB upload" killed_upload
-restart_gw() { SVCFLOW_SWEEP_AFTER_MS=1000 gw_start org1 force && gw_wait_healthy org1; }
+restart_gw() { SVCFLOW_GW_SWEEP_AFTER_MS=1000 gw_start org1 force && gw_wait_healthy org1; }
 check "restart it (sweeping after 1 s)" restart_gw
 check "the journal is settled" eventually 30 bash -c "! ls '$GW_DIR/org1/journal' | grep -q killed"
 check "no anchor for the interrupted upload" expect 404 1 User1 GET "$V/phases/P1/files/killed"
@@ -255,7 +249,7 @@ check "  … and settles both entries" eventually 20 journal_empty
 check "  … the anchored object is untouched" expect 200 1 User1 GET "$V/phases/P1/files/$ifid/content"
 
 # --- uploads verified by a full re-read before anchoring ----------------------------------------
-restart_full() { SVCFLOW_VERIFY_UPLOADS=full gw_start org2 force && gw_wait_healthy org2; }
+restart_full() { SVCFLOW_GW_VERIFY_UPLOADS=full gw_start org2 force && gw_wait_healthy org2; }
 check "restart Org2's gateway with verify_uploads = full" restart_full
 check "an upload re-read before its anchor → 201" expect 201 2 User1 POST "$V/phases/P1/files?name=full.bin&id=full" --data-binary @"$TMP/drawing.bin"
 check "  … and reads back" same_file 1 User1 P1 full

@@ -40,3 +40,11 @@ live_network() { # suite
   "$NET_DIR/network.sh" up || { echo "$1: 0 passed, 1 failed, 0 skipped (network.sh up; see the line above)"; exit 1; }
   CFG_BASE=$(fabric_cfg_base)
 }
+
+# For the REST suites (after live_network): user_tls ORG-NUMBER USER -> that user's TLS dir;
+# gwcurl ORG-NUMBER USER PATH [curl args...]: curl to the org's gateway as that user.
+user_tls() { echo "$(org_dir "org$1")/users/$2@org$1.svcflow.local/tls"; }
+gwcurl() {
+  local o=$1 t; t=$(user_tls "$1" "$2")
+  curl --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(gw_port "org$o")$3" "${@:4}"
+}

@@ -49,21 +49,50 @@ check "orderers agree on one Raft leader" eventually 15 one_agreed_leader
 check "all 4 peers joined at the same height" eventually 15 peers_same_height 1
 check "cross-org gossip membership complete" wait_gossip
 
-h0=$(peer_height peer0.org1 "$CHANNEL")
-victim=$(leader_name)
-survivor=orderer1; [[ $victim == orderer1 ]] && survivor=orderer2
-stop_all "$victim"
-check "the stopped orderer ($victim, the leader) is down" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$(orderer_port "$victim")) 2>/dev/null"
-single_leader() { [[ $(leader_count) == 1 ]]; }
-check "a new leader is elected among the two left" eventually 30 single_leader
-check "a transaction commits with $victim down" eventually 30 submit_probe_tx "$(orderer_port "$survivor")"
-check "all peers received the new block" eventually 20 peers_same_height $((h0 + 1))
+# A transaction through the REST gateway: the peer's Fabric Gateway picks the orderer itself, so this
+# is what clients see, whichever orderer is down.
+gateway_probe() {
+  local code
+  code=$(gwcurl 1 User1 /v1/projects -sS -o /dev/null -w '%{http_code}' -X POST -d "{\"id\":\"net$(date +%s%N)\",\"name\":\"probe\"}")
+  [[ $code == 201 ]] || { echo "POST /v1/projects answered $code"; return 1; }
+}
+check "a transaction commits through the REST gateway" gateway_probe
 
-"$NET" up >/dev/null 2>&1 # restarts only what is not running
-target=$(orderer_height "$survivor")
-caught_up() { local h; h=$(orderer_height "$victim"); [[ -n $h && $h -ge $target ]]; }
-check "$victim restarted and caught up to height $target" eventually 30 caught_up
-check "orderers agree on one Raft leader after the restart" eventually 30 one_agreed_leader
+# One orderer down (ROLE leader or follower): the two left keep a leader and commit, the stopped one
+# catches up after `up`. Ends the suite when there is no such orderer to stop: stopping nothing
+# would prove nothing.
+orderer_down() { # role
+  local role=$1 leader victim survivor h0 o
+  leader=$(leader_name)
+  if [[ $(wc -w <<<"$leader") != 1 ]]; then
+    check "exactly one Raft leader to pick the $role from" bash -c "echo 'leaders: ${leader:-none}'; false"
+    finish network; exit 1
+  fi
+  if [[ $role == leader ]]; then victim=$leader; else
+    for o in "${ORDERERS[@]}"; do [[ $o != "$leader" ]] && { victim=$o; break; }; done
+  fi
+  for o in "${ORDERERS[@]}"; do [[ $o != "$victim" ]] && { survivor=$o; break; }; done
+  h0=$(peer_height peer0.org1 "$CHANNEL")
+  stop_all "$victim"
+  check "the stopped orderer ($victim, the $role) is down" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$(orderer_port "$victim")) 2>/dev/null"
+  if [[ $role == leader ]]; then
+    check "a new leader is elected among the two left" eventually 30 single_leader
+  else
+    same_leader() { [[ $(leader_name) == "$leader" ]]; }
+    check "the leader ($leader) stays leader with a follower down" eventually 10 same_leader
+  fi
+  check "a transaction commits through $survivor with $victim down" eventually 30 submit_probe_tx "$(orderer_port "$survivor")"
+  check "a transaction commits through the REST gateway with $victim down" eventually 30 gateway_probe
+  check "all peers received the new blocks" eventually 20 peers_same_height $((h0 + 2))
+  "$NET" up >/dev/null 2>&1 # restarts only what is not running
+  local target; target=$(orderer_height "$survivor")
+  caught_up() { local h; h=$(orderer_height "$victim"); [[ -n $h && $h -ge $target ]]; }
+  check "$victim restarted and caught up to height $target" eventually 30 caught_up
+  check "orderers agree on one Raft leader after the restart" eventually 30 one_agreed_leader
+}
+single_leader() { [[ $(leader_count) == 1 ]]; }
+orderer_down leader
+orderer_down follower
 
 "$NET" down
 leftover() {

@@ -34,8 +34,10 @@ if cargo fmt --version >/dev/null 2>&1; then
   banner "cargo fmt --check (rustfmt.toml)"
   cargo fmt --all --check >/dev/null || { echo "cargo fmt --all would change files: run it"; failed+=("cargo fmt"); }
 fi
-banner "cargo test --workspace"
-cargo test --workspace --locked 2>&1 | tee -a "$OUT"
+# --release: the live suites run release binaries, so the tests share their compiled dependencies
+# (one build of the tree instead of two on a cold machine), and 1 GiB round trips run at speed.
+banner "cargo test --workspace --release"
+cargo test --workspace --release --locked 2>&1 | tee -a "$OUT"
 ((PIPESTATUS[0] == 0)) || failed+=("cargo test")
 
 # --- Live Fabric suites ------------------------------------------------------------------------
@@ -52,17 +54,9 @@ if "$NET" install; then
   bash tests/network_test.sh | tee -a "$OUT"
   ((PIPESTATUS[0] == 0)) || failed+=("network suite")
 else
-  log=fabric-network/.state/logs/install.log
-  reason=$(grep -m1 -E '403|not available|invalid version|no such host|too old|not found' "$log" 2>/dev/null || echo "see $log")
-  if [[ ${SVCFLOW_ALLOW_NO_FABRIC:-0} == 1 ]]; then
-    echo "NOT RUN: the live Fabric suites, because Fabric could not be installed here: $reason"
-    echo "chaincode: 0 passed, 0 failed, 43 skipped" | tee -a "$OUT"
-    echo "gateway: 0 passed, 0 failed, $(grep -c '^check ' tests/gateway_test.sh) skipped" | tee -a "$OUT"
-    echo "network: 0 passed, 0 failed, 11 skipped" | tee -a "$OUT"
-  else
-    echo "Fabric could not be installed: $reason (set SVCFLOW_FABRIC_BIN and SVCFLOW_FABRIC_CFG to use pre-built binaries)"
-    failed+=("network.sh install")
-  fi
+  # Without Fabric the live suites cannot run: that is a failure, never a skip.
+  echo "Fabric could not be installed (the line above says why): the chaincode, gateway and network suites did not run"
+  failed+=("network.sh install")
 fi
 
 banner "summary"

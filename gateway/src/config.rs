@@ -1,5 +1,5 @@
 //! The gateway's configuration: one typed struct, read from a TOML file, overridden by
-//! `SVCFLOW_*` environment variables, and validated at start with a message naming the bad key.
+//! `SVCFLOW_GW_*` environment variables, and validated at start with a message naming the bad key.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -144,6 +144,9 @@ fn default_timeout_ms() -> u64 {
     30_000
 }
 
+/// The prefix of the gateway's environment variables.
+pub const ENV_PREFIX: &str = "SVCFLOW_GW_";
+
 impl Config {
     /// Reads the file, applies the environment (`vars`, normally `std::env::vars()`), validates.
     pub fn load(path: &std::path::Path, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
@@ -158,15 +161,16 @@ impl Config {
         Ok(cfg)
     }
 
-    /// `SVCFLOW_LISTEN`, `SVCFLOW_JOURNAL_DIR`, `SVCFLOW_SWEEP_AFTER_MS`, `SVCFLOW_WORKERS`, `SVCFLOW_MSP_ID`, `SVCFLOW_WALLET`, `SVCFLOW_CHANNEL`, `SVCFLOW_CHAINCODE`,
-    /// `SVCFLOW_TIMEOUT_MS`, `SVCFLOW_UPLOAD_LIMIT_BYTES`, `SVCFLOW_STORAGE_BACKEND`,
-    /// `SVCFLOW_STORAGE_PATH`, `SVCFLOW_S3_ENDPOINT`, `SVCFLOW_S3_BUCKET`, `SVCFLOW_S3_REGION`,
-    /// `SVCFLOW_S3_ACCESS_KEY`, `SVCFLOW_S3_SECRET_KEY`, `SVCFLOW_S3_PARTS_IN_FLIGHT`,
-    /// `SVCFLOW_VERIFY_UPLOADS`. Unknown `SVCFLOW_*` names are refused so a
-    /// typo never goes unnoticed.
+    /// The gateway's own variables, `SVCFLOW_GW_` + the key's name: `LISTEN`, `UPLOAD_LIMIT_BYTES`,
+    /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
+    /// `TIMEOUT_MS`, `STORAGE_BACKEND`, `STORAGE_PATH`, `S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
+    /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_PARTS_IN_FLIGHT`, `VERIFY_UPLOADS`; `CONFIG` (the
+    /// file) and `LOG` (the log filter) are read by `main`. An unknown name under this prefix is
+    /// refused so a typo never goes unnoticed; every other variable (the scripts' `SVCFLOW_*`
+    /// included) is none of the gateway's business.
     fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
         for (k, v) in vars {
-            let Some(name) = k.strip_prefix("SVCFLOW_") else {
+            let Some(name) = k.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
             let num = |v: &str| v.parse::<u64>().map_err(|e| invalid(&k, e.to_string()));
@@ -202,10 +206,7 @@ impl Config {
                         _ => return Err(invalid(&k, "must be size or full")),
                     }
                 }
-                // Read by other parts of the project, not by the gateway.
-                "FABRIC_BIN" | "FABRIC_CFG" | "STATE_DIR" | "CHANNEL_ARG" | "ALLOW_NO_FABRIC" | "CONFIG" | "GW_LOG" | "CLI_LOGGING"
-                | "ORDERER_LOGGING" | "PEER_LOGGING" => {}
-                _ if name.starts_with("CEPH_") || name.starts_with("RGW_") || name.starts_with("CC_") || name.starts_with("BENCH_") => {}
+                "CONFIG" | "LOG" => {}
                 _ => return Err(invalid(&k, "unknown setting (see gateway/src/config.rs for the names)")),
             }
         }
@@ -297,17 +298,27 @@ path = "objects"
 
     #[test]
     fn loads_with_defaults_and_env_overrides() {
-        // The names network.sh and the tests read are not the gateway's, and are not refused.
-        let others = [("SVCFLOW_GW_LOG", "warn"), ("SVCFLOW_PEER_LOGGING", "debug"), ("SVCFLOW_FABRIC_BIN", "/b"), ("SVCFLOW_RGW_PORT", "1")];
-        assert!(Config::from_toml(GOOD, "t", env(&others)).is_ok());
-        let c = Config::from_toml(GOOD, "t", env(&[("SVCFLOW_LISTEN", "127.0.0.1:9443"), ("PATH", "/bin")])).unwrap();
+        // Whatever else a shell or the scripts export is not the gateway's, and never stops it.
+        let others = [
+            ("SVCFLOW_GW_LOG", "warn"),
+            ("SVCFLOW_FABRIC_SRC", "/src.tar.gz"),
+            ("SVCFLOW_ANYTHING_NEW", "x"),
+            ("SVCFLOW_LISTEN", "nowhere"),
+            ("SVCFLOW_S3_ENDPOINT", "http://127.0.0.1:7480"),
+        ];
+        assert_eq!(Config::from_toml(GOOD, "t", env(&others)).map(|c| c.server.listen), Ok("127.0.0.1:7443".to_owned()));
+        let c = Config::from_toml(GOOD, "t", env(&[("SVCFLOW_GW_LISTEN", "127.0.0.1:9443"), ("PATH", "/bin")])).unwrap();
         assert_eq!(c.server.listen, "127.0.0.1:9443");
         assert_eq!(c.fabric.channel, "svcflow");
         assert_eq!(c.fabric.peers.len(), 2);
         assert_eq!(c.timeout(), Duration::from_secs(30));
         assert_eq!((c.server.journal_dir.to_str(), c.server.sweep_after_ms, c.server.workers), (Some("svcflow-journal"), 120_000, None));
-        let c = Config::from_toml(GOOD, "t", env(&[("SVCFLOW_JOURNAL_DIR", "/j"), ("SVCFLOW_SWEEP_AFTER_MS", "1000"), ("SVCFLOW_WORKERS", "3")]))
-            .unwrap();
+        let c = Config::from_toml(
+            GOOD,
+            "t",
+            env(&[("SVCFLOW_GW_JOURNAL_DIR", "/j"), ("SVCFLOW_GW_SWEEP_AFTER_MS", "1000"), ("SVCFLOW_GW_WORKERS", "3")]),
+        )
+        .unwrap();
         assert_eq!((c.server.journal_dir.to_str(), c.server.sweep_after_ms, c.server.workers), (Some("/j"), 1000, Some(3)));
     }
 
@@ -315,16 +326,16 @@ path = "objects"
     fn errors_name_the_bad_key() {
         type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
         let cases: &[Case] = &[
-            (GOOD, &[("SVCFLOW_LISTEN", "nowhere")], "server.listen"),
-            (GOOD, &[("SVCFLOW_TIMEOUT_MS", "soon")], "SVCFLOW_TIMEOUT_MS"),
-            (GOOD, &[("SVCFLOW_TIMOUT_MS", "5")], "SVCFLOW_TIMOUT_MS"),
-            (GOOD, &[("SVCFLOW_MSP_ID", "Org 1")], "fabric.msp_id"),
-            (GOOD, &[("SVCFLOW_STORAGE_BACKEND", "s3")], "storage.s3_endpoint"),
-            (GOOD, &[("SVCFLOW_STORAGE_BACKEND", "tape")], "SVCFLOW_STORAGE_BACKEND"),
-            (GOOD, &[("SVCFLOW_WORKERS", "0")], "server.workers"),
-            (GOOD, &[("SVCFLOW_S3_PARTS_IN_FLIGHT", "0")], "storage.s3_parts_in_flight"),
-            (GOOD, &[("SVCFLOW_VERIFY_UPLOADS", "twice")], "SVCFLOW_VERIFY_UPLOADS"),
-            (GOOD, &[("SVCFLOW_SWEEP_AFTER_MS", "soon")], "SVCFLOW_SWEEP_AFTER_MS"),
+            (GOOD, &[("SVCFLOW_GW_LISTEN", "nowhere")], "server.listen"),
+            (GOOD, &[("SVCFLOW_GW_TIMEOUT_MS", "soon")], "SVCFLOW_GW_TIMEOUT_MS"),
+            (GOOD, &[("SVCFLOW_GW_TIMOUT_MS", "5")], "SVCFLOW_GW_TIMOUT_MS"),
+            (GOOD, &[("SVCFLOW_GW_MSP_ID", "Org 1")], "fabric.msp_id"),
+            (GOOD, &[("SVCFLOW_GW_STORAGE_BACKEND", "s3")], "storage.s3_endpoint"),
+            (GOOD, &[("SVCFLOW_GW_STORAGE_BACKEND", "tape")], "SVCFLOW_GW_STORAGE_BACKEND"),
+            (GOOD, &[("SVCFLOW_GW_WORKERS", "0")], "server.workers"),
+            (GOOD, &[("SVCFLOW_GW_S3_PARTS_IN_FLIGHT", "0")], "storage.s3_parts_in_flight"),
+            (GOOD, &[("SVCFLOW_GW_VERIFY_UPLOADS", "twice")], "SVCFLOW_GW_VERIFY_UPLOADS"),
+            (GOOD, &[("SVCFLOW_GW_SWEEP_AFTER_MS", "soon")], "SVCFLOW_GW_SWEEP_AFTER_MS"),
         ];
         for (text, vars, key) in cases {
             let e = Config::from_toml(text, "t", env(vars)).unwrap_err();

@@ -1,5 +1,6 @@
 //! `svcflow-gateway [--config <file>]`: the org's REST gateway. The config file defaults to
-//! `$SVCFLOW_CONFIG`, then `gateway.toml`; any `SVCFLOW_*` variable overrides it.
+//! `$SVCFLOW_GW_CONFIG`, then `gateway.toml`; any `SVCFLOW_GW_*` variable overrides a key of it
+//! and `SVCFLOW_GW_LOG` (else `RUST_LOG`) sets the log filter.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,15 +11,17 @@ use svcflow_gateway::config::Config;
 fn config_path() -> Result<PathBuf, String> {
     let mut args = std::env::args().skip(1);
     match (args.next().as_deref(), args.next()) {
-        (None, _) => Ok(std::env::var_os("SVCFLOW_CONFIG").map(PathBuf::from).unwrap_or_else(|| "gateway.toml".into())),
+        (None, _) => Ok(std::env::var_os("SVCFLOW_GW_CONFIG").map(PathBuf::from).unwrap_or_else(|| "gateway.toml".into())),
         (Some("--config" | "-c"), Some(p)) => Ok(p.into()),
-        (Some("-h" | "--help"), _) => Err("usage: svcflow-gateway [--config <file>]   (SVCFLOW_* variables override the file)".into()),
+        (Some("-h" | "--help"), _) => Err("usage: svcflow-gateway [--config <file>]   (SVCFLOW_GW_* variables override the file)".into()),
         (Some(other), _) => Err(format!("unexpected argument {other:?}; usage: svcflow-gateway [--config <file>]")),
     }
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SVCFLOW_GW_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| "info".into());
     let b = tracing_subscriber::fmt().with_env_filter(filter);
     if std::io::stdout().is_terminal() {
         b.init();

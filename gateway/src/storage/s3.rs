@@ -42,11 +42,14 @@ impl S3Store {
     }
 }
 
-/// Connection problems are `Unavailable` (retry later), a 404 is `NotFound`, the rest `Backend`.
+/// What the client may retry later is `Unavailable`: the store not reachable, a connection lost
+/// mid-request, or the store's own 5xx (it is overloaded or failing, not the request). A 404 is
+/// `NotFound`; the rest `Backend`.
 fn map_err(e: S3Error) -> StorageError {
     match &e {
         S3Error::HttpFailWithBody(404, _) => StorageError::NotFound(String::new()),
-        S3Error::Reqwest(r) if r.is_connect() || r.is_timeout() => StorageError::Unavailable(e.to_string()),
+        S3Error::HttpFailWithBody(500..=599, _) => StorageError::Unavailable(e.to_string()),
+        S3Error::Reqwest(r) if r.is_connect() || r.is_timeout() || r.is_request() || r.is_body() => StorageError::Unavailable(e.to_string()),
         S3Error::Io(_) => StorageError::Unavailable(e.to_string()),
         _ => StorageError::Backend(e.to_string()),
     }
