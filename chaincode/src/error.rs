@@ -1,28 +1,37 @@
-//! The one error type of the contract. Its `Display` is what the peer returns to the client, so it
-//! starts with a machine-readable kind (`bad_request:`, `forbidden:`, `not_found:`, `conflict:`,
-//! `internal:`) that the gateway maps to an HTTP status, followed by the reason.
+//! The chaincode's error: a refusal of the contract (its kind shared with the gateway through
+//! `svcflow-model`) or a failure of the ledger under it. The shim answers with the kind's status
+//! and `code: reason` as the message (see `svcflow_model::error`).
+
+use svcflow_model::{ErrorKind, Refusal};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ContractError {
-    #[error("bad_request: {0}")]
-    BadRequest(String),
-    #[error("forbidden: {0}")]
-    Forbidden(String),
-    #[error("not_found: {0}")]
-    NotFound(String),
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The ledger (peer) refused or failed a call.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The ledger (peer) refused or failed a call, or stored data is unreadable.
     #[error("internal: {0}")]
     Ledger(String),
 }
 
 impl ContractError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ContractError::Refused(r) => r.kind,
+            ContractError::Ledger(_) => ErrorKind::Internal,
+        }
+    }
+
     pub fn bad(msg: impl Into<String>) -> Self {
-        Self::BadRequest(msg.into())
+        Refusal::bad(msg).into()
     }
     pub fn forbidden(msg: impl Into<String>) -> Self {
-        Self::Forbidden(msg.into())
+        Refusal::forbidden(msg).into()
+    }
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Refusal::not_found(msg).into()
+    }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        Refusal::conflict(msg).into()
     }
 }
 

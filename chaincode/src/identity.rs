@@ -1,8 +1,8 @@
 //! Who is calling: the transaction creator's X.509 certificate, as the peer hands it over
-//! (MSP id + PEM), read with `x509-parser`.
+//! (MSP id + PEM), read with `x509-parser` into the model's [`Identity`].
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+pub use svcflow_model::identity::{Identity, Role};
 use x509_parser::prelude::*;
 
 use crate::error::{ContractError, Result};
@@ -10,79 +10,37 @@ use crate::error::{ContractError, Result};
 /// Fabric CA puts enrollment attributes in this extension as `{"attrs":{...}}`.
 const FABRIC_ATTRS_OID: &str = "1.2.3.4.5.6.7.8.1";
 
-/// The role an MSP with NodeOUs gives a certificate (from its subject OU).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Client,
-    Admin,
-    Peer,
-    Orderer,
-    Member,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    pub msp_id: String,
-    /// Stable id of the identity: the same string Go's `cid.GetID` returns,
-    /// base64("x509::" + subject DN + "::" + issuer DN) with Go's DN formatting.
-    pub id: String,
-    pub subject: String,
-    pub issuer: String,
-    pub role: Role,
-    /// Fabric CA attributes, when the certificate has them.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    pub attrs: serde_json::Map<String, serde_json::Value>,
-}
-
-impl Identity {
-    pub fn from_pem(msp_id: &str, pem: &[u8]) -> Result<Self> {
-        let bad = |e: String| ContractError::bad(format!("creator certificate: {e}"));
-        let (_, pem) = parse_x509_pem(pem).map_err(|e| bad(e.to_string()))?;
-        let cert = pem.parse_x509().map_err(|e| bad(e.to_string()))?;
-        let subject = go_dn(cert.subject());
-        let issuer = go_dn(cert.issuer());
-        let id = base64::engine::general_purpose::STANDARD.encode(format!("x509::{subject}::{issuer}"));
-        let role = cert
-            .subject()
-            .iter_organizational_unit()
-            .filter_map(|ou| ou.as_str().ok())
-            .find_map(|ou| match ou {
-                "client" => Some(Role::Client),
-                "admin" => Some(Role::Admin),
-                "peer" => Some(Role::Peer),
-                "orderer" => Some(Role::Orderer),
-                _ => None,
-            })
-            .unwrap_or(Role::Member);
-        let mut attrs = serde_json::Map::new();
-        for ext in cert.extensions() {
-            if ext.oid.to_id_string() == FABRIC_ATTRS_OID {
-                if let Ok(serde_json::Value::Object(mut o)) = serde_json::from_slice::<serde_json::Value>(ext.value) {
-                    if let Some(serde_json::Value::Object(a)) = o.remove("attrs") {
-                        attrs = a;
-                    }
+/// The identity of a creator certificate (PEM) of MSP `msp_id`.
+pub fn from_pem(msp_id: &str, pem: &[u8]) -> Result<Identity> {
+    let bad = |e: String| ContractError::bad(format!("creator certificate: {e}"));
+    let (_, pem) = parse_x509_pem(pem).map_err(|e| bad(e.to_string()))?;
+    let cert = pem.parse_x509().map_err(|e| bad(e.to_string()))?;
+    let subject = go_dn(cert.subject());
+    let issuer = go_dn(cert.issuer());
+    let id = base64::engine::general_purpose::STANDARD.encode(format!("x509::{subject}::{issuer}"));
+    let role = cert
+        .subject()
+        .iter_organizational_unit()
+        .filter_map(|ou| ou.as_str().ok())
+        .find_map(|ou| match ou {
+            "client" => Some(Role::Client),
+            "admin" => Some(Role::Admin),
+            "peer" => Some(Role::Peer),
+            "orderer" => Some(Role::Orderer),
+            _ => None,
+        })
+        .unwrap_or(Role::Member);
+    let mut attrs = serde_json::Map::new();
+    for ext in cert.extensions() {
+        if ext.oid.to_id_string() == FABRIC_ATTRS_OID {
+            if let Ok(serde_json::Value::Object(mut o)) = serde_json::from_slice::<serde_json::Value>(ext.value) {
+                if let Some(serde_json::Value::Object(a)) = o.remove("attrs") {
+                    attrs = a;
                 }
             }
         }
-        Ok(Self { msp_id: msp_id.to_owned(), id, subject, issuer, role, attrs })
     }
-
-    /// The subject's common name (cryptogen: `User1@org1.svcflow.local`), unescaped. In Go's
-    /// order the CN, when there is one, is the first RDN of the subject.
-    pub fn common_name(&self) -> Option<String> {
-        let rest = self.subject.strip_prefix("CN=")?;
-        let mut out = String::new();
-        let mut chars = rest.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => out.push(chars.next()?),
-                ',' | '+' => break,
-                c => out.push(c),
-            }
-        }
-        Some(out)
-    }
+    Ok(Identity { msp_id: msp_id.to_owned(), id, subject, issuer, role, attrs })
 }
 
 /// The attributes Go's `pkix.Name` keeps, in the order its `ToRDNSequence` emits them.
@@ -162,7 +120,7 @@ idNXAiAI6gdAZc8GUEteiwq4X5yWfbke45XlCBP/RoLfuiQxsw==
 
     #[test]
     fn id_matches_go_cid() {
-        let id = Identity::from_pem("Org1MSP", USER1_ORG1.as_bytes()).unwrap();
+        let id = from_pem("Org1MSP", USER1_ORG1.as_bytes()).unwrap();
         assert_eq!(id.subject, "CN=User1@org1.svcflow.local,OU=client,L=San Francisco,ST=California,C=US");
         assert_eq!(id.issuer, "CN=ca.org1.svcflow.local,O=org1.svcflow.local,L=San Francisco,ST=California,C=US");
         // Printed by a Go program: base64("x509::" + Subject.String() + "::" + Issuer.String()).
@@ -197,7 +155,7 @@ ewVvU1L3Y8kEvT4x7n4txf/4T15gvZFx7kfRggIhAKb7wuSHB/XFhrb1YK9uS5m7
 
     #[test]
     fn id_follows_gos_name_order_for_fabric_ca_certificates() {
-        let id = Identity::from_pem("Org1MSP", FABRIC_CA_STYLE.as_bytes()).unwrap();
+        let id = from_pem("Org1MSP", FABRIC_CA_STYLE.as_bytes()).unwrap();
         assert_eq!(id.subject, "CN=\\#Smith\\, J\\+r \\<x\\>\\ ,OU=client+OU=org1+OU=department1,O=Hyperledger,ST=North Carolina,C=US");
         assert_eq!(id.issuer, "CN=fabric-ca-server,OU=Fabric,O=Hyperledger,ST=North Carolina,C=US");
         assert_eq!(id.id, "eDUwOTo6Q049XCNTbWl0aFwsIEpcK3IgXDx4XD5cICxPVT1jbGllbnQrT1U9b3JnMStPVT1kZXBhcnRtZW50MSxPPUh5cGVybGVkZ2VyLFNUPU5vcnRoIENhcm9saW5hLEM9VVM6OkNOPWZhYnJpYy1jYS1zZXJ2ZXIsT1U9RmFicmljLE89SHlwZXJsZWRnZXIsU1Q9Tm9ydGggQ2Fyb2xpbmEsQz1VUw==");
@@ -217,7 +175,7 @@ ewVvU1L3Y8kEvT4x7n4txf/4T15gvZFx7kfRggIhAKb7wuSHB/XFhrb1YK9uS5m7
 
     #[test]
     fn garbage_is_a_clear_error() {
-        let e = Identity::from_pem("Org1MSP", b"not a cert").unwrap_err();
+        let e = from_pem("Org1MSP", b"not a cert").unwrap_err();
         assert!(e.to_string().starts_with("bad_request: creator certificate"));
     }
 }

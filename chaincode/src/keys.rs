@@ -1,8 +1,6 @@
 //! Ledger keys. Composite keys in Fabric's format (`\0type\0attr\0attr\0`), so range queries
 //! over one type and prefix never mix with simple keys, mirroring Go's `CreateCompositeKey`.
 
-use crate::error::{ContractError, Result};
-
 const SEP: char = '\u{0}';
 /// The smallest key after every composite key's possible attributes of a prefix.
 const MAX_UNICODE: char = '\u{10FFFF}';
@@ -39,16 +37,6 @@ pub fn split(key: &str) -> Vec<&str> {
     key.trim_matches(SEP).split(SEP).skip(1).collect()
 }
 
-/// Ids of projects, phases, records and files: short, printable, no separators.
-pub fn validate_id(what: &str, id: &str) -> Result<()> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ContractError::bad(format!("{what} id {id:?} must be 1-64 characters of A-Z a-z 0-9 . _ -")))
-    }
-}
-
 pub fn project(id: &str) -> String {
     composite(PROJECT, &[id])
 }
@@ -80,15 +68,5 @@ mod tests {
         let (s, e) = prefix_range("t", &["a"]);
         assert!(s < composite("t", &["a", "zzz"]) && composite("t", &["a", "zzz"]) < e);
         assert!(composite("t", &["ab"]) > e || composite("t", &["ab"]) < s);
-    }
-
-    #[test]
-    fn ids() {
-        for ok in ["p1", "A.b_c-d", &"x".repeat(64)] {
-            assert!(validate_id("x", ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "a b", "a/b", "a\u{0}b", &"x".repeat(65), "é"] {
-            assert!(validate_id("x", bad).is_err(), "{bad:?}");
-        }
     }
 }

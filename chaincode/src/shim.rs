@@ -205,7 +205,7 @@ async fn handle_tx(conn: Conn, m: ChaincodeMessage, chaincode_id: String) {
     let stub = match TxStub::from_message(conn.clone(), &m) {
         Ok(s) => s,
         Err(e) => {
-            let resp = Response { status: 500, message: e.to_string(), payload: Vec::new() };
+            let resp = Response { status: e.kind().status(), message: e.to_string(), payload: Vec::new() };
             let _ = conn.out.send(Ok(msg(Msg::Completed, resp.encode_to_vec(), &m.channel_id, &m.txid))).await;
             return;
         }
@@ -214,7 +214,10 @@ async fn handle_tx(conn: Conn, m: ChaincodeMessage, chaincode_id: String) {
     let result = crate::contract::invoke(&stub, &stub.args).await;
     let resp = match &result {
         Ok(payload) => Response { status: 200, message: String::new(), payload: payload.clone() },
-        Err(e) => Response { status: 500, message: e.to_string(), payload: Vec::new() },
+        // The status carries the refusal's kind, which Fabric's gateway reports as
+        // `chaincode response <status>, ...` (a 500 without payload it would take for a peer
+        // failure and retry elsewhere).
+        Err(e) => Response { status: e.kind().status(), message: e.to_string(), payload: Vec::new() },
     };
     match &result {
         Ok(_) => tracing::info!(
@@ -264,7 +267,7 @@ impl TxStub {
         let shdr: SignatureHeader = decode("signature header", &header.signature_header)?;
         let sid: SerializedIdentity = decode("creator identity", &shdr.creator)?;
         let payload: ChaincodeProposalPayload = decode("proposal payload", &proposal.payload)?;
-        let creator = Identity::from_pem(&sid.mspid, &sid.id_bytes)?;
+        let creator = crate::identity::from_pem(&sid.mspid, &sid.id_bytes)?;
         let timestamp = chdr.timestamp.map(rfc3339).unwrap_or_default();
         Ok(Self {
             conn,
@@ -468,7 +471,8 @@ mod tests {
         }
         assert_eq!(done["txB"].status, 200);
         assert!(String::from_utf8_lossy(&done["txB"].payload).contains(r#""id":"txB""#));
-        assert_eq!(done["txA"].status, 500);
+        // The refusal's kind travels as the status (404 = not_found) and as the message's code.
+        assert_eq!(done["txA"].status, 404);
         assert!(done["txA"].message.starts_with("not_found: project txA"), "{}", done["txA"].message);
 
         // Stop with the peer still connected: the server ends its stream and returns promptly.

@@ -2,6 +2,7 @@
 //! `{code, message, tx_id?}`.
 
 use serde::Serialize;
+use svcflow_model::{ErrorKind, Refusal};
 
 use crate::storage::StorageError;
 
@@ -69,28 +70,18 @@ impl ApiError {
     pub fn body(&self, tx_id: Option<String>) -> ErrorBody {
         ErrorBody { code: self.code(), message: self.to_string(), tx_id }
     }
+}
 
-    /// Maps a chaincode refusal. Fabric wraps the chaincode's message in its own text (e.g.
-    /// `endorsement failure during evaluate. response: status:500 message:"forbidden: ..."`), so the
-    /// kind the contract put first is searched for anywhere in it.
-    pub fn from_chaincode(message: &str) -> Self {
-        for (kind, make) in [
-            ("bad_request: ", ApiError::BadRequest as fn(String) -> ApiError),
-            ("forbidden: ", ApiError::Forbidden),
-            ("not_found: ", ApiError::NotFound),
-            ("conflict: ", ApiError::Conflict),
-        ] {
-            if let Some(at) = message.find(kind) {
-                let rest = &message[at + kind.len()..];
-                // Fabric repeats the message once per peer detail; the first line says it all.
-                let reason = rest.lines().next().unwrap_or(rest).trim_end_matches(['"', ' ', '}']);
-                return make(reason.to_owned());
-            }
+/// A chaincode refusal, by the kind its wire code names (see `svcflow_model::error`).
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r.kind {
+            ErrorKind::BadRequest => ApiError::BadRequest(r.reason),
+            ErrorKind::Forbidden => ApiError::Forbidden(r.reason),
+            ErrorKind::NotFound => ApiError::NotFound(r.reason),
+            ErrorKind::Conflict => ApiError::Conflict(r.reason),
+            ErrorKind::Internal => ApiError::Internal(r.reason),
         }
-        if message.contains("does not have read access permission") || message.contains("tx creator does not have write access") {
-            return ApiError::Forbidden(message.to_owned());
-        }
-        ApiError::Internal(message.to_owned())
     }
 }
 
@@ -112,21 +103,15 @@ mod tests {
 
     #[test]
     fn chaincode_kinds_map_to_statuses() {
-        let cases = [
-            (
-                r#"endorsement failure during evaluate. response: status:500 message:"forbidden: User2@org1 (Org1MSP) is not a participant of phase P3""#,
-                403,
-                "User2@org1 (Org1MSP) is not a participant of phase P3",
-            ),
-            ("not_found: project p9 does not exist", 404, "project p9 does not exist"),
-            ("bad_request: record is 2000000 bytes; at most 1048576", 400, "record is 2000000 bytes; at most 1048576"),
-            ("conflict: phase P2 is closed and read-only", 409, "phase P2 is closed and read-only"),
-            ("tx creator does not have read access permission on privatedata", 403, "tx creator does not have read access permission on privatedata"),
-            ("internal: GET_STATE failed", 500, "internal: GET_STATE failed"),
-        ];
-        for (msg, status, text) in cases {
-            let e = ApiError::from_chaincode(msg);
-            assert_eq!((e.status(), e.to_string().as_str()), (status, text), "{msg}");
+        for (kind, status) in [
+            (ErrorKind::BadRequest, 400),
+            (ErrorKind::Forbidden, 403),
+            (ErrorKind::NotFound, 404),
+            (ErrorKind::Conflict, 409),
+            (ErrorKind::Internal, 500),
+        ] {
+            let e = ApiError::from(Refusal::new(kind, "why"));
+            assert_eq!((e.status(), e.code(), e.to_string().as_str()), (status, kind.code(), "why"));
         }
     }
 

@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fabric_gateway::pb::protos::TxValidationCode;
 use fabric_gateway::{Gateway, GatewayError, Identity};
 use prost::Message;
+use svcflow_model::{Call, Refusal};
 use tonic_gw::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_gw::Code;
 
@@ -106,23 +108,28 @@ fn tx_id_of(e: &GatewayError) -> Option<String> {
     }
 }
 
+fn argument(call: &Call) -> Result<String, FabricError> {
+    call.argument().map_err(|r| FabricError::from(ApiError::from(r)))
+}
+
 /// Maps a Fabric failure to the HTTP error the caller sees.
 pub fn map_error(e: &GatewayError) -> FabricError {
     let tx_id = tx_id_of(e);
     let error = match e {
-        GatewayError::Commit { code, .. } => {
-            let name = format!("{code:?}");
-            if name.contains("Mvcc") || name.contains("Phantom") {
-                ApiError::Conflict(format!("the transaction was invalidated ({name}): a concurrent change won; retry"))
-            } else {
-                ApiError::Internal(format!("the transaction was invalidated ({name})"))
+        GatewayError::Commit { code, .. } => match code {
+            TxValidationCode::MvccReadConflict | TxValidationCode::PhantomReadConflict => {
+                ApiError::Conflict(format!("the transaction was invalidated ({}): a concurrent change won; retry", code.as_str_name()))
             }
-        }
+            other => ApiError::Internal(format!("the transaction was invalidated ({})", other.as_str_name())),
+        },
         _ if unreachable(e) => ApiError::Unavailable(format!("no peer reachable: {}", describe(e))),
         _ if status_of(e).is_some_and(|s| s.code() == Code::DeadlineExceeded) => {
             ApiError::Unavailable(format!("Fabric did not answer in time: {}", describe(e)))
         }
-        GatewayError::Endorse(_) | GatewayError::Evaluate(_) => ApiError::from_chaincode(&describe(e)),
+        GatewayError::Endorse(t) | GatewayError::Evaluate(t) => match t.details.iter().find_map(|d| Refusal::from_gateway_detail(&d.message)) {
+            Some(refusal) => refusal.into(),
+            None => ApiError::Internal(describe(e)),
+        },
         other => ApiError::Internal(describe(other)),
     };
     FabricError { error, tx_id, maybe_committed: false }
@@ -212,9 +219,9 @@ impl Fabric {
         Err(last.unwrap_or_else(|| ApiError::Unavailable("no peer configured".into()).into()))
     }
 
-    /// A query (not ordered, not recorded): `func` with one JSON argument.
-    pub async fn evaluate(&self, user: &str, func: &str, arg: &str) -> Result<Vec<u8>, FabricError> {
-        self.evaluate_on(user, &self.chaincode, func, vec![arg.to_owned()]).await
+    /// A query (not ordered, not recorded).
+    pub async fn evaluate(&self, user: &str, call: &Call) -> Result<Vec<u8>, FabricError> {
+        self.evaluate_on(user, &self.chaincode, call.name(), vec![argument(call)?]).await
     }
 
     /// A query of any chaincode on the channel (qscc too), returning its raw answer.
@@ -232,8 +239,10 @@ impl Fabric {
 
     /// A transaction: endorsed (failing over between peers), ordered, and waited for until it
     /// is committed valid. Private inputs go in `transient` only.
-    pub async fn submit(&self, user: &str, func: &str, arg: &str, transient: HashMap<String, Vec<u8>>) -> Result<Committed, FabricError> {
+    pub async fn submit(&self, user: &str, call: &Call, transient: HashMap<String, Vec<u8>>) -> Result<Committed, FabricError> {
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
+        let (func, arg) = (call.name(), argument(call)?);
+        let arg = arg.as_str();
         // Endorsement is the stage that may move to another peer: nothing has been ordered yet.
         let (tx, peer) = self
             .with_failover(user, func, |gw| {
@@ -307,14 +316,30 @@ mod tests {
     use fabric_gateway::TransactionError;
 
     fn endorse_err(code: Code, msg: &str) -> GatewayError {
-        GatewayError::Endorse(Box::new(TransactionError { transaction_id: "tx1".into(), status: tonic_gw::Status::new(code, msg), details: vec![] }))
+        endorse_err_with(code, msg, &[])
+    }
+
+    fn endorse_err_with(code: Code, msg: &str, details: &[&str]) -> GatewayError {
+        let details = details
+            .iter()
+            .map(|m| fabric_gateway::pb::gateway::ErrorDetail { address: "127.0.0.1:7051".into(), msp_id: "Org1MSP".into(), message: (*m).into() })
+            .collect();
+        GatewayError::Endorse(Box::new(TransactionError { transaction_id: "tx1".into(), status: tonic_gw::Status::new(code, msg), details }))
     }
 
     #[test]
     fn failures_map_to_http_errors_with_the_tx_id() {
-        let e = map_error(&endorse_err(Code::Aborted, "failed to endorse: chaincode response 500, forbidden: not a participant of phase P"));
+        // As Fabric's gateway reports a chaincode refusal: one detail per endorser asked.
+        let e = map_error(&endorse_err_with(
+            Code::Aborted,
+            "failed to endorse transaction, see attached details for more info",
+            &["chaincode response 403, forbidden: not a participant of phase P"],
+        ));
         assert_eq!((e.error.status(), e.tx_id.as_deref()), (403, Some("tx1")));
         assert_eq!(e.error.to_string(), "not a participant of phase P");
+        // A peer's own failure (no chaincode response of ours) is not the caller's fault.
+        let e = map_error(&endorse_err_with(Code::Aborted, "failed", &["private data matching public hash version is not available"]));
+        assert_eq!(e.error.status(), 500);
         let e = map_error(&endorse_err(Code::Unavailable, "connection refused"));
         assert_eq!(e.error.status(), 503);
         assert!(unreachable(&endorse_err(Code::Unavailable, "x")));

@@ -8,8 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use svcflow_chaincode::acl::is_participant;
-use svcflow_chaincode::model::{EventIds, Phase};
+use svcflow_model::acl::is_participant;
+use svcflow_model::call::ProjectArg;
+use svcflow_model::event::EventIds;
+use svcflow_model::phase::Phase;
+use svcflow_model::Call;
 
 use super::{Caller, Failure, State};
 use crate::error::ApiError;
@@ -83,7 +86,7 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
             if let Some(ph) = &ids.phase {
                 let k = (ids.project.clone(), ph.clone());
                 if ev.event_name.starts_with("Phase") || !phases.contains_key(&k) {
-                    if let Ok(list) = state.query::<Vec<Phase>>(&caller, "ListPhases", json!({"project": ids.project})).await {
+                    if let Ok(list) = state.query::<Vec<Phase>>(&caller, Call::ListPhases(ProjectArg { project: ids.project.clone() })).await {
                         for p in list {
                             phases.insert((p.project.clone(), p.id.clone()), p);
                         }

@@ -13,8 +13,11 @@ use base64::Engine;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use svcflow_chaincode::contract::PhaseKeyOut;
-use svcflow_chaincode::model::FileAnchor;
+use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::file::{FileAnchor, NewAnchor, TRANSIENT_FILE};
+use svcflow_model::ids;
+use svcflow_model::phase::PhaseKey;
+use svcflow_model::Call;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::io::StreamReader;
 
@@ -38,20 +41,13 @@ fn bad(m: impl Into<String>) -> Failure {
     ApiError::BadRequest(m.into()).into()
 }
 
-/// A display name, never a path: the same rule the chaincode applies, checked before any byte is
-/// stored.
+/// A display name, never a path: the chaincode's own rule, checked before any byte is stored.
 fn check_name(name: &str) -> Result<(), Failure> {
-    if name.trim().is_empty() || name.len() > 255 {
-        return Err(bad("name must be 1 to 255 bytes"));
-    }
-    if name.contains(['/', '\\']) || name == "." || name == ".." || name.chars().any(char::is_control) {
-        return Err(bad(format!("name {name:?} must be a file name, not a path: no '/', '\\', control characters, '.' or '..'")));
-    }
-    Ok(())
+    ids::check_file_name(name).map_err(|r| ApiError::from(r).into())
 }
 
 fn check_id(what: &str, id: &str) -> Result<(), Failure> {
-    svcflow_chaincode::keys::validate_id(what, id).map_err(|e| bad(e.to_string().trim_start_matches("bad_request: ").to_owned()))
+    ids::validate_id(what, id).map_err(|r| ApiError::from(r).into())
 }
 
 fn random_hex(n: usize) -> Result<String, Failure> {
@@ -70,20 +66,21 @@ fn idempotent_id(user: &str, project: &str, phase: &str, key: &str) -> String {
 /// The phase's data key; set by this caller if the phase has none yet (a phase added by a
 /// manager outside it gets its key from its first participant upload).
 async fn phase_key(state: &AppState, caller: &Caller, project: &str, phase: &str, create: bool) -> Result<DataKey, Failure> {
-    let arg = json!({"project": project, "phase": phase});
-    let got: Result<PhaseKeyOut, Failure> = state.query(caller, "GetPhaseKey", arg.clone()).await;
+    let arg = PhaseRef { project: project.to_owned(), phase: phase.to_owned() };
+    let got: Result<PhaseKey, Failure> = state.query(caller, Call::GetPhaseKey(arg.clone())).await;
     let out = match got {
         Ok(k) => k,
-        Err(f) if create && matches!(&f.error, ApiError::NotFound(m) if m.contains("has no key yet")) => {
+        // No key yet (or no such phase: then SetPhaseKey says so in turn).
+        Err(f) if create && matches!(&f.error, ApiError::NotFound(_)) => {
             let mut transient = HashMap::new();
             transient.insert("phase_key".to_owned(), super::projects::new_data_key()?);
-            match state.invoke::<serde_json::Value>(caller, "SetPhaseKey", arg.clone(), transient).await {
+            match state.invoke::<serde_json::Value>(caller, Call::SetPhaseKey(arg.clone()), transient).await {
                 Ok(_) => {}
                 // Someone else set it first: theirs is the key.
                 Err(f) if matches!(f.error, ApiError::Conflict(_)) => {}
                 Err(f) => return Err(f),
             }
-            state.query(caller, "GetPhaseKey", arg).await?
+            state.query(caller, Call::GetPhaseKey(arg)).await?
         }
         Err(f) => return Err(f),
     };
@@ -182,10 +179,10 @@ pub async fn upload(
         (None, None) => format!("f-{}", random_hex(16)?),
     };
     check_id("file", &id)?;
-    let item = json!({"project": project, "phase": phase, "id": id});
+    let item = ItemRef { project: project.clone(), phase: phase.clone(), id: id.clone() };
 
     // A retry of an upload that was anchored: answer with that anchor, store nothing.
-    match state.query::<FileAnchor>(&caller, "GetFile", item.clone()).await {
+    match state.query::<FileAnchor>(&caller, Call::GetFile(item.clone())).await {
         Ok(a) if idem.is_some() && a.uploader.msp_id == caller.msp_id && a.name == q.name => {
             let block = state.fabric.block_of(&caller.user, &a.tx_id).await.ok();
             return Ok(HttpResponse::Ok()
@@ -233,13 +230,11 @@ pub async fn upload(
         discard(&state, &object_key).await;
         return Err(f);
     }
-    let anchor = json!({
-        "name": q.name, "size": sealed.size, "sha256": sealed.sha256,
-        "content_type": content_type, "object_key": object_key,
-    });
+    let anchor = NewAnchor { name: q.name, size: sealed.size, sha256: sealed.sha256, content_type, object_key: object_key.clone() };
     let mut transient = HashMap::new();
-    transient.insert("file".to_owned(), serde_json::to_vec(&anchor).unwrap_or_default());
-    let res = state.fabric.submit(&caller.user, "AnchorFile", &item.to_string(), transient).await;
+    let anchor = serde_json::to_vec(&anchor).map_err(|e| ApiError::Internal(format!("encoding the anchor: {e}")))?;
+    transient.insert(TRANSIENT_FILE.to_owned(), anchor);
+    let res = state.fabric.submit(&caller.user, &Call::AnchorFile(item), transient).await;
     state.metrics.fabric_call("AnchorFile", res.is_ok());
     match res {
         Ok(c) => {
@@ -305,8 +300,8 @@ pub async fn sweep(state: &AppState, min_age: Duration) -> usize {
     let mut settled = 0;
     for p in state.journal.stale(min_age) {
         let caller = Caller { user: p.user.clone(), msp_id: state.wallet.msp_id().to_owned() };
-        let item = json!({"project": p.project, "phase": p.phase, "id": p.file});
-        let anchored = match state.query::<FileAnchor>(&caller, "GetFile", item).await {
+        let item = ItemRef { project: p.project.clone(), phase: p.phase.clone(), id: p.file.clone() };
+        let anchored = match state.query::<FileAnchor>(&caller, Call::GetFile(item)).await {
             Ok(a) => a.object_key == p.object_key,
             Err(f) if matches!(f.error, ApiError::NotFound(_)) => false,
             Err(f) => {
@@ -335,19 +330,20 @@ pub async fn sweep(state: &AppState, min_age: Duration) -> usize {
 
 pub async fn list(state: State, caller: Caller, path: web::Path<(String, String)>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let (project, phase) = path.into_inner();
-    let all: Vec<FileAnchor> = state.query(&caller, "ListFiles", json!({"project": project, "phase": phase})).await?;
+    let all: Vec<FileAnchor> = state.query(&caller, Call::ListFiles(PhaseRef { project, phase })).await?;
     Ok(HttpResponse::Ok().json(paginate(all, |a| a.id.as_str(), &q)?))
 }
 
 pub async fn get(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
     let (project, phase, id) = path.into_inner();
-    let a: FileAnchor = state.query(&caller, "GetFile", json!({"project": project, "phase": phase, "id": id})).await?;
+    let a: FileAnchor = state.query(&caller, Call::GetFile(ItemRef { project, phase, id })).await?;
     Ok(HttpResponse::Ok().json(a))
 }
 
 /// The anchor and an authenticated plaintext stream of its object.
 async fn open(state: &AppState, caller: &Caller, project: &str, phase: &str, id: &str) -> Result<(FileAnchor, crate::storage::ByteStream), Failure> {
-    let a: FileAnchor = state.query(caller, "GetFile", json!({"project": project, "phase": phase, "id": id})).await?;
+    let item = ItemRef { project: project.to_owned(), phase: phase.to_owned(), id: id.to_owned() };
+    let a: FileAnchor = state.query(caller, Call::GetFile(item)).await?;
     let key = phase_key(state, caller, project, phase, false).await?;
     let stream = sealed::get(&state.store, &a.object_key, key, Expect { sha256: a.sha256.clone(), size: a.size })
         .await

@@ -2,6 +2,8 @@
 
 use actix_web::HttpResponse;
 use serde_json::{json, Value};
+use svcflow_model::call::NoArgs;
+use svcflow_model::Call;
 
 use super::{Caller, Failure, State};
 use crate::storage::ObjectStore;
@@ -19,7 +21,7 @@ pub async fn healthz(state: State) -> HttpResponse {
     let peers = state.fabric.peer_addresses();
     let probe_user = state.wallet.users().map(|u| u.name.clone()).min();
     let fabric = match probe_user {
-        Some(u) => state.fabric.evaluate(&u, "WhoAmI", "{}").await.map(|_| ()).map_err(|e| e.error.to_string()),
+        Some(u) => state.fabric.evaluate(&u, &Call::WhoAmI(NoArgs {})).await.map(|_| ()).map_err(|e| e.error.to_string()),
         None => Err("empty wallet".into()),
     };
     let storage = state.store.head("healthz/probe").await.map(|_| ()).map_err(|e| e.to_string());

@@ -19,7 +19,9 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use svcflow_chaincode::identity::Identity;
+use svcflow_model::call::{Access, NoArgs};
+use svcflow_model::identity::Identity;
+use svcflow_model::Call;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -52,24 +54,24 @@ impl AppState {
     }
 
     /// A chaincode query as `caller`, decoded.
-    pub async fn query<T: DeserializeOwned>(&self, caller: &Caller, func: &str, arg: serde_json::Value) -> Result<T, Failure> {
-        let res = self.fabric.evaluate(&caller.user, func, &arg.to_string()).await;
-        self.metrics.fabric_call(func, res.is_ok());
-        decode(func, &res?)
+    pub async fn query<T: DeserializeOwned>(&self, caller: &Caller, call: Call) -> Result<T, Failure> {
+        debug_assert_eq!(call.access(), Access::Read, "{} writes: submit it", call.name());
+        let res = self.fabric.evaluate(&caller.user, &call).await;
+        self.metrics.fabric_call(call.name(), res.is_ok());
+        decode(call.name(), &res?)
     }
 
     /// A chaincode transaction as `caller`, committed, decoded.
     pub async fn invoke<T: DeserializeOwned>(
         &self,
         caller: &Caller,
-        func: &str,
-        arg: serde_json::Value,
+        call: Call,
         transient: HashMap<String, Vec<u8>>,
     ) -> Result<(T, Committed), Failure> {
-        let res = self.fabric.submit(&caller.user, func, &arg.to_string(), transient).await;
-        self.metrics.fabric_call(func, res.is_ok());
+        let res = self.fabric.submit(&caller.user, &call, transient).await;
+        self.metrics.fabric_call(call.name(), res.is_ok());
         let c = res?;
-        let v = decode(func, &c.result).map_err(|f| f.with_tx(&c.tx_id))?;
+        let v = decode(call.name(), &c.result).map_err(|f| f.with_tx(&c.tx_id))?;
         Ok((v, c))
     }
 
@@ -78,7 +80,7 @@ impl AppState {
         if let Some(id) = self.whoami.lock().unwrap_or_else(|p| p.into_inner()).get(&caller.user) {
             return Ok(id.clone());
         }
-        let id: Identity = self.query(caller, "WhoAmI", serde_json::json!({})).await?;
+        let id: Identity = self.query(caller, Call::WhoAmI(NoArgs {})).await?;
         self.whoami.lock().unwrap_or_else(|p| p.into_inner()).insert(caller.user.clone(), id.clone());
         Ok(id)
     }
@@ -212,7 +214,7 @@ pub struct PageQuery {
     pub bookmark: String,
 }
 
-pub const MAX_PAGE_SIZE: u32 = svcflow_chaincode::contract::MAX_PAGE_SIZE;
+pub use svcflow_model::page::MAX_PAGE_SIZE;
 
 /// One page of a list the chaincode returns whole (private data has no paginated range
 /// queries): items sorted by id, the bookmark being the last id of the page.

@@ -4,8 +4,13 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use svcflow_chaincode::model::{Page, Phase, Project};
+use svcflow_model::call::{IdArg, PhaseRef, ProjectArg};
+use svcflow_model::page::{Page, PageReq};
+use svcflow_model::phase::{NewPhase, Phase, PhaseUpdate, PHASE_KEY_BYTES};
+use svcflow_model::project::{NewProject, Project};
+use svcflow_model::Call;
 
 use super::{committed, json_body, Caller, Failure, PageQuery, State};
 use crate::error::ApiError;
@@ -30,19 +35,25 @@ pub fn with_ids(body: Value, ids: &[(&str, &str)]) -> Result<Value, Failure> {
     Ok(Value::Object(m))
 }
 
+/// A JSON body as a typed chaincode argument; a body of the wrong shape is the client's 400.
+fn typed<T: DeserializeOwned>(body: Value) -> Result<T, Failure> {
+    serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")).into())
+}
+
 pub async fn create(state: State, caller: Caller, body: web::Payload) -> Result<HttpResponse, Failure> {
-    let body: Value = json_body(body, BODY_LIMIT).await?;
-    let (p, c): (Project, _) = state.invoke(&caller, "CreateProject", body, HashMap::new()).await?;
+    let body: NewProject = json_body(body, BODY_LIMIT).await?;
+    let (p, c): (Project, _) = state.invoke(&caller, Call::CreateProject(body), HashMap::new()).await?;
     Ok(committed(StatusCode::CREATED, &p, &c))
 }
 
 pub async fn list(state: State, caller: Caller, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
-    let page: Page<Project> = state.query(&caller, "ListProjects", json!({"page_size": q.page_size, "bookmark": q.bookmark})).await?;
+    let q = q.into_inner();
+    let page: Page<Project> = state.query(&caller, Call::ListProjects(PageReq { page_size: q.page_size, bookmark: q.bookmark })).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 pub async fn get(state: State, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Failure> {
-    let p: Project = state.query(&caller, "GetProject", json!({"id": path.into_inner()})).await?;
+    let p: Project = state.query(&caller, Call::GetProject(IdArg { id: path.into_inner() })).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -53,18 +64,15 @@ pub async fn get(state: State, caller: Caller, path: web::Path<String>) -> Resul
 /// set here (the caller's org is not in it) gets it from its first participant upload.
 pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let project = path.into_inner();
-    let body = with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project)])?;
-    let mine = body
-        .get("participants")
-        .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p.get("msp_id").and_then(Value::as_str) == Some(caller.msp_id.as_str())));
-    let (phase, c): (Phase, _) = state.invoke(&caller, "AddPhase", body, HashMap::new()).await?;
+    let body: NewPhase = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project)])?)?;
+    let mine = body.participants.iter().any(|p| p.msp_id == caller.msp_id);
+    let (phase, c): (Phase, _) = state.invoke(&caller, Call::AddPhase(body), HashMap::new()).await?;
     let mut key_state = "pending";
     if mine {
         let mut transient = HashMap::new();
         transient.insert("phase_key".to_owned(), new_data_key()?);
-        let arg = json!({"project": phase.project, "phase": phase.id});
-        match state.invoke::<Value>(&caller, "SetPhaseKey", arg, transient).await {
+        let arg = PhaseRef { project: phase.project.clone(), phase: phase.id.clone() };
+        match state.invoke::<Value>(&caller, Call::SetPhaseKey(arg), transient).await {
             Ok(_) => key_state = "set",
             // The caller may be in the org but not in the phase (identity or role participants).
             Err(f) => {
@@ -80,19 +88,19 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, bo
 
 /// 32 random bytes from the OS generator.
 pub fn new_data_key() -> Result<Vec<u8>, Failure> {
-    let mut k = vec![0u8; 32];
+    let mut k = vec![0u8; PHASE_KEY_BYTES];
     openssl::rand::rand_bytes(&mut k).map_err(|e| ApiError::Internal(format!("random key: {e}")))?;
     Ok(k)
 }
 
 pub async fn list_phases(state: State, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Failure> {
-    let phases: Vec<Phase> = state.query(&caller, "ListPhases", json!({"project": path.into_inner()})).await?;
+    let phases: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project: path.into_inner() })).await?;
     Ok(HttpResponse::Ok().json(json!({"items": phases})))
 }
 
 pub async fn get_phase(state: State, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Failure> {
     let (project, phase) = path.into_inner();
-    let phases: Vec<Phase> = state.query(&caller, "ListPhases", json!({"project": project})).await?;
+    let phases: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project: project.clone() })).await?;
     let p =
         phases.into_iter().find(|p| p.id == phase).ok_or_else(|| ApiError::NotFound(format!("phase {phase} of project {project} does not exist")))?;
     Ok(HttpResponse::Ok().json(p))
@@ -100,23 +108,24 @@ pub async fn get_phase(state: State, caller: Caller, path: web::Path<(String, St
 
 pub async fn update_phase(state: State, caller: Caller, path: web::Path<(String, String)>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let (project, phase) = path.into_inner();
-    let body = with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?;
-    let (p, c): (Phase, _) = state.invoke(&caller, "UpdatePhase", body, HashMap::new()).await?;
+    let body: PhaseUpdate = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
+    let (p, c): (Phase, _) = state.invoke(&caller, Call::UpdatePhase(body), HashMap::new()).await?;
     Ok(committed(StatusCode::OK, &p, &c))
 }
 
-async fn transition(state: State, caller: Caller, path: web::Path<(String, String)>, func: &str) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
-    let (p, c): (Phase, _) = state.invoke(&caller, func, json!({"project": project, "phase": phase}), HashMap::new()).await?;
+async fn transition(state: State, caller: Caller, call: Call) -> Result<HttpResponse, Failure> {
+    let (p, c): (Phase, _) = state.invoke(&caller, call, HashMap::new()).await?;
     Ok(committed(StatusCode::OK, &p, &c))
 }
 
 pub async fn activate_phase(state: State, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Failure> {
-    transition(state, caller, path, "ActivatePhase").await
+    let (project, phase) = path.into_inner();
+    transition(state, caller, Call::ActivatePhase(PhaseRef { project, phase })).await
 }
 
 pub async fn close_phase(state: State, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Failure> {
-    transition(state, caller, path, "ClosePhase").await
+    let (project, phase) = path.into_inner();
+    transition(state, caller, Call::ClosePhase(PhaseRef { project, phase })).await
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
-use svcflow_chaincode::model::Record;
+use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::record::{Record, TRANSIENT_RECORD};
+use svcflow_model::Call;
 
 use super::{committed, json_bytes, paginate, Caller, Failure, PageQuery, State};
 
@@ -18,26 +20,26 @@ pub async fn put(state: State, caller: Caller, path: web::Path<(String, String, 
     // Checked to be JSON, handed on as sent: the chaincode parses it anyway.
     let doc = json_bytes(body, RECORD_LIMIT).await?;
     let mut transient = HashMap::new();
-    transient.insert("record".to_owned(), doc.to_vec());
-    let (r, c): (Record, _) = state.invoke(&caller, "PutRecord", json!({"project": project, "phase": phase, "id": id}), transient).await?;
+    transient.insert(TRANSIENT_RECORD.to_owned(), doc.to_vec());
+    let (r, c): (Record, _) = state.invoke(&caller, Call::PutRecord(ItemRef { project, phase, id }), transient).await?;
     let status = if r.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
     Ok(committed(status, &r, &c))
 }
 
 pub async fn get(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
     let (project, phase, id) = path.into_inner();
-    let r: Record = state.query(&caller, "GetRecord", json!({"project": project, "phase": phase, "id": id})).await?;
+    let r: Record = state.query(&caller, Call::GetRecord(ItemRef { project, phase, id })).await?;
     Ok(HttpResponse::Ok().json(r))
 }
 
 pub async fn list(state: State, caller: Caller, path: web::Path<(String, String)>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let (project, phase) = path.into_inner();
-    let all: Vec<Record> = state.query(&caller, "ListRecords", json!({"project": project, "phase": phase})).await?;
+    let all: Vec<Record> = state.query(&caller, Call::ListRecords(PhaseRef { project, phase })).await?;
     Ok(HttpResponse::Ok().json(paginate(all, |r| r.id.as_str(), &q)?))
 }
 
 pub async fn history(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
     let (project, phase, id) = path.into_inner();
-    let versions: Vec<Record> = state.query(&caller, "RecordHistory", json!({"project": project, "phase": phase, "id": id})).await?;
+    let versions: Vec<Record> = state.query(&caller, Call::RecordHistory(ItemRef { project, phase, id })).await?;
     Ok(HttpResponse::Ok().json(json!({"items": versions})))
 }

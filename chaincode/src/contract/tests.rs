@@ -8,6 +8,8 @@ use futures_executor::block_on;
 use super::*;
 use crate::identity::{Identity, Role};
 use crate::stub::{MemLedger, MemStub};
+use base64::Engine;
+use serde_json::json;
 
 fn who(msp: &str, user: &str, role: Role) -> Identity {
     Identity {

@@ -1,0 +1,56 @@
+//! File anchors: the private proof (name, size, hash, object key) of an off-chain object.
+
+use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::file::{FileAnchor, NewAnchor, TRANSIENT_FILE};
+use svcflow_model::ids;
+
+use super::phases::as_participant;
+use super::records::private_list;
+use super::{decode, emit, me, to_json};
+use crate::error::{ContractError, Result};
+use crate::keys;
+use crate::stub::Stub;
+
+pub async fn anchor<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
+    ids::validate_id("file", &req.id)?;
+    let raw = stub
+        .transient(TRANSIENT_FILE)
+        .ok_or_else(|| ContractError::bad("the file anchor must come in the transient map under \"file\" (arguments are public)"))?;
+    let a: NewAnchor = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient file is not the expected JSON: {e}")))?;
+    a.validate()?;
+    let phase = as_participant(stub, &req.project, &req.phase, true).await?;
+    let key = keys::file(&phase.project, &phase.id, &req.id);
+    if stub.get_private(&phase.collection, &key).await?.is_some() {
+        return Err(ContractError::conflict(format!("file {} of phase {} is already anchored", req.id, phase.id)));
+    }
+    let anchor = FileAnchor {
+        project: phase.project.clone(),
+        phase: phase.id.clone(),
+        id: req.id,
+        name: a.name,
+        size: a.size,
+        sha256: a.sha256.to_ascii_lowercase(),
+        content_type: a.content_type,
+        object_key: a.object_key,
+        uploader: me(stub),
+        tx_id: stub.tx_id().to_owned(),
+        created: stub.tx_timestamp().to_owned(),
+    };
+    stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
+    emit(stub, "FileAnchored", &anchor.project, Some(&anchor.phase), None, Some(&anchor.id));
+    Ok(anchor)
+}
+
+pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
+    ids::validate_id("file", &req.id)?;
+    let phase = as_participant(stub, &req.project, &req.phase, false).await?;
+    match stub.get_private(&phase.collection, &keys::file(&phase.project, &phase.id, &req.id)).await? {
+        Some(b) => decode("file anchor", &b),
+        None => Err(ContractError::not_found(format!("file {} of phase {} does not exist", req.id, phase.id))),
+    }
+}
+
+pub async fn list<S: Stub>(stub: &S, req: PhaseRef) -> Result<Vec<FileAnchor>> {
+    let phase = as_participant(stub, &req.project, &req.phase, false).await?;
+    private_list(stub, &phase, keys::FILE, &[&phase.project, &phase.id], "file anchor").await
+}

@@ -1,0 +1,85 @@
+//! The svcflow contract: projects, phases, participants, private records, file anchors and
+//! phase keys. Fabric's arguments `[function, json]` become a typed [`Call`]; private inputs come
+//! only from the transient map (arguments are written on-chain in clear). Every refusal is an
+//! error and writes nothing.
+//!
+//! One module per thing the contract keeps; the rules they apply (ids, participation, the phase
+//! lifecycle) are `svcflow-model`'s, shared with the gateway.
+
+mod files;
+mod phases;
+mod projects;
+mod records;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use svcflow_model::call::Call;
+use svcflow_model::event::EventIds;
+use svcflow_model::identity::Principal;
+
+use crate::error::{ContractError, Result};
+use crate::stub::Stub;
+
+pub use svcflow_model::page::MAX_PAGE_SIZE;
+pub use svcflow_model::record::MAX_RECORD_BYTES;
+
+/// Runs one function; the result is the JSON the peer returns as the payload.
+pub async fn invoke<S: Stub>(stub: &S, args: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let func = args.first().map(|f| String::from_utf8_lossy(f).into_owned()).ok_or_else(|| ContractError::bad("no function name given"))?;
+    if args.len() > 2 {
+        return Err(ContractError::bad(format!("{func} takes one JSON argument, got {}", args.len() - 1)));
+    }
+    let arg = args.get(1).map(Vec::as_slice).unwrap_or(b"{}");
+    dispatch(stub, Call::parse(&func, arg)?).await
+}
+
+/// Runs one typed call.
+pub async fn dispatch<S: Stub>(stub: &S, call: Call) -> Result<Vec<u8>> {
+    use svcflow_model::phase::PhaseStatus::{Active, Closed};
+    match call {
+        Call::CreateProject(a) => to_json(&projects::create(stub, a).await?),
+        Call::GetProject(a) => to_json(&projects::get(stub, &a.id).await?),
+        Call::ListProjects(a) => to_json(&projects::list(stub, a).await?),
+        Call::AddPhase(a) => to_json(&phases::add(stub, a).await?),
+        Call::UpdatePhase(a) => to_json(&phases::update(stub, a).await?),
+        Call::ActivatePhase(a) => to_json(&phases::set_status(stub, a, Active).await?),
+        Call::ClosePhase(a) => to_json(&phases::set_status(stub, a, Closed).await?),
+        Call::ListPhases(a) => to_json(&phases::list(stub, &a.project).await?),
+        Call::SetPhaseKey(a) => to_json(&phases::set_key(stub, a).await?),
+        Call::GetPhaseKey(a) => to_json(&phases::get_key(stub, a).await?),
+        Call::PutRecord(a) => to_json(&records::put(stub, a).await?),
+        Call::GetRecord(a) => to_json(&records::get(stub, a).await?),
+        Call::ListRecords(a) => to_json(&records::list(stub, a).await?),
+        Call::RecordHistory(a) => to_json(&records::history(stub, a).await?),
+        Call::AnchorFile(a) => to_json(&files::anchor(stub, a).await?),
+        Call::GetFile(a) => to_json(&files::get(stub, a).await?),
+        Call::ListFiles(a) => to_json(&files::list(stub, a).await?),
+        Call::WhoAmI(_) => to_json(stub.creator()),
+    }
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| ContractError::Ledger(format!("encoding the result: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| ContractError::Ledger(format!("stored {what} is unreadable: {e}")))
+}
+
+fn me<S: Stub>(stub: &S) -> Principal {
+    stub.creator().principal()
+}
+
+fn emit<S: Stub>(stub: &S, name: &str, project: &str, phase: Option<&str>, record: Option<&str>, file: Option<&str>) {
+    let ids = EventIds {
+        project: project.to_owned(),
+        phase: phase.map(str::to_owned),
+        record: record.map(str::to_owned),
+        file: file.map(str::to_owned),
+        tx_id: stub.tx_id().to_owned(),
+    };
+    stub.set_event(name, serde_json::to_vec(&ids).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests;

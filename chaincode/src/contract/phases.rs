@@ -1,0 +1,169 @@
+//! Phases: public facts about who takes part and in which state, and each phase's data key in
+//! its private collection. What may change when is `svcflow_model::lifecycle`'s to say.
+
+use base64::Engine;
+use serde_json::json;
+use svcflow_model::call::PhaseRef;
+use svcflow_model::phase::{self as model, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, PHASE_KEY_BYTES};
+use svcflow_model::{acl, ids, lifecycle};
+
+use super::{decode, emit, projects, to_json};
+use crate::collection;
+use crate::error::{ContractError, Result};
+use crate::keys;
+use crate::stub::Stub;
+
+fn collection_of(ps: &[Participant]) -> String {
+    collection::name_for(model::org_set(ps))
+}
+
+/// Fails with the command that adds the collection when it is not in the chaincode definition.
+async fn require_collection<S: Stub>(stub: &S, ps: &[Participant]) -> Result<String> {
+    let name = collection_of(ps);
+    if let Err(e) = stub.private_hash(&name, "\u{0}probe").await {
+        let orgs = collection::org_set_arg(model::org_set(ps));
+        return Err(ContractError::bad(format!(
+            "collection {name} for {orgs} is not in the chaincode definition; an admin adds it with: fabric-network/network.sh addCollection {orgs} (peer said: {e})"
+        )));
+    }
+    Ok(name)
+}
+
+pub async fn get<S: Stub>(stub: &S, project: &str, phase: &str) -> Result<Phase> {
+    ids::validate_id("project", project)?;
+    ids::validate_id("phase", phase)?;
+    match stub.get_state(&keys::phase(project, phase)).await? {
+        Some(b) => decode("phase", &b),
+        None => {
+            projects::get(stub, project).await?;
+            Err(ContractError::not_found(format!("phase {phase} of project {project} does not exist")))
+        }
+    }
+}
+
+pub async fn list<S: Stub>(stub: &S, project: &str) -> Result<Vec<Phase>> {
+    projects::get(stub, project).await?;
+    // Unpaginated: AddPhase reads this list and then writes, which Fabric forbids after a
+    // paginated query.
+    let (start, end) = keys::prefix_range(keys::PHASE, &[project]);
+    let mut out = Vec::new();
+    for (_, v) in stub.state_range(&start, &end).await? {
+        out.push(decode::<Phase>("phase", &v)?);
+    }
+    out.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+fn key_from_transient<S: Stub>(stub: &S) -> Result<Option<Vec<u8>>> {
+    match stub.transient("phase_key") {
+        None => Ok(None),
+        Some(k) if k.len() == PHASE_KEY_BYTES => Ok(Some(k.to_vec())),
+        Some(k) => Err(ContractError::bad(format!("transient phase_key must be {PHASE_KEY_BYTES} bytes, got {}", k.len()))),
+    }
+}
+
+async fn put<S: Stub>(stub: &S, phase: &Phase) -> Result<()> {
+    stub.put_state(&keys::phase(&phase.project, &phase.id), to_json(phase)?).await
+}
+
+pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
+    req.validate()?;
+    let project = projects::get(stub, &req.project).await?;
+    lifecycle::may_manage(stub.creator(), &project)?;
+    if stub.get_state(&keys::phase(&req.project, &req.id)).await?.is_some() {
+        return Err(ContractError::conflict(format!("phase {} of project {} already exists", req.id, req.project)));
+    }
+    let collection = require_collection(stub, &req.participants).await?;
+    let position = match req.position {
+        Some(p) => p,
+        None => list(stub, &req.project).await?.iter().map(|p| p.position + 1).max().unwrap_or(0),
+    };
+    let phase = Phase {
+        project: req.project,
+        id: req.id,
+        name: req.name,
+        position,
+        status: PhaseStatus::Planned,
+        participants: req.participants,
+        collection,
+    };
+    // The key can only be written by a member org of the collection (memberOnlyWrite): a manager
+    // outside the phase adds it without, and a participant sets it with SetPhaseKey.
+    if let Some(k) = key_from_transient(stub)? {
+        if !phase.participants.iter().any(|p| p.msp_id == stub.creator().msp_id) {
+            return Err(ContractError::bad(format!(
+                "{} is not a participant org of the phase, so it cannot write its key; add the phase without phase_key and let a participant call SetPhaseKey",
+                stub.creator().msp_id
+            )));
+        }
+        stub.put_private(&phase.collection, &keys::phase_key(&phase.project, &phase.id), k).await?;
+    }
+    put(stub, &phase).await?;
+    emit(stub, "PhaseAdded", &phase.project, Some(&phase.id), None, None);
+    Ok(phase)
+}
+
+pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
+    req.validate()?;
+    let project = projects::get(stub, &req.project).await?;
+    lifecycle::may_manage(stub.creator(), &project)?;
+    let mut phase = get(stub, &req.project, &req.id).await?;
+    lifecycle::may_change(&phase)?;
+    if let Some(name) = req.name {
+        phase.name = name;
+    }
+    if let Some(pos) = req.position {
+        lifecycle::may_reorder(&phase)?;
+        phase.position = pos;
+    }
+    if let Some(ps) = req.participants {
+        lifecycle::may_change_orgs(&phase, &collection_of(&ps))?;
+        phase.collection = require_collection(stub, &ps).await?;
+        phase.participants = ps;
+    }
+    put(stub, &phase).await?;
+    emit(stub, "PhaseUpdated", &phase.project, Some(&phase.id), None, None);
+    Ok(phase)
+}
+
+pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Result<Phase> {
+    let project = projects::get(stub, &req.project).await?;
+    lifecycle::may_manage(stub.creator(), &project)?;
+    let mut phase = get(stub, &req.project, &req.phase).await?;
+    lifecycle::may_become(&phase, to)?;
+    phase.status = to;
+    put(stub, &phase).await?;
+    let event = if to == PhaseStatus::Active { "PhaseActivated" } else { "PhaseClosed" };
+    emit(stub, event, &phase.project, Some(&phase.id), None, None);
+    Ok(phase)
+}
+
+/// A participant's view of a phase it may read, or write (`writing`: not while closed).
+pub(super) async fn as_participant<S: Stub>(stub: &S, project: &str, phase: &str, writing: bool) -> Result<Phase> {
+    let phase = get(stub, project, phase).await?;
+    acl::must_participate(stub.creator(), &phase)?;
+    if writing {
+        lifecycle::may_change(&phase)?;
+    }
+    Ok(phase)
+}
+
+pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_json::Value> {
+    let phase = as_participant(stub, &req.project, &req.phase, true).await?;
+    let k = key_from_transient(stub)?.ok_or_else(|| ContractError::bad(format!("transient phase_key ({PHASE_KEY_BYTES} bytes) is required")))?;
+    let key = keys::phase_key(&phase.project, &phase.id);
+    if stub.get_private(&phase.collection, &key).await?.is_some() {
+        return Err(ContractError::conflict(format!("phase {} already has a key", phase.id)));
+    }
+    stub.put_private(&phase.collection, &key, k).await?;
+    emit(stub, "PhaseKeySet", &phase.project, Some(&phase.id), None, None);
+    Ok(json!({"project": phase.project, "phase": phase.id}))
+}
+
+pub async fn get_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<PhaseKey> {
+    let phase = as_participant(stub, &req.project, &req.phase, false).await?;
+    match stub.get_private(&phase.collection, &keys::phase_key(&phase.project, &phase.id)).await? {
+        Some(k) => Ok(PhaseKey { project: phase.project, phase: phase.id, key: base64::engine::general_purpose::STANDARD.encode(k) }),
+        None => Err(ContractError::not_found(format!("phase {} has no key yet", phase.id))),
+    }
+}

@@ -1,0 +1,82 @@
+//! Records: private JSON documents of a phase with every version, in its collection.
+
+use serde::de::DeserializeOwned;
+use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::ids;
+use svcflow_model::phase::Phase;
+use svcflow_model::record::{Record, MAX_RECORD_BYTES, TRANSIENT_RECORD};
+
+use super::phases::as_participant;
+use super::{decode, emit, me, to_json};
+use crate::error::{ContractError, Result};
+use crate::keys;
+use crate::stub::Stub;
+
+pub async fn put<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
+    ids::validate_id("record", &req.id)?;
+    let raw = stub
+        .transient(TRANSIENT_RECORD)
+        .ok_or_else(|| ContractError::bad("the record document must come in the transient map under \"record\" (arguments are public)"))?;
+    if raw.len() > MAX_RECORD_BYTES {
+        return Err(ContractError::bad(format!("record is {} bytes; at most {MAX_RECORD_BYTES}", raw.len())));
+    }
+    let document: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
+    let phase = as_participant(stub, &req.project, &req.phase, true).await?;
+    let key = keys::record(&phase.project, &phase.id, &req.id);
+    let version = match stub.get_private(&phase.collection, &key).await? {
+        Some(b) => decode::<Record>("record", &b)?.version + 1,
+        None => 1,
+    };
+    let rec = Record {
+        project: phase.project.clone(),
+        phase: phase.id.clone(),
+        id: req.id,
+        version,
+        author: me(stub),
+        tx_id: stub.tx_id().to_owned(),
+        updated: stub.tx_timestamp().to_owned(),
+        document,
+    };
+    let bytes = to_json(&rec)?;
+    // History of private data is ours to keep: GetHistoryForKey does not cover collections.
+    stub.put_private(&phase.collection, &keys::record_version(&rec.project, &rec.phase, &rec.id, version), bytes.clone()).await?;
+    stub.put_private(&phase.collection, &key, bytes).await?;
+    emit(stub, "RecordPut", &rec.project, Some(&rec.phase), Some(&rec.id), None);
+    Ok(rec)
+}
+
+pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
+    ids::validate_id("record", &req.id)?;
+    let phase = as_participant(stub, &req.project, &req.phase, false).await?;
+    match stub.get_private(&phase.collection, &keys::record(&phase.project, &phase.id, &req.id)).await? {
+        Some(b) => decode("record", &b),
+        None => Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id))),
+    }
+}
+
+/// Every private value of `object_type` under `attrs` in the phase's collection.
+pub(super) async fn private_list<S: Stub, T: DeserializeOwned>(
+    stub: &S,
+    phase: &Phase,
+    object_type: &str,
+    attrs: &[&str],
+    what: &str,
+) -> Result<Vec<T>> {
+    let (start, end) = keys::prefix_range(object_type, attrs);
+    stub.private_range(&phase.collection, &start, &end).await?.iter().map(|(_, v)| decode(what, v)).collect()
+}
+
+pub async fn list<S: Stub>(stub: &S, req: PhaseRef) -> Result<Vec<Record>> {
+    let phase = as_participant(stub, &req.project, &req.phase, false).await?;
+    private_list(stub, &phase, keys::RECORD, &[&phase.project, &phase.id], "record").await
+}
+
+pub async fn history<S: Stub>(stub: &S, req: ItemRef) -> Result<Vec<Record>> {
+    ids::validate_id("record", &req.id)?;
+    let phase = as_participant(stub, &req.project, &req.phase, false).await?;
+    let versions: Vec<Record> = private_list(stub, &phase, keys::RECORD_VERSION, &[&phase.project, &phase.id, &req.id], "record").await?;
+    if versions.is_empty() {
+        return Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id)));
+    }
+    Ok(versions)
+}

@@ -1,0 +1,153 @@
+//! The chaincode's functions as one typed enum: the gateway builds a [`Call`], the chaincode
+//! dispatches on one. On the wire a call is Fabric's `[function, json-argument]`.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Refusal, Result};
+use crate::page::PageReq;
+use crate::phase::{NewPhase, PhaseUpdate};
+use crate::project::NewProject;
+
+/// `{"id": ...}`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdArg {
+    pub id: String,
+}
+
+/// `{"project": ...}`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectArg {
+    pub project: String,
+}
+
+/// One phase of a project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseRef {
+    pub project: String,
+    #[serde(alias = "id")]
+    pub phase: String,
+}
+
+/// One record or file of a phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRef {
+    pub project: String,
+    pub phase: String,
+    pub id: String,
+}
+
+/// `{}`: a function without arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// Whether a function changes the ledger (submitted and ordered) or only reads it (evaluated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+macro_rules! calls {
+    ($( $(#[$doc:meta])* $name:ident($arg:ty) = $access:ident, )*) => {
+        /// Every function of the svcflow chaincode with its argument.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Call {
+            $( $(#[$doc])* $name($arg), )*
+        }
+
+        impl Call {
+            /// Every function name, in the order above.
+            pub const NAMES: &'static [&'static str] = &[$( stringify!($name) ),*];
+
+            /// The function name Fabric carries as the first argument.
+            pub fn name(&self) -> &'static str {
+                match self { $( Call::$name(_) => stringify!($name), )* }
+            }
+
+            pub fn access(&self) -> Access {
+                match self { $( Call::$name(_) => Access::$access, )* }
+            }
+
+            /// The JSON argument Fabric carries as the second argument.
+            pub fn argument(&self) -> Result<String> {
+                let json = match self { $( Call::$name(a) => serde_json::to_string(a), )* };
+                json.map_err(|e| Refusal::internal(format!("encoding the {} argument: {e}", self.name())))
+            }
+
+            /// A call from Fabric's arguments; a bad name or argument is a `bad_request`.
+            pub fn parse(name: &str, arg: &[u8]) -> Result<Self> {
+                match name {
+                    $( stringify!($name) => Ok(Call::$name(parse_arg(name, arg)?)), )*
+                    other => Err(Refusal::bad(format!("unknown function {other:?}; one of {}", Self::NAMES.join(" ")))),
+                }
+            }
+        }
+    };
+}
+
+calls! {
+    CreateProject(NewProject) = Write,
+    GetProject(IdArg) = Read,
+    ListProjects(PageReq) = Read,
+    AddPhase(NewPhase) = Write,
+    UpdatePhase(PhaseUpdate) = Write,
+    ActivatePhase(PhaseRef) = Write,
+    ClosePhase(PhaseRef) = Write,
+    /// Every phase of a project, in order.
+    ListPhases(ProjectArg) = Read,
+    /// The phase key comes in the transient map under `phase_key`.
+    SetPhaseKey(PhaseRef) = Write,
+    GetPhaseKey(PhaseRef) = Read,
+    /// The document comes in the transient map under `record`.
+    PutRecord(ItemRef) = Write,
+    GetRecord(ItemRef) = Read,
+    ListRecords(PhaseRef) = Read,
+    RecordHistory(ItemRef) = Read,
+    /// The anchor comes in the transient map under `file`.
+    AnchorFile(ItemRef) = Write,
+    GetFile(ItemRef) = Read,
+    ListFiles(PhaseRef) = Read,
+    /// The caller's identity as the chaincode sees it.
+    WhoAmI(NoArgs) = Read,
+}
+
+fn parse_arg<T: DeserializeOwned>(func: &str, arg: &[u8]) -> Result<T> {
+    serde_json::from_slice(arg).map_err(|e| Refusal::bad(format!("{func}: argument is not the expected JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn round_trips_through_fabrics_arguments() {
+        let calls = [
+            Call::GetProject(IdArg { id: "p".into() }),
+            Call::ListProjects(PageReq { page_size: Some(5), bookmark: "b".into() }),
+            Call::ActivatePhase(PhaseRef { project: "p".into(), phase: "P1".into() }),
+            Call::PutRecord(ItemRef { project: "p".into(), phase: "P1".into(), id: "r".into() }),
+            Call::WhoAmI(NoArgs {}),
+        ];
+        for c in calls {
+            let arg = c.argument().unwrap();
+            assert_eq!(Call::parse(c.name(), arg.as_bytes()).unwrap(), c, "{arg}");
+        }
+        assert_eq!(Call::NAMES.len(), 18);
+        assert_eq!(Call::parse("ClosePhase", br#"{"project":"p","id":"P"}"#).unwrap().access(), Access::Write);
+    }
+
+    #[test]
+    fn bad_names_and_arguments_are_bad_requests() {
+        for (name, arg) in [("Nope", "{}"), ("GetProject", "{"), ("GetProject", r#"{"id":"p","x":1}"#), ("WhoAmI", r#"{"a":1}"#)] {
+            let e = Call::parse(name, arg.as_bytes()).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::BadRequest, "{name} {arg}: {e}");
+        }
+    }
+}

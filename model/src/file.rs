@@ -1,0 +1,47 @@
+//! File anchors: the on-chain (private) proof of an off-chain object.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Refusal, Result};
+use crate::identity::Principal;
+use crate::ids::{check_file_name, check_text};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileAnchor {
+    pub project: String,
+    pub phase: String,
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    /// SHA-256 of the plaintext, lowercase hex.
+    pub sha256: String,
+    pub content_type: String,
+    pub object_key: String,
+    pub uploader: Principal,
+    pub tx_id: String,
+    pub created: String,
+}
+
+/// What the gateway hands `AnchorFile` in the transient map (under [`TRANSIENT_FILE`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAnchor {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub content_type: String,
+    pub object_key: String,
+}
+
+pub const TRANSIENT_FILE: &str = "file";
+
+impl NewAnchor {
+    pub fn validate(&self) -> Result<()> {
+        check_file_name(&self.name)?;
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Refusal::bad("sha256 must be 64 hex digits"));
+        }
+        check_text("content_type", &self.content_type, 255)?;
+        check_text("object_key", &self.object_key, 512)
+    }
+}

@@ -1,0 +1,158 @@
+//! How projects and phases move through their life, and who may move them: the one place to
+//! change a phase rule. Each function answers "may this happen now?" with the refusal to give.
+
+use crate::error::{Refusal, Result};
+use crate::identity::{Identity, Role};
+use crate::phase::{Phase, PhaseStatus};
+use crate::project::Project;
+
+/// Any client (or admin) of a consortium org may create a project; peers and orderers may not.
+pub fn may_create_project(who: &Identity) -> Result<()> {
+    match who.role {
+        Role::Client | Role::Admin => Ok(()),
+        other => Err(Refusal::forbidden(format!("a {other:?} identity cannot create projects; use a client or admin identity"))),
+    }
+}
+
+/// The owner, or an admin of the owner's org, manages a project's phases.
+pub fn may_manage(who: &Identity, project: &Project) -> Result<()> {
+    let owner_org = who.msp_id == project.owner.msp_id;
+    if owner_org && (who.id == project.owner.id || who.role == Role::Admin) {
+        Ok(())
+    } else {
+        Err(Refusal::forbidden(format!("only the owner of project {} or an admin of {} may manage its phases", project.id, project.owner.msp_id)))
+    }
+}
+
+/// Planned → active → closed; a planned phase may also close without ever running.
+pub fn may_become(phase: &Phase, to: PhaseStatus) -> Result<()> {
+    use PhaseStatus::*;
+    if matches!((phase.status, to), (Planned, Active) | (Planned | Active, Closed)) {
+        Ok(())
+    } else {
+        Err(Refusal::conflict(format!("phase {} is {:?}; it cannot become {:?}", phase.id, phase.status, to)))
+    }
+}
+
+/// A closed phase is read-only: no new name, participants, records, files or key.
+pub fn may_change(phase: &Phase) -> Result<()> {
+    if phase.status == PhaseStatus::Closed {
+        return Err(Refusal::conflict(format!("phase {} is closed and read-only", phase.id)));
+    }
+    Ok(())
+}
+
+/// Only a planned phase moves in the sequence.
+pub fn may_reorder(phase: &Phase) -> Result<()> {
+    may_change(phase)?;
+    if phase.status != PhaseStatus::Planned {
+        return Err(Refusal::conflict(format!("phase {} can be reordered only while planned", phase.id)));
+    }
+    Ok(())
+}
+
+/// Whether the phase's participant orgs (and so its collection) may become `new_collection`.
+/// Data already in the old collection cannot follow into another one: once a phase has started,
+/// its org set is fixed (identities and roles within those orgs may still change).
+pub fn may_change_orgs(phase: &Phase, new_collection: &str) -> Result<()> {
+    may_change(phase)?;
+    if new_collection != phase.collection && phase.status != PhaseStatus::Planned {
+        return Err(Refusal::conflict(format!(
+            "phase {} is {:?}: its participant orgs are fixed; only identities and roles within them may change",
+            phase.id, phase.status
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::identity::Principal;
+    use crate::phase::Participant;
+    use crate::project::ProjectStatus;
+    use PhaseStatus::*;
+
+    fn phase(status: PhaseStatus) -> Phase {
+        Phase {
+            project: "p".into(),
+            id: "P".into(),
+            name: "n".into(),
+            position: 0,
+            status,
+            participants: vec![Participant { msp_id: "Org1MSP".into(), identity: None, role: None }],
+            collection: "col_Org1MSP".into(),
+        }
+    }
+
+    fn kind<T>(r: Result<T>) -> Option<ErrorKind> {
+        r.err().map(|e| e.kind)
+    }
+
+    #[test]
+    fn status_transitions() {
+        let conflict = Some(ErrorKind::Conflict);
+        let table = [
+            (Planned, Active, None),
+            (Planned, Closed, None),
+            (Active, Closed, None),
+            (Planned, Planned, conflict),
+            (Active, Active, conflict),
+            (Active, Planned, conflict),
+            (Closed, Active, conflict),
+            (Closed, Planned, conflict),
+            (Closed, Closed, conflict),
+        ];
+        for (from, to, want) in table {
+            assert_eq!(kind(may_become(&phase(from), to)), want, "{from:?} -> {to:?}");
+        }
+    }
+
+    #[test]
+    fn what_each_state_allows() {
+        let conflict = Some(ErrorKind::Conflict);
+        // (state, change, reorder, change orgs, keep orgs)
+        let table = [(Planned, None, None, None, None), (Active, None, conflict, conflict, None), (Closed, conflict, conflict, conflict, conflict)];
+        for (st, change, reorder, orgs, same) in table {
+            let ph = phase(st);
+            assert_eq!(kind(may_change(&ph)), change, "{st:?} change");
+            assert_eq!(kind(may_reorder(&ph)), reorder, "{st:?} reorder");
+            assert_eq!(kind(may_change_orgs(&ph, "col_Org1MSP_Org2MSP")), orgs, "{st:?} new org set");
+            assert_eq!(kind(may_change_orgs(&ph, "col_Org1MSP")), same, "{st:?} same org set");
+        }
+    }
+
+    #[test]
+    fn who_creates_and_manages() {
+        let who = |msp: &str, id: &str, role| Identity {
+            msp_id: msp.into(),
+            id: id.into(),
+            subject: format!("CN={id}"),
+            issuer: "CN=ca".into(),
+            role,
+            attrs: Default::default(),
+        };
+        let project = Project {
+            id: "p".into(),
+            name: "n".into(),
+            description: String::new(),
+            owner: Principal { msp_id: "Org1MSP".into(), id: "owner".into() },
+            created: "t".into(),
+            status: ProjectStatus::Active,
+        };
+        let forbidden = Some(ErrorKind::Forbidden);
+        let table = [
+            (who("Org1MSP", "owner", Role::Client), None, None),
+            (who("Org1MSP", "other", Role::Client), None, forbidden),
+            (who("Org1MSP", "admin", Role::Admin), None, None),
+            (who("Org2MSP", "owner", Role::Admin), None, forbidden),
+            (who("Org1MSP", "peer0", Role::Peer), forbidden, forbidden),
+            (who("Org1MSP", "member", Role::Member), forbidden, forbidden),
+        ];
+        for (w, create, manage) in table {
+            assert_eq!(kind(may_create_project(&w)), create, "create {} {:?}", w.id, w.role);
+            assert_eq!(kind(may_manage(&w, &project)), manage, "manage {}@{} {:?}", w.id, w.msp_id, w.role);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Phases and their participants: public facts (who takes part, in which state, where the data
+//! lives), never the data itself.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Refusal, Result};
+use crate::identity::Role;
+use crate::ids::{check_text, validate_id, validate_msp_id, MAX_NAME_BYTES};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseStatus {
+    Planned,
+    Active,
+    Closed,
+}
+
+/// Who takes part in a phase: a whole org, one identity of it, or the org's members of one role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    pub msp_id: String,
+    /// An identity id (as `WhoAmI` shows it); only that identity of the org takes part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Only the org's identities with this role take part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+pub const MAX_PARTICIPANTS: usize = 100;
+
+/// A phase's participant list: at least one, at most [`MAX_PARTICIPANTS`], valid MSP ids.
+pub fn check_participants(ps: &[Participant]) -> Result<()> {
+    if ps.is_empty() {
+        return Err(Refusal::bad("a phase needs at least one participant"));
+    }
+    if ps.len() > MAX_PARTICIPANTS {
+        return Err(Refusal::bad(format!("at most {MAX_PARTICIPANTS} participants")));
+    }
+    for p in ps {
+        validate_msp_id("participant msp_id", &p.msp_id)?;
+    }
+    Ok(())
+}
+
+/// The distinct participant orgs, sorted: what the phase's collection is chosen by.
+pub fn org_set(ps: &[Participant]) -> Vec<&str> {
+    let mut orgs: Vec<&str> = ps.iter().map(|p| p.msp_id.as_str()).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    orgs
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phase {
+    pub project: String,
+    pub id: String,
+    pub name: String,
+    pub position: u32,
+    pub status: PhaseStatus,
+    pub participants: Vec<Participant>,
+    /// The private data collection of the participant orgs.
+    pub collection: String,
+}
+
+/// `AddPhase`'s argument.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPhase {
+    pub project: String,
+    pub id: String,
+    pub name: String,
+    pub participants: Vec<Participant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+impl NewPhase {
+    pub fn validate(&self) -> Result<()> {
+        validate_id("project", &self.project)?;
+        validate_id("phase", &self.id)?;
+        check_text("name", &self.name, MAX_NAME_BYTES)?;
+        check_participants(&self.participants)
+    }
+}
+
+/// `UpdatePhase`'s argument: what is given changes, the rest stays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseUpdate {
+    pub project: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<Participant>>,
+}
+
+impl PhaseUpdate {
+    pub fn validate(&self) -> Result<()> {
+        validate_id("project", &self.project)?;
+        validate_id("phase", &self.id)?;
+        if let Some(name) = &self.name {
+            check_text("name", name, MAX_NAME_BYTES)?;
+        }
+        if let Some(ps) = &self.participants {
+            check_participants(ps)?;
+        }
+        Ok(())
+    }
+}
+
+/// A phase's 32-byte data key as `GetPhaseKey` answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseKey {
+    pub project: String,
+    pub phase: String,
+    /// Base64 of the 32-byte key.
+    pub key: String,
+}
+
+pub const PHASE_KEY_BYTES: usize = 32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(msp: &str) -> Participant {
+        Participant { msp_id: msp.into(), identity: None, role: None }
+    }
+
+    #[test]
+    fn participants() {
+        assert!(check_participants(&[p("Org1MSP")]).is_ok());
+        assert!(check_participants(&[]).is_err());
+        assert!(check_participants(&[p("Org 1")]).is_err());
+        assert!(check_participants(&vec![p("Org1MSP"); 101]).is_err());
+        assert_eq!(org_set(&[p("Org2MSP"), p("Org1MSP"), p("Org2MSP")]), vec!["Org1MSP", "Org2MSP"]);
+    }
+}

@@ -1,0 +1,47 @@
+//! Projects: public, every member of the channel reads them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Refusal, Result};
+use crate::identity::Principal;
+use crate::ids::{check_text, validate_id, MAX_DESCRIPTION_BYTES, MAX_NAME_BYTES};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectStatus {
+    Active,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub owner: Principal,
+    /// Transaction timestamp, RFC 3339.
+    pub created: String,
+    pub status: ProjectStatus,
+}
+
+/// `CreateProject`'s argument (the REST body of `POST /v1/projects`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProject {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl NewProject {
+    pub fn validate(&self) -> Result<()> {
+        validate_id("project", &self.id)?;
+        check_text("name", &self.name, MAX_NAME_BYTES)?;
+        if self.description.len() > MAX_DESCRIPTION_BYTES {
+            return Err(Refusal::bad(format!("description must be at most {MAX_DESCRIPTION_BYTES} bytes")));
+        }
+        Ok(())
+    }
+}
