@@ -36,6 +36,9 @@ if cargo fmt --version >/dev/null 2>&1; then
 fi
 # --release: the live suites run release binaries, so the tests share their compiled dependencies
 # (one build of the tree instead of two on a cold machine), and 1 GiB round trips run at speed.
+banner "cargo clippy (workspace lints, warnings are errors)"
+cargo clippy --release --workspace --all-targets --locked -- -D warnings 2>&1 | tail -30
+((PIPESTATUS[0] == 0)) || failed+=("cargo clippy")
 banner "cargo test --workspace --release"
 cargo test --workspace --release --locked 2>&1 | tee -a "$OUT"
 ((PIPESTATUS[0] == 0)) || failed+=("cargo test")

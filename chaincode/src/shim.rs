@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 use fabric_shim_protos::common::{ChannelHeader, Header, SignatureHeader};
 use fabric_shim_protos::msp::SerializedIdentity;
@@ -179,7 +180,9 @@ async fn run_stream(conn: Conn, mut inbound: Streaming<ChaincodeMessage>, chainc
             Msg::Transaction | Msg::Init => {
                 let conn = conn.clone();
                 let id = chaincode_id.clone();
-                tokio::spawn(async move { handle_tx(conn, m, id).await });
+                // The span is entered on every poll, never held across an await.
+                let span = tracing::info_span!("tx", tx_id = %m.txid, channel = %m.channel_id);
+                tokio::spawn(handle_tx(conn, m, id).instrument(span));
             }
             Msg::Response | Msg::Error => {
                 let waiter = conn.pending.lock().ok().and_then(|mut p| p.remove(&(m.channel_id.clone(), m.txid.clone())));
@@ -199,8 +202,6 @@ async fn run_stream(conn: Conn, mut inbound: Streaming<ChaincodeMessage>, chainc
 }
 
 async fn handle_tx(conn: Conn, m: ChaincodeMessage, chaincode_id: String) {
-    let span = tracing::info_span!("tx", tx_id = %m.txid, channel = %m.channel_id);
-    let _enter = span.enter();
     let started = std::time::Instant::now();
     let stub = match TxStub::from_message(conn.clone(), &m) {
         Ok(s) => s,

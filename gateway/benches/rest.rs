@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed test
 //! The REST gateway against the raw clients on the same network and the same RGW:
 //! - PutRecord through REST (HTTPS + client cert → gateway → Fabric) against the raw
 //!   `fabric-gateway` crate driving the same function as the same user: throughput, p50/p99;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed test
 //! Off-chain store benchmark: sealed (hash + encrypt) PUT/GET through the storage module against a
 //! direct S3 PUT/GET of the same file to the same RGW, and against `dd` on the same disk; peak
 //! RSS during a sealed upload. Prints a Markdown table.

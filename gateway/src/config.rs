@@ -97,6 +97,9 @@ pub struct Storage {
     pub s3_access_key: Option<String>,
     #[serde(default)]
     pub s3_secret_key: Option<String>,
+    /// A file holding the secret key instead (readable by its owner only); read at start.
+    #[serde(default)]
+    pub s3_secret_file: Option<PathBuf>,
     /// S3 parts (8 MiB each) one upload keeps in flight: memory per upload against throughput.
     #[serde(default = "default_parts_in_flight")]
     pub s3_parts_in_flight: usize,
@@ -157,6 +160,7 @@ impl Config {
     pub fn from_toml(text: &str, origin: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), reason: e.to_string() })?;
         cfg.apply_env(vars)?;
+        cfg.read_secrets()?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -164,7 +168,7 @@ impl Config {
     /// The gateway's own variables, `SVCFLOW_GW_` + the key's name: `LISTEN`, `UPLOAD_LIMIT_BYTES`,
     /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
     /// `TIMEOUT_MS`, `STORAGE_BACKEND`, `STORAGE_PATH`, `S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
-    /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_PARTS_IN_FLIGHT`, `VERIFY_UPLOADS`; `CONFIG` (the
+    /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_SECRET_FILE`, `S3_PARTS_IN_FLIGHT`, `VERIFY_UPLOADS`; `CONFIG` (the
     /// file) and `LOG` (the log filter) are read by `main`. An unknown name under this prefix is
     /// refused so a typo never goes unnoticed; every other variable (the scripts' `SVCFLOW_*`
     /// included) is none of the gateway's business.
@@ -198,6 +202,7 @@ impl Config {
                 "S3_REGION" => self.storage.s3_region = Some(v),
                 "S3_ACCESS_KEY" => self.storage.s3_access_key = Some(v),
                 "S3_SECRET_KEY" => self.storage.s3_secret_key = Some(v),
+                "S3_SECRET_FILE" => self.storage.s3_secret_file = Some(v.into()),
                 "S3_PARTS_IN_FLIGHT" => self.storage.s3_parts_in_flight = num(&v)? as usize,
                 "VERIFY_UPLOADS" => {
                     self.storage.verify_uploads = match v.as_str() {
@@ -210,6 +215,32 @@ impl Config {
                 _ => return Err(invalid(&k, "unknown setting (see gateway/src/config.rs for the names)")),
             }
         }
+        Ok(())
+    }
+
+    /// `storage.s3_secret_file` → `storage.s3_secret_key`. A secret file others may read is
+    /// refused: it would leak the store's credentials to every local user.
+    fn read_secrets(&mut self) -> Result<(), ConfigError> {
+        let Some(path) = self.storage.s3_secret_file.clone() else {
+            return Ok(());
+        };
+        const KEY: &str = "storage.s3_secret_file";
+        if self.storage.s3_secret_key.is_some() {
+            return Err(invalid(KEY, "give s3_secret_key or s3_secret_file, not both"));
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| invalid(KEY, format!("{}: {e}", path.display())))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o077 != 0 {
+                return Err(invalid(KEY, format!("{} is readable by others; chmod 600 it", path.display())));
+            }
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| invalid(KEY, format!("{}: {e}", path.display())))?;
+        let secret = text.trim();
+        if secret.is_empty() {
+            return Err(invalid(KEY, format!("{} is empty", path.display())));
+        }
+        self.storage.s3_secret_key = Some(secret.to_owned());
         Ok(())
     }
 
@@ -257,7 +288,8 @@ impl Config {
                     ("storage.s3_secret_key", &self.storage.s3_secret_key),
                 ] {
                     if v.as_deref().is_none_or(str::is_empty) {
-                        return Err(invalid(key, "required by the s3 backend"));
+                        let or_file = if key == "storage.s3_secret_key" { " (or storage.s3_secret_file)" } else { "" };
+                        return Err(invalid(key, format!("required by the s3 backend{or_file}")));
                     }
                 }
             }
@@ -320,6 +352,30 @@ path = "objects"
         )
         .unwrap();
         assert_eq!((c.server.journal_dir.to_str(), c.server.sweep_after_ms, c.server.workers), (Some("/j"), 1000, Some(3)));
+    }
+
+    #[test]
+    fn the_s3_secret_comes_from_a_private_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "s3cr3t\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let s3 = GOOD.replace(
+            "backend = \"fs\"\npath = \"objects\"",
+            "backend = \"s3\"\ns3_endpoint = \"http://127.0.0.1:7480\"\ns3_bucket = \"b\"\ns3_access_key = \"a\"",
+        );
+        let with_file = env(&[("SVCFLOW_GW_S3_SECRET_FILE", file.to_str().unwrap())]);
+        let c = Config::from_toml(&s3, "t", with_file.clone()).unwrap();
+        assert_eq!(c.storage.s3_secret_key.as_deref(), Some("s3cr3t"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Config::from_toml(&s3, "t", with_file.clone()).unwrap_err();
+        assert!(e.to_string().contains("storage.s3_secret_file") && e.to_string().contains("chmod 600"), "{e}");
+        let mut both = with_file;
+        both.push(("SVCFLOW_GW_S3_SECRET_KEY".into(), "x".into()));
+        assert!(Config::from_toml(&s3, "t", both).unwrap_err().to_string().contains("not both"));
+        let e = Config::from_toml(&s3, "t", env(&[("SVCFLOW_GW_S3_SECRET_FILE", "/nonexistent")])).unwrap_err();
+        assert!(e.to_string().contains("storage.s3_secret_file"), "{e}");
     }
 
     #[test]

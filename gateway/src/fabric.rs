@@ -12,38 +12,16 @@ use std::time::Duration;
 
 use fabric_gateway::pb::protos::TxValidationCode;
 use fabric_gateway::{Gateway, GatewayError, Identity};
+use futures_util::StreamExt;
 use prost::Message;
 use svcflow_model::{Call, Refusal};
 use tonic_gw::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_gw::Code;
 
 use crate::config;
-use crate::error::ApiError;
+use crate::ledger::{BoxFuture, Committed, EventStream, Ledger, LedgerError, LedgerEvent, Stage};
 use crate::signer::OpensslSigner;
 use crate::wallet::{UserIdentity, Wallet};
-
-/// A failed Fabric call: what the HTTP layer shows, and the tx id when there was one.
-#[derive(Debug)]
-pub struct FabricError {
-    pub error: ApiError,
-    pub tx_id: Option<String>,
-    /// The transaction reached the orderer but its outcome is unknown: it may still commit.
-    pub maybe_committed: bool,
-}
-
-impl From<ApiError> for FabricError {
-    fn from(error: ApiError) -> Self {
-        Self { error, tx_id: None, maybe_committed: false }
-    }
-}
-
-/// A committed transaction.
-#[derive(Debug, Clone)]
-pub struct Committed {
-    pub result: Vec<u8>,
-    pub tx_id: String,
-    pub block_number: u64,
-}
 
 struct PeerConn {
     address: String,
@@ -108,31 +86,31 @@ fn tx_id_of(e: &GatewayError) -> Option<String> {
     }
 }
 
-fn argument(call: &Call) -> Result<String, FabricError> {
-    call.argument().map_err(|r| FabricError::from(ApiError::from(r)))
-}
-
-/// Maps a Fabric failure to the HTTP error the caller sees.
-pub fn map_error(e: &GatewayError) -> FabricError {
+/// A Fabric failure at `stage` as a [`LedgerError`]: a refusal when an endorser's detail is one of
+/// the chaincode's (by its wire code), unavailable when no peer could be reached or answered in
+/// time, invalidated at commit, failed otherwise.
+pub fn map_error(stage: Stage, e: &GatewayError) -> LedgerError {
     let tx_id = tx_id_of(e);
-    let error = match e {
-        GatewayError::Commit { code, .. } => match code {
-            TxValidationCode::MvccReadConflict | TxValidationCode::PhantomReadConflict => {
-                ApiError::Conflict(format!("the transaction was invalidated ({}): a concurrent change won; retry", code.as_str_name()))
-            }
-            other => ApiError::Internal(format!("the transaction was invalidated ({})", other.as_str_name())),
+    match e {
+        GatewayError::Commit { transaction_id, code } => LedgerError::Invalidated {
+            tx_id: transaction_id.clone(),
+            code: code.as_str_name().to_owned(),
+            conflict: matches!(code, TxValidationCode::MvccReadConflict | TxValidationCode::PhantomReadConflict),
         },
-        _ if unreachable(e) => ApiError::Unavailable(format!("no peer reachable: {}", describe(e))),
+        _ if unreachable(e) => LedgerError::Unavailable { stage, tx_id, detail: format!("no peer reachable: {}", describe(e)) },
         _ if status_of(e).is_some_and(|s| s.code() == Code::DeadlineExceeded) => {
-            ApiError::Unavailable(format!("Fabric did not answer in time: {}", describe(e)))
+            LedgerError::Unavailable { stage, tx_id, detail: format!("Fabric did not answer in time: {}", describe(e)) }
         }
         GatewayError::Endorse(t) | GatewayError::Evaluate(t) => match t.details.iter().find_map(|d| Refusal::from_gateway_detail(&d.message)) {
-            Some(refusal) => refusal.into(),
-            None => ApiError::Internal(describe(e)),
+            Some(refusal) => LedgerError::Refused { refusal, tx_id },
+            None => LedgerError::Failed { stage, tx_id, detail: describe(e) },
         },
-        other => ApiError::Internal(describe(other)),
-    };
-    FabricError { error, tx_id, maybe_committed: false }
+        other => LedgerError::Failed { stage, tx_id, detail: describe(other) },
+    }
+}
+
+fn argument(call: &Call) -> Result<String, LedgerError> {
+    call.argument().map_err(|r| LedgerError::Refused { refusal: r, tx_id: None })
 }
 
 impl Fabric {
@@ -172,12 +150,8 @@ impl Fabric {
         })
     }
 
-    pub fn peer_addresses(&self) -> Vec<String> {
-        self.peers.iter().map(|p| p.address.clone()).collect()
-    }
-
-    fn gateway(&self, user: &str, peer: &PeerConn) -> Result<Gateway, FabricError> {
-        let s = self.signers.get(user).ok_or_else(|| ApiError::Unauthenticated(format!("{user} has no signing identity in the wallet")))?;
+    fn gateway(&self, user: &str, peer: &PeerConn, stage: Stage) -> Result<Gateway, LedgerError> {
+        let s = self.signers.get(user).ok_or_else(|| LedgerError::NoSigner(user.to_owned()))?;
         Gateway::builder(Identity::new(s.identity.msp_id.clone(), s.identity.cert_pem.clone()), peer.channel.clone())
             .with_sign(s.signer.clone())
             .with_evaluate_timeout(self.timeout)
@@ -185,12 +159,12 @@ impl Fabric {
             .with_submit_timeout(self.timeout)
             .with_commit_status_timeout(self.timeout)
             .connect()
-            .map_err(|e| map_error(&e))
+            .map_err(|e| map_error(stage, &e))
     }
 
     /// Runs `call` against each peer in order until one is reachable, `attempts` rounds; the
     /// answer and the address of the peer that gave it.
-    async fn with_failover<T, F, Fut>(&self, user: &str, what: &str, call: F) -> Result<(T, &str), FabricError>
+    async fn with_failover<T, F, Fut>(&self, user: &str, what: &str, stage: Stage, call: F) -> Result<(T, &str), LedgerError>
     where
         F: Fn(Gateway) -> Fut,
         Fut: std::future::Future<Output = Result<T, GatewayError>>,
@@ -201,34 +175,30 @@ impl Fabric {
                 tokio::time::sleep(Duration::from_millis(200 << round)).await;
             }
             for peer in &self.peers {
-                let gw = self.gateway(user, peer)?;
+                let gw = self.gateway(user, peer, stage)?;
                 match tokio::time::timeout(self.timeout + Duration::from_secs(1), call(gw)).await {
                     Ok(Ok(v)) => return Ok((v, &peer.address)),
                     Ok(Err(e)) if unreachable(&e) => {
                         tracing::warn!(peer = %peer.address, call = what, error = %describe(&e), "peer unreachable, trying the next");
-                        last = Some(map_error(&e));
+                        last = Some(map_error(stage, &e));
                     }
-                    Ok(Err(e)) => return Err(map_error(&e)),
+                    Ok(Err(e)) => return Err(map_error(stage, &e)),
                     Err(_) => {
                         tracing::warn!(peer = %peer.address, call = what, "peer did not answer in time, trying the next");
-                        last = Some(ApiError::Unavailable(format!("{what}: {} did not answer in {:?}", peer.address, self.timeout)).into());
+                        let detail = format!("{what}: {} did not answer in {:?}", peer.address, self.timeout);
+                        last = Some(LedgerError::Unavailable { stage, tx_id: None, detail });
                     }
                 }
             }
         }
-        Err(last.unwrap_or_else(|| ApiError::Unavailable("no peer configured".into()).into()))
-    }
-
-    /// A query (not ordered, not recorded).
-    pub async fn evaluate(&self, user: &str, call: &Call) -> Result<Vec<u8>, FabricError> {
-        self.evaluate_on(user, &self.chaincode, call.name(), vec![argument(call)?]).await
+        Err(last.unwrap_or_else(|| LedgerError::Unavailable { stage, tx_id: None, detail: "no peer configured".into() }))
     }
 
     /// A query of any chaincode on the channel (qscc too), returning its raw answer.
-    async fn evaluate_on(&self, user: &str, chaincode: &str, func: &str, args: Vec<String>) -> Result<Vec<u8>, FabricError> {
+    async fn evaluate_on(&self, user: &str, chaincode: &str, func: &str, args: Vec<String>, stage: Stage) -> Result<Vec<u8>, LedgerError> {
         let channel = self.channel.clone();
         let (answer, _) = self
-            .with_failover(user, func, |gw| {
+            .with_failover(user, func, stage, |gw| {
                 let contract = gw.get_network(&channel).get_contract(chaincode);
                 let args = args.clone();
                 async move { contract.new_proposal(func).with_arguments(args).build()?.evaluate().await }
@@ -239,13 +209,13 @@ impl Fabric {
 
     /// A transaction: endorsed (failing over between peers), ordered, and waited for until it
     /// is committed valid. Private inputs go in `transient` only.
-    pub async fn submit(&self, user: &str, call: &Call, transient: HashMap<String, Vec<u8>>) -> Result<Committed, FabricError> {
+    async fn submit_call(&self, user: &str, call: &Call, transient: HashMap<String, Vec<u8>>) -> Result<Committed, LedgerError> {
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
         let (func, arg) = (call.name(), argument(call)?);
         let arg = arg.as_str();
         // Endorsement is the stage that may move to another peer: nothing has been ordered yet.
         let (tx, peer) = self
-            .with_failover(user, func, |gw| {
+            .with_failover(user, func, Stage::Endorse, |gw| {
                 let contract = gw.get_network(&channel).get_contract(&chaincode);
                 let transient = transient.clone();
                 async move { contract.new_proposal(func).with_arguments([arg]).with_transient(transient).build()?.endorse().await }
@@ -255,23 +225,25 @@ impl Fabric {
         let result = tx.result().to_vec();
         // Past endorsement the transaction may be ordered whatever the error says; only an
         // invalid commit status is a certain failure.
-        let with_tx = |mut e: FabricError| {
-            e.tx_id.get_or_insert_with(|| tx_id.clone());
-            e.maybe_committed = true;
-            e
+        let late = |stage: Stage, detail: String| LedgerError::Unavailable { stage, tx_id: Some(tx_id.clone()), detail };
+        let with_tx = |e: LedgerError| match e {
+            LedgerError::Refused { refusal, .. } => {
+                LedgerError::Failed { stage: Stage::Submit, tx_id: Some(tx_id.clone()), detail: refusal.to_string() }
+            }
+            LedgerError::Unavailable { stage, detail, .. } => late(stage, detail),
+            LedgerError::Failed { stage, detail, .. } => LedgerError::Failed { stage, tx_id: Some(tx_id.clone()), detail },
+            other => other,
         };
         let commit = tokio::time::timeout(self.timeout + Duration::from_secs(1), tx.submit())
             .await
-            .map_err(|_| {
-                with_tx(ApiError::Unavailable(format!("{func}: the orderer did not accept the transaction in time; it may still commit")).into())
-            })?
-            .map_err(|e| with_tx(map_error(&e)))?;
+            .map_err(|_| late(Stage::Submit, format!("{func}: the orderer did not accept the transaction in time; it may still commit")))?
+            .map_err(|e| with_tx(map_error(Stage::Submit, &e)))?;
         let status = tokio::time::timeout(self.timeout + Duration::from_secs(1), commit.status())
             .await
-            .map_err(|_| with_tx(ApiError::Unavailable(format!("{func}: no commit status in time; the transaction may still commit")).into()))?
-            .map_err(|e| with_tx(map_error(&e)))?;
+            .map_err(|_| late(Stage::CommitStatus, format!("{func}: no commit status in time; the transaction may still commit")))?
+            .map_err(|e| with_tx(map_error(Stage::CommitStatus, &e)))?;
         if !status.successful {
-            return Err(map_error(&GatewayError::Commit { transaction_id: tx_id.clone(), code: status.code }));
+            return Err(map_error(Stage::CommitStatus, &GatewayError::Commit { transaction_id: tx_id.clone(), code: status.code }));
         }
         // The request's own log line carries the tx id; this one is for following a transaction.
         tracing::debug!(tx_id = %tx_id, function = func, %peer, block = status.block_number, "committed");
@@ -279,23 +251,18 @@ impl Fabric {
     }
 
     /// The number of the block holding transaction `tx_id` (from the query system chaincode).
-    pub async fn block_of(&self, user: &str, tx_id: &str) -> Result<u64, FabricError> {
-        let raw = self.evaluate_on(user, "qscc", "GetBlockByTxID", vec![self.channel.clone(), tx_id.to_owned()]).await?;
-        let block = fabric_gateway::pb::common::Block::decode(raw.as_slice())
-            .map_err(|e| ApiError::Internal(format!("unreadable block for {tx_id}: {e}")))?;
-        block.header.map(|h| h.number).ok_or_else(|| ApiError::Internal(format!("block for {tx_id} has no header")).into())
+    async fn block_number(&self, user: &str, tx_id: &str) -> Result<u64, LedgerError> {
+        let raw = self.evaluate_on(user, "qscc", "GetBlockByTxID", vec![self.channel.clone(), tx_id.to_owned()], Stage::Block).await?;
+        let unreadable = |detail: String| LedgerError::Unreadable { what: "GetBlockByTxID".into(), tx_id: Some(tx_id.to_owned()), detail };
+        let block = fabric_gateway::pb::common::Block::decode(raw.as_slice()).map_err(|e| unreadable(e.to_string()))?;
+        block.header.map(|h| h.number).ok_or_else(|| unreadable("a block without a header".into()))
     }
 
     /// Chaincode events from `start_block` on (or from now), read as `user`.
-    pub async fn events(
-        &self,
-        user: &str,
-        start_block: Option<u64>,
-        after_tx: Option<String>,
-    ) -> Result<std::pin::Pin<Box<dyn futures_util::Stream<Item = fabric_gateway::ChaincodeEvent> + Send>>, FabricError> {
+    async fn event_stream(&self, user: &str, start_block: Option<u64>, after_tx: Option<String>) -> Result<EventStream, LedgerError> {
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
         let (events, _) = self
-            .with_failover(user, "ChaincodeEvents", |gw| {
+            .with_failover(user, "ChaincodeEvents", Stage::Events, |gw| {
                 let mut req = gw.get_network(&channel).new_chaincode_events_request(&chaincode);
                 if let Some(b) = start_block {
                     req = req.with_start_block(b);
@@ -306,7 +273,29 @@ impl Fabric {
                 async move { req.build().events().await }
             })
             .await?;
-        Ok(events)
+        Ok(Box::pin(events.map(|e| LedgerEvent { name: e.event_name, payload: e.payload, tx_id: e.transaction_id, block_number: e.block_number })))
+    }
+}
+
+impl Ledger for Fabric {
+    fn evaluate<'a>(&'a self, user: &'a str, call: &'a Call) -> BoxFuture<'a, Result<Vec<u8>, LedgerError>> {
+        Box::pin(async move { self.evaluate_on(user, &self.chaincode, call.name(), vec![argument(call)?], Stage::Evaluate).await })
+    }
+
+    fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+        Box::pin(self.submit_call(user, call, transient))
+    }
+
+    fn block_of<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>> {
+        Box::pin(self.block_number(user, tx_id))
+    }
+
+    fn events<'a>(&'a self, user: &'a str, start_block: Option<u64>, after_tx: Option<String>) -> BoxFuture<'a, Result<EventStream, LedgerError>> {
+        Box::pin(self.event_stream(user, start_block, after_tx))
+    }
+
+    fn peers(&self) -> Vec<String> {
+        self.peers.iter().map(|p| p.address.clone()).collect()
     }
 }
 
@@ -330,24 +319,29 @@ mod tests {
     #[test]
     fn failures_map_to_http_errors_with_the_tx_id() {
         // As Fabric's gateway reports a chaincode refusal: one detail per endorser asked.
-        let e = map_error(&endorse_err_with(
-            Code::Aborted,
-            "failed to endorse transaction, see attached details for more info",
-            &["chaincode response 403, forbidden: not a participant of phase P"],
-        ));
-        assert_eq!((e.error.status(), e.tx_id.as_deref()), (403, Some("tx1")));
-        assert_eq!(e.error.to_string(), "not a participant of phase P");
-        // A peer's own failure (no chaincode response of ours) is not the caller's fault.
-        let e = map_error(&endorse_err_with(Code::Aborted, "failed", &["private data matching public hash version is not available"]));
-        assert_eq!(e.error.status(), 500);
-        let e = map_error(&endorse_err(Code::Unavailable, "connection refused"));
-        assert_eq!(e.error.status(), 503);
+        let e = map_error(
+            Stage::Endorse,
+            &endorse_err_with(
+                Code::Aborted,
+                "failed to endorse transaction, see attached details for more info",
+                &["chaincode response 403, forbidden: not a participant of phase P"],
+            ),
+        );
+        assert_eq!(e.refusal().map(|r| r.kind), Some(svcflow_model::ErrorKind::Forbidden));
+        assert_eq!((e.to_string().as_str(), e.tx_id()), ("not a participant of phase P", Some("tx1")));
+        // A peer's own failure (no chaincode response of ours) is no refusal.
+        let e =
+            map_error(Stage::Endorse, &endorse_err_with(Code::Aborted, "failed", &["private data matching public hash version is not available"]));
+        assert!(matches!(e, LedgerError::Failed { stage: Stage::Endorse, .. }), "{e:?}");
+        let e = map_error(Stage::Endorse, &endorse_err(Code::Unavailable, "connection refused"));
+        assert!(matches!(e, LedgerError::Unavailable { stage: Stage::Endorse, .. }), "{e:?}");
+        assert!(!e.maybe_committed());
         assert!(unreachable(&endorse_err(Code::Unavailable, "x")));
         assert!(!unreachable(&endorse_err(Code::Aborted, "x")));
-        let e = map_error(&endorse_err(Code::DeadlineExceeded, "slow"));
-        assert_eq!(e.error.status(), 503);
-        let e =
-            map_error(&GatewayError::Commit { transaction_id: "t2".into(), code: fabric_gateway::pb::protos::TxValidationCode::MvccReadConflict });
-        assert_eq!((e.error.status(), e.tx_id.as_deref()), (409, Some("t2")));
+        let e = map_error(Stage::Submit, &endorse_err(Code::DeadlineExceeded, "slow"));
+        assert!(matches!(e, LedgerError::Unavailable { .. }) && e.maybe_committed(), "{e:?}");
+        let e = map_error(Stage::CommitStatus, &GatewayError::Commit { transaction_id: "t2".into(), code: TxValidationCode::MvccReadConflict });
+        assert!(matches!(e, LedgerError::Invalidated { conflict: true, .. }), "{e:?}");
+        assert_eq!(e.tx_id(), Some("t2"));
     }
 }

@@ -2,9 +2,11 @@
 
 pub mod api;
 pub mod config;
-pub mod error;
+pub mod downloads;
 pub mod fabric;
+pub mod ledger;
 pub mod metrics;
+pub mod phase_key;
 pub mod server;
 pub mod signer;
 pub mod storage;

@@ -8,16 +8,32 @@ use actix_web::{middleware, web, App, HttpServer};
 use crate::api::{self, AppState};
 use crate::config::{Backend, Config};
 use crate::fabric::Fabric;
+use crate::ledger::Ledger;
 use crate::storage::s3::{S3Config, S3Store};
 use crate::storage::{fs::FsStore, AnyStore};
-use crate::uploads::Journal;
+use crate::uploads;
+use crate::uploads::journal::Journal;
 use crate::wallet::Wallet;
 
 /// Everything that can be checked before listening is checked here, with a message naming the
 /// config key or file at fault.
 pub async fn build_state(cfg: Config) -> Result<AppState, String> {
-    let wallet = Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id).map_err(|e| format!("fabric.wallet: {e}"))?;
-    let fabric = Fabric::new(&cfg.fabric, &wallet)?;
+    let wallet = open_wallet(&cfg)?;
+    let fabric = Arc::new(Fabric::new(&cfg.fabric, &wallet)?);
+    assemble(cfg, wallet, fabric).await
+}
+
+/// [`build_state`] over another ledger (a fake, in tests) instead of the configured peers.
+pub async fn build_state_on(cfg: Config, ledger: Arc<dyn Ledger>) -> Result<AppState, String> {
+    let wallet = open_wallet(&cfg)?;
+    assemble(cfg, wallet, ledger).await
+}
+
+fn open_wallet(cfg: &Config) -> Result<Wallet, String> {
+    Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id).map_err(|e| format!("fabric.wallet: {e}"))
+}
+
+async fn assemble(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>) -> Result<AppState, String> {
     let store = match cfg.storage.backend {
         Backend::Fs => {
             let path = cfg.storage.path.clone().unwrap_or_else(|| "svcflow-objects".into());
@@ -39,7 +55,7 @@ pub async fn build_state(cfg: Config) -> Result<AppState, String> {
         }
     };
     let journal = Journal::open(&cfg.server.journal_dir)?;
-    Ok(AppState::new(cfg, wallet, fabric, store, journal))
+    Ok(AppState::new(cfg, wallet, ledger, store, journal))
 }
 
 /// Serves until SIGINT/SIGTERM; uploads in flight get up to 30 s to finish.
@@ -52,7 +68,7 @@ pub async fn run(state: AppState) -> Result<(), String> {
     let sweeper = state.clone();
     actix_web::rt::spawn(async move {
         loop {
-            let n = api::sweep(&sweeper, sweep_after).await;
+            let n = uploads::sweep(&sweeper.uploads(), sweep_after).await;
             if n > 0 {
                 tracing::info!(settled = n, "journal sweep");
             }
@@ -68,6 +84,6 @@ pub async fn run(state: AppState) -> Result<(), String> {
         server = server.workers(w);
     }
     let server = server.bind_openssl(&listen, tls).map_err(|e| format!("server.listen {listen}: {e}"))?;
-    tracing::info!(%listen, msp_id = %state.wallet.msp_id(), users = state.wallet.len(), peers = ?state.fabric.peer_addresses(), "svcflow gateway listening");
+    tracing::info!(%listen, msp_id = %state.wallet.msp_id(), users = state.wallet.len(), peers = ?state.ledger.peers(), "svcflow gateway listening");
     server.run().await.map_err(|e| e.to_string())
 }

@@ -13,7 +13,23 @@ use openssl::asn1::Asn1Time;
 use openssl::nid::Nid;
 use openssl::x509::X509;
 
-use crate::error::ApiError;
+/// Why a client certificate stands for no wallet user: the caller is not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    #[error("unreadable client certificate")]
+    Unreadable,
+    #[error("client certificate expired at {0}")]
+    Expired(String),
+    #[error("client certificate not valid before {0}")]
+    NotYetValid(String),
+    #[error("client certificate has no subject CN")]
+    NoCommonName,
+    #[error("{cn} has no identity in {msp_id}'s wallet")]
+    Unknown { cn: String, msp_id: String },
+    /// The clock could not be read: not the caller's fault.
+    #[error("reading the time: {0}")]
+    Clock(String),
+}
 
 /// One user's signing identity.
 #[derive(Clone, Debug)]
@@ -88,17 +104,17 @@ impl Wallet {
     }
 
     /// The user a (TLS-verified) client certificate stands for; 401 when expired or unknown.
-    pub fn for_client_cert(&self, der: &[u8]) -> Result<&UserIdentity, ApiError> {
-        let cert = X509::from_der(der).map_err(|_| ApiError::Unauthenticated("unreadable client certificate".into()))?;
-        let now = Asn1Time::days_from_now(0).map_err(|e| ApiError::Internal(e.to_string()))?;
+    pub fn for_client_cert(&self, der: &[u8]) -> Result<&UserIdentity, WalletError> {
+        let cert = X509::from_der(der).map_err(|_| WalletError::Unreadable)?;
+        let now = Asn1Time::days_from_now(0).map_err(|e| WalletError::Clock(e.to_string()))?;
         if cert.not_after() < now {
-            return Err(ApiError::Unauthenticated(format!("client certificate expired at {}", cert.not_after())));
+            return Err(WalletError::Expired(cert.not_after().to_string()));
         }
         if cert.not_before() > now {
-            return Err(ApiError::Unauthenticated(format!("client certificate not valid before {}", cert.not_before())));
+            return Err(WalletError::NotYetValid(cert.not_before().to_string()));
         }
-        let cn = common_name(&cert).ok_or_else(|| ApiError::Unauthenticated("client certificate has no subject CN".into()))?;
-        self.users.get(&cn).ok_or_else(|| ApiError::Unauthenticated(format!("{cn} has no identity in {}'s wallet", self.msp_id)))
+        let cn = common_name(&cert).ok_or(WalletError::NoCommonName)?;
+        self.users.get(&cn).ok_or_else(|| WalletError::Unknown { cn, msp_id: self.msp_id.clone() })
     }
 }
 
@@ -154,10 +170,10 @@ mod tests {
             (cert("User1@org1.svcflow.local", 2, 30).0, "not valid before"),
         ] {
             let e = w.for_client_cert(&c.to_der().unwrap()).unwrap_err();
-            assert_eq!(e.status(), 401);
+            assert!(!matches!(e, WalletError::Clock(_)), "{e}");
             assert!(e.to_string().contains(why), "{e}");
         }
-        assert_eq!(w.for_client_cert(b"junk").unwrap_err().status(), 401);
+        assert!(matches!(w.for_client_cert(b"junk").unwrap_err(), WalletError::Unreadable));
     }
 
     #[test]

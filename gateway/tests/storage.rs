@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed test
 //! The storage suite, run against the filesystem backend and a real Ceph RGW (see `common`).
 //! Each case uses its own object keys, so cases run in any order and in parallel.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed test
 //! RGW outage during an upload. A binary of its own: it stops and restarts RGW, which the
 //! other storage cases (run in parallel within their binary) must not see.
 

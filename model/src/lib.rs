@@ -1,7 +1,7 @@
 //! What the svcflow chaincode and its REST gateway must agree on, in one small crate with no
 //! gRPC, Fabric or I/O in it:
 //!
-//! - the records svcflow keeps ([`project`], [`phase`], [`record`], [`file`], [`event`], [`page`]);
+//! - the records svcflow keeps ([`project`], [`phase`], [`record`], [`file`](mod@file), [`event`], [`page`]);
 //! - ids and their validation ([`ids`]); who is calling ([`identity`]);
 //! - who may read and write a phase's data ([`acl`]) and how phases move through their life and
 //!   who may change them ([`lifecycle`]);

@@ -14,8 +14,8 @@ use svcflow_model::event::EventIds;
 use svcflow_model::phase::Phase;
 use svcflow_model::Call;
 
+use super::error::ApiError;
 use super::{Caller, Failure, State};
-use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +55,7 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
         None => (q.from_block, None),
     };
     let me = state.identity(&caller).await?;
-    let mut events = state.fabric.events(&caller.user, start, after).await?;
+    let mut events = state.ledger.events(&caller.user, start, after).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<web::Bytes>(64);
     let state = state.into_inner();
     tokio::spawn(async move {
@@ -85,7 +85,7 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
             }
             if let Some(ph) = &ids.phase {
                 let k = (ids.project.clone(), ph.clone());
-                if ev.event_name.starts_with("Phase") || !phases.contains_key(&k) {
+                if ev.name.starts_with("Phase") || !phases.contains_key(&k) {
                     if let Ok(list) = state.query::<Vec<Phase>>(&caller, Call::ListPhases(ProjectArg { project: ids.project.clone() })).await {
                         for p in list {
                             phases.insert((p.project.clone(), p.id.clone()), p);
@@ -96,7 +96,7 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
                     continue;
                 }
             }
-            if tx.send(frame(ev.block_number, &ev.transaction_id, &ev.event_name, &ids)).await.is_err() {
+            if tx.send(frame(ev.block_number, &ev.tx_id, &ev.name, &ids)).await.is_err() {
                 return;
             }
         }

@@ -18,10 +18,10 @@ pub async fn whoami(state: State, caller: Caller) -> Result<HttpResponse, Failur
 /// Ready when a peer answers a query and the store answers a lookup. Needs no client
 /// certificate, so a supervisor can probe it; it tells nothing private.
 pub async fn healthz(state: State) -> HttpResponse {
-    let peers = state.fabric.peer_addresses();
+    let peers = state.ledger.peers();
     let probe_user = state.wallet.users().map(|u| u.name.clone()).min();
     let fabric = match probe_user {
-        Some(u) => state.fabric.evaluate(&u, &Call::WhoAmI(NoArgs {})).await.map(|_| ()).map_err(|e| e.error.to_string()),
+        Some(u) => state.ledger.evaluate(&u, &Call::WhoAmI(NoArgs {})).await.map(|_| ()).map_err(|e| e.to_string()),
         None => Err("empty wallet".into()),
     };
     let storage = state.store.head("healthz/probe").await.map(|_| ()).map_err(|e| e.to_string());

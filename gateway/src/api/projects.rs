@@ -8,12 +8,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use svcflow_model::call::{IdArg, PhaseRef, ProjectArg};
 use svcflow_model::page::{Page, PageReq};
-use svcflow_model::phase::{NewPhase, Phase, PhaseUpdate, PHASE_KEY_BYTES};
+use svcflow_model::phase::{NewPhase, Phase, PhaseUpdate};
 use svcflow_model::project::{NewProject, Project};
 use svcflow_model::Call;
 
+use super::error::ApiError;
 use super::{committed, json_body, Caller, Failure, PageQuery, State};
-use crate::error::ApiError;
+use crate::phase_key;
 
 /// Request bodies are small JSON documents; records have their own (larger) limit.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -69,10 +70,9 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, bo
     let (phase, c): (Phase, _) = state.invoke(&caller, Call::AddPhase(body), HashMap::new()).await?;
     let mut key_state = "pending";
     if mine {
-        let mut transient = HashMap::new();
-        transient.insert("phase_key".to_owned(), new_data_key()?);
+        let key = phase_key::generate().map_err(|e| ApiError::Internal(format!("random key: {e}")))?;
         let arg = PhaseRef { project: phase.project.clone(), phase: phase.id.clone() };
-        match state.invoke::<Value>(&caller, Call::SetPhaseKey(arg), transient).await {
+        match phase_key::set(&*state.ledger, &caller.user, arg, key).await {
             Ok(_) => key_state = "set",
             // The caller may be in the org but not in the phase (identity or role participants).
             Err(f) => {
@@ -84,13 +84,6 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, bo
     res.headers_mut()
         .insert(actix_web::http::header::HeaderName::from_static("x-phase-key"), actix_web::http::header::HeaderValue::from_static(key_state));
     Ok(res)
-}
-
-/// 32 random bytes from the OS generator.
-pub fn new_data_key() -> Result<Vec<u8>, Failure> {
-    let mut k = vec![0u8; PHASE_KEY_BYTES];
-    openssl::rand::rand_bytes(&mut k).map_err(|e| ApiError::Internal(format!("random key: {e}")))?;
-    Ok(k)
 }
 
 pub async fn list_phases(state: State, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Failure> {

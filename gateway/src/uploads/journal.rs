@@ -3,7 +3,7 @@
 //! Before an upload's first byte reaches the store, an entry naming its object is written (and
 //! fsynced) here; it is removed once the anchor is committed, or once the object is deleted after
 //! the anchor definitely failed. Whatever stays behind — a gateway killed mid-upload, an anchor
-//! whose outcome was unknown — is settled by [`Journal::sweep`]: the chaincode is asked whether
+//! whose outcome was unknown — is settled by [`super::sweep`]: the chaincode is asked whether
 //! the anchor exists; if it does not, the object is deleted. An object without its anchor is never
 //! visible in between, since every read goes through the anchor.
 
@@ -14,7 +14,14 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+/// The journal could not record an upload: nothing is stored without its entry.
+#[derive(Debug, thiserror::Error)]
+#[error("upload journal {path}: {source}")]
+pub struct JournalError {
+    pub path: String,
+    #[source]
+    pub source: std::io::Error,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pending {
@@ -48,7 +55,7 @@ impl Journal {
     }
 
     /// Records the intent durably before the object is written.
-    pub fn begin(&self, p: &Pending) -> Result<(), ApiError> {
+    pub fn begin(&self, p: &Pending) -> Result<(), JournalError> {
         self.live().insert(p.object_key.clone());
         let path = self.dir.join(entry_name(&p.object_key));
         let write = || -> std::io::Result<()> {
@@ -60,7 +67,7 @@ impl Journal {
         };
         write().map_err(|e| {
             self.live().remove(&p.object_key);
-            ApiError::Internal(format!("upload journal {}: {e}", path.display()))
+            JournalError { path: path.display().to_string(), source: e }
         })
     }
 

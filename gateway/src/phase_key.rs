@@ -1,0 +1,56 @@
+//! A phase's data key, the AES key its files are sealed with. It lives in the phase's private
+//! collection; the gateway fetches it as the caller (so only participants ever get it) and, for
+//! a phase that has none yet, generates one and hands it over by transient.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use svcflow_model::call::PhaseRef;
+use svcflow_model::phase::{PhaseKey, PHASE_KEY_BYTES};
+use svcflow_model::{Call, ErrorKind};
+
+use crate::ledger::{self, Ledger, LedgerError};
+use crate::storage::sealed::DataKey;
+
+/// Where `SetPhaseKey` and `AddPhase` take the key from.
+pub const TRANSIENT_PHASE_KEY: &str = "phase_key";
+
+/// A new random key from the OS generator.
+pub fn generate() -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    let mut k = vec![0u8; PHASE_KEY_BYTES];
+    openssl::rand::rand_bytes(&mut k)?;
+    Ok(k)
+}
+
+/// Sets a new key for a phase that has none, as `user` (a participant).
+pub async fn set(ledger: &dyn Ledger, user: &str, phase: PhaseRef, key: Vec<u8>) -> Result<(), LedgerError> {
+    let transient = HashMap::from([(TRANSIENT_PHASE_KEY.to_owned(), key)]);
+    ledger.submit(user, &Call::SetPhaseKey(phase), transient).await.map(|_| ())
+}
+
+/// The phase's key as `user` reads it. With `create`, a phase without a key gets one first (a
+/// phase added by a manager outside it gets its key from its first participant upload).
+pub async fn get(ledger: &dyn Ledger, user: &str, project: &str, phase: &str, create: bool) -> Result<DataKey, LedgerError> {
+    let arg = PhaseRef { project: project.to_owned(), phase: phase.to_owned() };
+    let found: PhaseKey = match ledger::query(ledger, user, &Call::GetPhaseKey(arg.clone())).await {
+        Ok(k) => k,
+        // No key yet (or no such phase: then SetPhaseKey says so in turn).
+        Err(e) if create && e.refusal().is_some_and(|r| r.kind == ErrorKind::NotFound) => {
+            let key = generate().map_err(|e| unreadable(format!("no random key: {e}")))?;
+            match set(ledger, user, arg.clone(), key).await {
+                Ok(()) => {}
+                // Someone else set it first: theirs is the key.
+                Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+            ledger::query(ledger, user, &Call::GetPhaseKey(arg)).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let raw = base64::engine::general_purpose::STANDARD.decode(found.key.as_bytes()).map_err(|e| unreadable(format!("not base64: {e}")))?;
+    DataKey::from_slice(&raw).map_err(|e| unreadable(e.to_string()))
+}
+
+fn unreadable(detail: String) -> LedgerError {
+    LedgerError::Unreadable { what: "GetPhaseKey".into(), tx_id: None, detail }
+}

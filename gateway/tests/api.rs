@@ -1,0 +1,265 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a failed unwrap is a failed test
+//! Every REST route over real HTTPS with client certificates, against the real contract in
+//! memory (tests/support/fake_ledger.rs) instead of Fabric: the 2xx of each route and its
+//! refusals. Three gateways, one per org, share the ledger and the file store, as on a network.
+//! The live suite (tests/gateway_test.sh) runs the same routes against real Fabric and RGW.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use support::fake_ledger::FakeLedger;
+use support::gateway::{assert_error, call, start, Gateway, Options};
+
+struct Net {
+    orgs: Vec<Gateway>,
+    objects: tempfile::TempDir,
+}
+
+impl Net {
+    /// Org1 (User1, User2, Admin), Org2 (User1) and Org3 (User1) gateways on one fake ledger.
+    fn start() -> Self {
+        let ledger = Arc::new(FakeLedger::new());
+        let objects = tempfile::tempdir().unwrap();
+        let users: [&[(&str, &str)]; 3] =
+            [&[("User1", "client"), ("User2", "client"), ("Admin", "admin")], &[("User1", "client")], &[("User1", "client")]];
+        let orgs = (1..=3u8)
+            .map(|org| {
+                let g = start(Options {
+                    org,
+                    users: users[org as usize - 1],
+                    upload_limit: 1 << 20,
+                    objects: Some(objects.path()),
+                    ledger: Some(ledger.clone()),
+                });
+                ledger.register(g.identities());
+                g
+            })
+            .collect();
+        Self { orgs, objects }
+    }
+
+    fn org(&self, n: usize) -> &Gateway {
+        &self.orgs[n - 1]
+    }
+
+    /// (org, user) sends `method path` with an optional JSON body.
+    async fn req(&self, org: usize, user: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let g = self.org(org);
+        let c = g.as_user(user);
+        let rb = c.request(method.parse().unwrap(), g.url(path));
+        call(match body {
+            Some(b) => rb.body(b.to_string()),
+            None => rb,
+        })
+        .await
+    }
+
+    /// A project owned by Org1 User1 with P1 {Org1, Org2} and P2 {Org2, Org3}.
+    async fn scenario(&self, p: &str) {
+        let ok = |r: (u16, Value), want: u16| assert_eq!(r.0, want, "{}", r.1);
+        ok(self.req(1, "User1", "POST", "/v1/projects", Some(json!({"id": p, "name": "Bridge"}))).await, 201);
+        let phase =
+            |id: &str, orgs: &[&str]| json!({"id": id, "name": id, "participants": orgs.iter().map(|o| json!({"msp_id": o})).collect::<Vec<_>>()});
+        ok(self.req(1, "User1", "POST", &format!("/v1/projects/{p}/phases"), Some(phase("P1", &["Org1MSP", "Org2MSP"]))).await, 201);
+        ok(self.req(1, "User1", "POST", &format!("/v1/projects/{p}/phases"), Some(phase("P2", &["Org2MSP", "Org3MSP"]))).await, 201);
+    }
+}
+
+#[tokio::test]
+async fn projects_and_phases() {
+    let n = Net::start();
+    let g1 = n.org(1);
+    let c = g1.as_user("User1");
+
+    let r = c.post(g1.url("/v1/projects")).body(r#"{"id":"p1","name":"Bridge"}"#).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert!(r.headers().get("x-tx-id").is_some() && r.headers().get("x-block-number").is_some(), "{:?}", r.headers());
+    assert_error(n.req(1, "User1", "POST", "/v1/projects", Some(json!({"id": "p1", "name": "again"}))).await, 409, "conflict", "already exists");
+    assert_error(n.req(1, "User1", "POST", "/v1/projects", Some(json!({"id": "p 1", "name": "x"}))).await, 400, "bad_request", "project id");
+    assert_error(
+        n.req(1, "User1", "POST", "/v1/projects", Some(json!({"id": "p2", "name": "x", "colour": "red"}))).await,
+        400,
+        "bad_request",
+        "unknown field",
+    );
+
+    let (s, list) = n.req(3, "User1", "GET", "/v1/projects?page_size=10", None).await;
+    assert_eq!((s, list["items"][0]["id"].as_str()), (200, Some("p1")), "{list}");
+    assert_error(n.req(1, "User1", "GET", "/v1/projects?page_size=0", None).await, 400, "bad_request", "page_size");
+    let (s, p) = n.req(2, "User1", "GET", "/v1/projects/p1", None).await;
+    assert_eq!((s, p["owner"]["msp_id"].as_str()), (200, Some("Org1MSP")));
+    assert_error(n.req(1, "User1", "GET", "/v1/projects/nope", None).await, 404, "not_found", "does not exist");
+
+    // Phases: the key is set when the creator's org takes part, left for a participant otherwise.
+    let phase =
+        |id: &str, orgs: &[&str]| json!({"id": id, "name": id, "participants": orgs.iter().map(|o| json!({"msp_id": o})).collect::<Vec<_>>()});
+    let r = c.post(g1.url("/v1/projects/p1/phases")).body(phase("P1", &["Org1MSP", "Org2MSP"]).to_string()).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers().get("x-phase-key").and_then(|v| v.to_str().ok())), (201, Some("set")));
+    let r = c.post(g1.url("/v1/projects/p1/phases")).body(phase("P2", &["Org2MSP", "Org3MSP"]).to_string()).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers().get("x-phase-key").and_then(|v| v.to_str().ok())), (201, Some("pending")));
+    assert_error(
+        n.req(1, "User1", "POST", "/v1/projects/p1/phases", Some(json!({"project": "p9", "id": "X", "name": "x", "participants": []}))).await,
+        400,
+        "bad_request",
+        "differs",
+    );
+    assert_error(n.req(2, "User1", "POST", "/v1/projects/p1/phases", Some(phase("P3", &["Org2MSP"]))).await, 403, "forbidden", "manage");
+    assert_error(n.req(1, "User1", "POST", "/v1/projects/p1/phases", Some(phase("P1", &["Org1MSP"]))).await, 409, "conflict", "already exists");
+    assert_error(n.req(1, "User1", "POST", "/v1/projects/p1/phases", Some(phase("P4", &[]))).await, 400, "bad_request", "participant");
+
+    let (s, phases) = n.req(3, "User1", "GET", "/v1/projects/p1/phases", None).await;
+    assert_eq!((s, phases["items"].as_array().map(Vec::len)), (200, Some(2)), "{phases}");
+    let (s, p1) = n.req(3, "User1", "GET", "/v1/projects/p1/phases/P1", None).await;
+    assert_eq!((s, p1["collection"].as_str()), (200, Some("col_Org1MSP_Org2MSP")));
+    assert_error(n.req(1, "User1", "GET", "/v1/projects/p1/phases/P9", None).await, 404, "not_found", "P9");
+
+    // The lifecycle: rename and reorder while planned; activate once; a closed phase is read-only.
+    let (s, p1) = n.req(1, "User1", "PATCH", "/v1/projects/p1/phases/P1", Some(json!({"name": "Design", "position": 5}))).await;
+    assert_eq!((s, p1["name"].as_str(), p1["position"].as_u64()), (200, Some("Design"), Some(5)), "{p1}");
+    let (s, p1) = n.req(1, "Admin", "POST", "/v1/projects/p1/phases/P1/activate", None).await;
+    assert_eq!((s, p1["status"].as_str()), (200, Some("active")), "an admin of the owner's org manages too");
+    assert_error(n.req(1, "User1", "POST", "/v1/projects/p1/phases/P1/activate", None).await, 409, "conflict", "cannot become");
+    assert_error(n.req(1, "User1", "PATCH", "/v1/projects/p1/phases/P1", Some(json!({"position": 1}))).await, 409, "conflict", "reordered");
+    assert_error(n.req(1, "User2", "POST", "/v1/projects/p1/phases/P2/close", None).await, 403, "forbidden", "owner");
+    let (s, p2) = n.req(1, "User1", "POST", "/v1/projects/p1/phases/P2/close", None).await;
+    assert_eq!((s, p2["status"].as_str()), (200, Some("closed")));
+    assert_error(n.req(1, "User1", "PATCH", "/v1/projects/p1/phases/P2", Some(json!({"name": "again"}))).await, 409, "conflict", "read-only");
+
+    let (s, me) = n.req(1, "User2", "GET", "/v1/whoami", None).await;
+    assert_eq!((s, me["identity"]["msp_id"].as_str(), me["identity"]["role"].as_str()), (200, Some("Org1MSP"), Some("client")), "{me}");
+    assert_eq!(me["user"], "User2@org1.test");
+}
+
+#[tokio::test]
+async fn records_are_shared_by_participants_only() {
+    let n = Net::start();
+    n.scenario("r1").await;
+    let rec = "/v1/projects/r1/phases/P1/records";
+
+    let (s, r) = n.req(1, "User1", "PUT", &format!("{rec}/spec"), Some(json!({"load_t": 40}))).await;
+    assert_eq!((s, r["version"].as_u64()), (201, Some(1)), "{r}");
+    let (s, r) = n.req(2, "User1", "PUT", &format!("{rec}/spec"), Some(json!({"load_t": 41}))).await;
+    assert_eq!((s, r["version"].as_u64(), r["author"]["msp_id"].as_str()), (200, Some(2), Some("Org2MSP")));
+    let (s, r) = n.req(1, "User2", "GET", &format!("{rec}/spec"), None).await;
+    assert_eq!((s, r["document"]["load_t"].as_u64()), (200, Some(41)));
+    let (s, l) = n.req(2, "User1", "GET", rec, None).await;
+    assert_eq!((s, l["items"].as_array().map(Vec::len), l["bookmark"].as_str()), (200, Some(1), Some("")));
+    let (s, h) = n.req(1, "User1", "GET", &format!("{rec}/spec/history"), None).await;
+    assert_eq!((s, h["items"].as_array().map(Vec::len)), (200, Some(2)));
+
+    assert_error(n.req(3, "User1", "GET", &format!("{rec}/spec"), None).await, 403, "forbidden", "not a participant");
+    assert_error(n.req(3, "User1", "PUT", &format!("{rec}/spec"), Some(json!({"x": 1}))).await, 403, "forbidden", "not a participant");
+    assert_error(n.req(3, "User1", "GET", rec, None).await, 403, "forbidden", "not a participant");
+    assert_error(n.req(1, "User1", "GET", "/v1/projects/r1/phases/P2/records", None).await, 403, "forbidden", "not a participant");
+    assert_error(n.req(2, "User1", "GET", &format!("{rec}/nope"), None).await, 404, "not_found", "does not exist");
+    assert_error(n.req(2, "User1", "GET", &format!("{rec}/nope/history"), None).await, 404, "not_found", "does not exist");
+    assert_error(n.req(2, "User1", "GET", &format!("{rec}?page_size=101"), None).await, 400, "bad_request", "page_size");
+    let g1 = n.org(1);
+    let bad = g1.as_user("User1").put(g1.url(&format!("{rec}/spec"))).body("{not json").send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert_error(n.req(1, "User1", "PUT", &format!("{rec}/a%20b"), Some(json!({}))).await, 400, "bad_request", "record id");
+
+    // One identity only: P3 for Org1's User1, refused to User2 of the same org.
+    let (_, me) = n.req(1, "User1", "GET", "/v1/whoami", None).await;
+    let p3 = json!({"id": "P3", "name": "audit", "participants": [{"msp_id": "Org1MSP", "identity": me["identity"]["id"]}]});
+    assert_eq!(n.req(1, "User1", "POST", "/v1/projects/r1/phases", Some(p3)).await.0, 201);
+    assert_eq!(n.req(1, "User1", "PUT", "/v1/projects/r1/phases/P3/records/a", Some(json!({"ok": true}))).await.0, 201);
+    assert_error(n.req(1, "User2", "GET", "/v1/projects/r1/phases/P3/records/a", None).await, 403, "forbidden", "User2@org1.test");
+
+    // Closed: read-only, still readable.
+    assert_eq!(n.req(1, "User1", "POST", "/v1/projects/r1/phases/P1/close", None).await.0, 200);
+    assert_error(n.req(1, "User1", "PUT", &format!("{rec}/spec"), Some(json!({"x": 2}))).await, 409, "conflict", "closed");
+    assert_eq!(n.req(2, "User1", "GET", &format!("{rec}/spec"), None).await.0, 200);
+}
+
+#[tokio::test]
+async fn files_are_sealed_anchored_and_checked_on_the_way_out() {
+    let n = Net::start();
+    n.scenario("f1").await;
+    let files = "/v1/projects/f1/phases/P1/files";
+    let (g1, g2) = (n.org(1), n.org(2));
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+
+    let up = |g: &Gateway, user: &str, q: &str| g.as_user(user).post(g.url(&format!("{files}{q}"))).header("content-type", "text/plain");
+    let (s, a) = call(up(g1, "User1", "?name=drawing.txt&id=drawing").body(bytes.clone())).await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!((a["file"]["size"].as_u64(), a["file"]["name"].as_str()), (Some(200_000), Some("drawing.txt")));
+    let tx = a["receipt"]["tx_id"].as_str().unwrap().to_owned();
+    assert!(a["receipt"]["block_number"].as_u64().is_some(), "{a}");
+
+    // Org2 reads Org1's file: the same bytes, with the anchor's hash as ETag.
+    let r = g2.as_user("User1").get(g2.url(&format!("{files}/drawing/content"))).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let etag = r.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(etag, Some(format!("\"{}\"", a["file"]["sha256"].as_str().unwrap())));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), bytes);
+    let (s, v) = n.req(2, "User1", "GET", &format!("{files}/drawing/verify"), None).await;
+    assert_eq!((s, v["verified"].as_bool(), v["receipt"]["tx_id"].as_str()), (200, Some(true), Some(tx.as_str())), "{v}");
+    let (s, l) = n.req(1, "User2", "GET", files, None).await;
+    assert_eq!((s, l["items"][0]["id"].as_str()), (200, Some("drawing")));
+    let (s, f) = n.req(2, "User1", "GET", &format!("{files}/drawing"), None).await;
+    assert_eq!((s, f["tx_id"].as_str()), (200, Some(tx.as_str())));
+
+    // Outsiders and bad input.
+    assert_error(n.req(3, "User1", "GET", &format!("{files}/drawing/content"), None).await, 403, "forbidden", "not a participant");
+    assert_error(call(up(n.org(3), "User1", "?name=x.txt").body("x")).await, 403, "forbidden", "not a participant");
+    assert_error(call(up(g1, "User1", "?name=other.txt&id=drawing").body("x")).await, 409, "conflict", "already anchored");
+    assert_error(call(up(g1, "User1", "?name=..").body("x")).await, 400, "bad_request", "not a path");
+    assert_error(call(up(g1, "User1", "?name=big").body(vec![0u8; (1 << 20) + 1])).await, 413, "payload_too_large", "limit");
+    assert_error(n.req(1, "User1", "GET", &format!("{files}/nope/content"), None).await, 404, "not_found", "does not exist");
+
+    // A retry with the same Idempotency-Key answers with the first anchor and stores nothing.
+    let first = call(up(g1, "User1", "?name=r.txt").header("idempotency-key", "k1").body("retry me")).await;
+    let again = up(g1, "User1", "?name=r.txt").header("idempotency-key", "k1").body("retry me").send().await.unwrap();
+    assert_eq!(again.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    let again: Value = serde_json::from_slice(&again.bytes().await.unwrap()).unwrap();
+    assert_eq!((first.0, again["file"]["id"].clone()), (201, first.1["file"]["id"].clone()));
+
+    // A phase whose key was left pending gets it from its first participant upload.
+    let r = g2.as_user("User1").post(g2.url("/v1/projects/f1/phases/P2/files?name=plan.txt&id=plan")).body("plan").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let r = n.org(3).as_user("User1").get(n.org(3).url("/v1/projects/f1/phases/P2/files/plan/content")).send().await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"plan");
+
+    // An object altered in the store is refused on the way out, and verify says so.
+    let object: PathBuf = n.objects.path().join(a["file"]["object_key"].as_str().unwrap());
+    let mut stored = std::fs::read(&object).unwrap();
+    let mid = stored.len() / 2;
+    stored[mid] ^= 1;
+    std::fs::write(&object, stored).unwrap();
+    assert_error(n.req(2, "User1", "GET", &format!("{files}/drawing/content"), None).await, 502, "integrity", "");
+    let (s, v) = n.req(1, "User1", "GET", &format!("{files}/drawing/verify"), None).await;
+    assert_eq!((s, v["verified"].as_bool()), (200, Some(false)), "{v}");
+    std::fs::remove_file(&object).unwrap();
+    assert_error(n.req(2, "User1", "GET", &format!("{files}/drawing/content"), None).await, 502, "integrity", "missing");
+}
+
+#[tokio::test]
+async fn events_replay_only_what_the_caller_may_see() {
+    let n = Net::start();
+    n.scenario("e1").await;
+    assert_eq!(n.req(1, "User1", "PUT", "/v1/projects/e1/phases/P1/records/r", Some(json!({"a": 1}))).await.0, 201);
+    assert_eq!(n.req(2, "User1", "PUT", "/v1/projects/e1/phases/P2/records/r", Some(json!({"b": 1}))).await.0, 201);
+    // Replays from block 0; the stream stays open, so read until the last expected event.
+    async fn events(g: &Gateway, until: &str) -> String {
+        let mut r = g.as_user("User1").get(g.url("/v1/events?project=e1&from_block=0")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let mut seen = String::new();
+        while !seen.contains(until) {
+            match tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk()).await {
+                Ok(Ok(Some(c))) => seen.push_str(&String::from_utf8_lossy(&c)),
+                _ => break,
+            }
+        }
+        seen
+    }
+    let org2 = events(n.org(2), "\"phase\":\"P2\",\"project\":\"e1\",\"record\":\"r\"").await;
+    assert!(org2.contains("event: ProjectCreated") && org2.contains("event: RecordPut"), "{org2}");
+    assert!(org2.contains("\"phase\":\"P1\"") && org2.contains("\"phase\":\"P2\""), "Org2 takes part in both: {org2}");
+    let org3 = events(n.org(3), "\"phase\":\"P2\",\"project\":\"e1\",\"record\":\"r\"").await;
+    assert!(org3.contains("\"phase\":\"P2\"") && !org3.contains("\"phase\":\"P1\""), "Org3 never sees P1's events: {org3}");
+    assert_error(n.req(1, "User1", "GET", "/v1/events?phase=P1", None).await, 400, "bad_request", "phase needs project");
+}
