@@ -41,7 +41,7 @@ cargo test --workspace --release --locked 2>&1 | tee -a "$OUT"
 ((PIPESTATUS[0] == 0)) || failed+=("cargo test")
 
 # --- Live Fabric suites ------------------------------------------------------------------------
-banner "Fabric $(sed -n 's/^FABRIC_VERSION=//p' "$NET") binaries (network.sh install)"
+banner "Fabric $(sed -n 's/^FABRIC_VERSION=//p' fabric-network/lib/fabric.sh) binaries (network.sh install)"
 if "$NET" install; then
   # The network suite ends with `down`, so it runs last.
   banner "chaincode suite (tests/chaincode_test.sh)"
