@@ -4,34 +4,29 @@
 # Recipe and knobs: docs/ceph.md. `ceph.sh -h` for the verbs.
 set -Eeuo pipefail
 
-NET_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SELF=ceph.sh # in error lines
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
+# shellcheck source=lib/common.sh
+source "$LIB/common.sh"
+# shellcheck source=lib/topology.sh
+source "$LIB/topology.sh"
 STATE=${SVCFLOW_CEPH_STATE:-${SVCFLOW_STATE_DIR:-$NET_DIR/.state}/ceph}
 CONF=$STATE/ceph.conf
 LOGS=$STATE/log
 RUN=$STATE/run
-RGW_PORT=${SVCFLOW_RGW_PORT:-7480}
+RGW_PORT=$(rgw_port)
 BUCKET=${SVCFLOW_S3_BUCKET:-svcflow}
 OSD_SIZE=${SVCFLOW_CEPH_OSD_SIZE:-20G}     # sparse file: takes disk only as objects are written
 OSD_MEMORY=${SVCFLOW_CEPH_OSD_MEMORY:-1073741824}
 PACKAGES=(ceph-mon ceph-osd radosgw ceph-common curl)
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "ceph.sh: failed at ${1}${2:+; see $2}"; exit 1; }
+# lib/common.sh's spawn, pid_alive and stop_all with this script's own PID files,
+# RUN/NAME.svcflow.pid (the daemons write RUN/NAME.pid themselves); a daemon gets 15 s after TERM
+# and must be gone 5 s after KILL.
+PIDS=$RUN PID_SUFFIX=.svcflow.pid STOP_GRACE=15 STOP_CHECK=1
 # Anything that fails outside `step`/`die` still ends with one line naming where.
 trap 'die "line $LINENO: $BASH_COMMAND" "$LOGS"' ERR
-step() { # name log cmd...
-  local name=$1 log=$2; shift 2
-  mkdir -p "$(dirname "$log")"
-  printf '\n== %s: %s\n' "$(date -Is)" "$*" >>"$log"
-  "$@" >>"$log" 2>&1 || die "$name" "$log"
-}
 ceph_() { timeout 20 ceph -c "$CONF" "$@"; }
-pid_alive() { [[ -f $RUN/$1.svcflow.pid ]] && kill -0 "$(cat "$RUN/$1.svcflow.pid")" 2>/dev/null; }
-spawn() { # name log cmd...
-  local name=$1 log=$2; shift 2
-  setsid "$@" >>"$log" 2>&1 </dev/null &
-  echo $! >"$RUN/$name.svcflow.pid"
-}
 wait_for() { # what seconds log daemon cmd...  (fails at once if the daemon has exited)
   local what=$1 secs=$2 log=$3 daemon=$4 until; shift 4
   until=$((SECONDS + secs))
@@ -116,7 +111,7 @@ bootstrap() {
   local log=$LOGS/bootstrap.log fsid
   say "bootstrapping a new Ceph cluster in $STATE"
   # Daemons left by a bootstrap that failed half-way would hold the ports: stop them first.
-  stop rgw osd mon
+  stop_all rgw osd mon
   rm -rf "$STATE"; mkdir -p "$STATE/keyring" "$LOGS" "$RUN" "$STATE/mon" "$STATE/osd" "$STATE/rgw"
   fsid=$(cat /proc/sys/kernel/random/uuid)
   write_conf "$fsid"
@@ -153,8 +148,7 @@ bootstrap() {
 
 s3_curl() { # method path [curl args...]
   local method=$1 path=$2; shift 2
-  # shellcheck disable=SC1091
-  source "$STATE/s3.env"
+  load_env "$STATE/s3.env"
   # RGW wants the payload hash header that curl's SigV4 leaves out; these requests have no body.
   curl -fsS --max-time 30 -X "$method" --aws-sigv4 "aws:amz:default:s3" \
     -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
@@ -181,29 +175,6 @@ start_rgw() {
   wait_for "start radosgw on 127.0.0.1:$RGW_PORT" 120 "$LOGS/client.rgw.a.log" rgw rgw_ready
 }
 
-gone() { # tenths-of-seconds pid...: waits until every pid has exited
-  local i pid alive tenths=$1; shift
-  for ((i = 0; i < tenths; i++)); do
-    alive=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && { alive=1; break; }; done
-    ((alive)) || return 0
-    sleep 0.1
-  done
-  return 1
-}
-stop() { # name...
-  local n pid pids=()
-  for n in "$@"; do
-    pid_alive "$n" || { rm -f "$RUN/$n.svcflow.pid"; continue; }
-    pid=$(cat "$RUN/$n.svcflow.pid"); pids+=("$pid")
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    rm -f "$RUN/$n.svcflow.pid"
-  done
-  ((${#pids[@]})) || return 0
-  gone 150 "${pids[@]}" && return 0
-  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
-  gone 50 "${pids[@]}" || die "stop ${*} (still running after SIGKILL: ${pids[*]})"
-}
 
 cmd_up() {
   install_packages
@@ -217,7 +188,7 @@ cmd_up() {
 
 cmd_down() {
   [[ -d $RUN ]] || return 0
-  stop rgw; stop osd; stop mon
+  stop_all rgw; stop_all osd; stop_all mon
   say "Ceph is down (objects kept in $STATE)"
 }
 
@@ -255,7 +226,7 @@ case ${1:-} in
   clean) cmd_down; rm -rf "$STATE"; say "Ceph state removed" ;;
   status) cmd_status || exit $? ;;
   env) cmd_env ;;
-  stop-rgw) stop rgw ;;
+  stop-rgw) stop_all rgw ;;
   start-rgw) start_rgw ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 1 ;;

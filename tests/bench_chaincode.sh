@@ -5,14 +5,18 @@
 # Prints a Markdown table. Needs a running network with the chaincode (network.sh up).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-NET=$HERE/../fabric-network/network.sh
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+network_lib
 N=${N:-300}
 eval "$("$NET" env org1 User1)"
 export FABRIC_LOGGING_SPEC=error
 P=bench$(date +%s)
-peer chaincode invoke -o 127.0.0.1:7050 --tls --cafile "$ORDERER_CA" -C svcflow -n svcflow $PEER_ORG1 $PEER_ORG2 \
+read -ra endorse1 <<<"$PEER_ORG1"
+read -ra endorse2 <<<"$PEER_ORG2"
+peer chaincode invoke -o "$(orderer_address)" --tls --cafile "$ORDERER_CA" -C svcflow -n svcflow "${endorse1[@]}" "${endorse2[@]}" \
   -c "{\"Args\":[\"CreateProject\",\"{\\\"id\\\":\\\"$P\\\",\\\"name\\\":\\\"bench\\\"}\"]}" --waitForEvent >/dev/null
-LOG=$HERE/../fabric-network/.state/logs/chaincode.org1.log
+LOG=$LOGS/chaincode.org1.log
 start=$(wc -l <"$LOG")
 for _ in $(seq "$N"); do
   peer chaincode query -C svcflow -n svcflow -c "{\"Args\":[\"GetProject\",\"{\\\"id\\\":\\\"$P\\\"}\"]}" >/dev/null

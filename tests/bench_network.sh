@@ -4,9 +4,10 @@
 # Destroys the current network state (runs `network.sh clean`).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-NET=$HERE/../fabric-network/network.sh
-source "$NET"
-set +e; trap '' ERR
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+network_lib
+set +e
 
 ms() { date +%s%3N; }
 "$NET" clean >/dev/null 2>&1
@@ -33,7 +34,7 @@ for f in "$PIDS"/*.pid; do
 done
 echo "| RSS idle, all | $((total / 1024)) MiB |"
 for d in "$STATE"/orderer1 "$STATE"/peer0.org1 "$STATE"; do
-  echo "| disk, ${d#$ROOT/} | $(du -sh "$d" | cut -f1) |"
+  echo "| disk, ${d#"$ROOT"/} | $(du -sh "$d" | cut -f1) |"
 done
 echo "| disk, Fabric binaries ($BIN) | $(du -sh "$BIN" | cut -f1) |"
 "$NET" down >/dev/null 2>&1

@@ -5,6 +5,7 @@
 # Prints "chaincode: N passed, N failed, N skipped". Uses its own project id, so it can rerun.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
 source "$HERE/lib.sh"
 live_network chaincode
 P=cc$(date +%s)
@@ -19,11 +20,12 @@ endorsers() { # orgs...
 inv() {
   local org=$1 user=$2 orgs=$3 fn=$4 arg=$5 tr=${6:-}
   local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
-  mapfile -t eps < <(endorsers $orgs)
+  local -a orgs_ eps
+  read -ra orgs_ <<<"$orgs"
+  mapfile -t eps < <(endorsers "${orgs_[@]}")
   (
     peer_cli_env "$org" "$user"
-    export FABRIC_LOGGING_SPEC=error
-    "$BIN/peer" chaincode invoke -o 127.0.0.1:7050 --tls --cafile "$ORDERER_CA" -C "$CHANNEL" -n svcflow \
+    FABRIC_LOGGING_SPEC=error "$BIN/peer" chaincode invoke -o "$(orderer_address)" --tls --cafile "$ORDERER_CA" -C "$CHANNEL" -n svcflow \
       "${eps[@]}" -c "$args" ${tr:+--transient "$tr"} --waitForEvent 2>&1
   )
 }
@@ -33,11 +35,10 @@ q() {
   local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
   (
     peer_cli_env "$org" "$user" ${peer:+"$peer"}
-    export FABRIC_LOGGING_SPEC=error
-    "$BIN/peer" chaincode query -C "$CHANNEL" -n svcflow -c "$args"
+    FABRIC_LOGGING_SPEC=error "$BIN/peer" chaincode query -C "$CHANNEL" -n svcflow -c "$args"
   )
 }
-ok_inv() { local out; out=$(inv "$@") && ! grep -q 'Error' <<<"$out" || { echo "$out"; return 1; }; }
+ok_inv() { local out; { out=$(inv "$@") && ! grep -q 'Error' <<<"$out"; } || { echo "$out"; return 1; }; }
 # refused KIND cmd...: the command fails and its output names the refusal kind.
 refused() { local kind=$1 out; shift; out=$("$@" 2>&1) && { echo "unexpectedly succeeded: $out"; return 1; }; grep -q "$kind" <<<"$out" || { echo "$out"; return 1; }; }
 same() { [[ $1 == "$2" ]] || { printf 'before: %s\nafter:  %s\n' "$1" "$2"; return 1; }; }
@@ -64,7 +65,7 @@ check "Org1 User1 writes a record on P3" ok_inv org1 User1 "org1" PutRecord "{\"
 read_r3() { q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" | jq -e '.document.audit == "ok"'; }
 check "Org1 User1 reads P3" read_r3
 pk() { local got; got=$(q "$1" "$2" GetPhaseKey "{\"project\":\"$P\",\"phase\":\"$3\"}" | jq -r .key); [[ $got == "${KEY[$3]}" ]] || { echo "got $got for $3, want ${KEY[$3]}"; return 1; }; }
-for t in "org2 User1 P1" "org3 User1 P2" "org1 User1 P3"; do check "phase key for $t" pk $t; done
+for t in "org2 User1 P1" "org3 User1 P2" "org1 User1 P3"; do read -ra a <<<"$t"; check "phase key for $t" pk "${a[@]}"; done
 
 # Division: the chaincode refuses outsiders...
 check "chaincode refuses Org3 reading P1" refused "forbidden: .*not a participant" q org3 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"

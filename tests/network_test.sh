@@ -4,6 +4,7 @@
 # that `down` leaves nothing behind. Prints "network: N passed, N failed, N skipped".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
 source "$HERE/lib.sh"
 live_network network
 NET=$NET_DIR/network.sh
@@ -96,9 +97,9 @@ orderer_down follower
 
 "$NET" down
 leftover() {
-  local f busy=""
+  local busy="" port
   ls "$PIDS"/*.pid 2>/dev/null && return 1
-  for port in 7050 8050 9050 7053 8053 9053 7051 7061 8051 9051 7052 7062 8052 9052 17050 18050 19050 17051 17061 18051 19051 7100 8100 9100 7443 8443 9443; do
+  for port in $(network_ports); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy="$busy $port"
   done
   [[ -z $busy ]] || { echo "still listening:$busy"; return 1; }

@@ -4,7 +4,7 @@
 # "N passed, N failed" line and a total; exits non-zero if anything failed.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 NET=fabric-network/network.sh
 CEPH=fabric-network/ceph.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -13,7 +13,7 @@ OUT=$(mktemp)   # every suite's output, for the closing count
 
 cleanup() {
   "$NET" down >/dev/null 2>&1 || true
-  [[ -x $CEPH ]] && "$CEPH" down >/dev/null 2>&1 || true
+  if [[ -x $CEPH ]]; then "$CEPH" down >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
@@ -27,6 +27,14 @@ if [[ -x $CEPH ]]; then
   else
     failed+=("ceph.sh up")
   fi
+fi
+
+# --- Shell: shellcheck (.shellcheckrc) over every script -----------------------------------------
+banner "shellcheck (fabric-network, tests, .ci)"
+if ! command -v shellcheck >/dev/null; then
+  echo "shellcheck is not installed: apt-get install shellcheck"; failed+=("shellcheck")
+elif ! shellcheck fabric-network/*.sh fabric-network/lib/*.sh fabric-network/builders/ccaas/bin/* tests/*.sh .ci/run; then
+  echo "shellcheck finds the problems above: fix them"; failed+=("shellcheck")
 fi
 
 # --- Rust: formatting, unit tests and the storage suite (against the RGW above) ----------------
@@ -44,7 +52,7 @@ cargo test --workspace --release --locked 2>&1 | tee -a "$OUT"
 ((PIPESTATUS[0] == 0)) || failed+=("cargo test")
 
 # --- Live Fabric suites ------------------------------------------------------------------------
-banner "Fabric $(sed -n 's/^FABRIC_VERSION=//p' "$NET") binaries (network.sh install)"
+banner "Fabric $(sed -n 's/^FABRIC_VERSION=//p' fabric-network/lib/fabric.sh) binaries (network.sh install)"
 if "$NET" install; then
   # The network suite ends with `down`, so it runs last.
   banner "chaincode suite (tests/chaincode_test.sh)"
