@@ -47,6 +47,9 @@ fi
 banner "cargo clippy (workspace lints, warnings are errors)"
 cargo clippy --release --workspace --all-targets --locked -- -D warnings 2>&1 | tail -30
 ((PIPESTATUS[0] == 0)) || failed+=("cargo clippy")
+banner "cargo doc (doc links point at real items)"
+RUSTDOCFLAGS="-D warnings" cargo doc --release --workspace --no-deps --locked 2>&1 | tail -20
+((PIPESTATUS[0] == 0)) || failed+=("cargo doc")
 banner "cargo test --workspace --release"
 cargo test --workspace --release --locked 2>&1 | tee -a "$OUT"
 ((PIPESTATUS[0] == 0)) || failed+=("cargo test")

@@ -34,8 +34,11 @@ gw_config() { # org -> path of its gateway.toml
   if [[ ${values[backend]} == s3 ]]; then
     (
       load_env "$STATE/ceph/s3.env"
+      # The secret goes in a file of its own that only its owner reads (the gateway refuses
+      # anything laxer), not into the config.
+      (umask 077 && printf '%s\n' "$SVCFLOW_S3_SECRET_KEY" >"$dir/s3.secret")
       values+=([s3_endpoint]=$SVCFLOW_S3_ENDPOINT [s3_bucket]=$SVCFLOW_S3_BUCKET [s3_region]=${SVCFLOW_S3_REGION:-default}
-        [s3_access_key]=$SVCFLOW_S3_ACCESS_KEY [s3_secret_key]=$SVCFLOW_S3_SECRET_KEY)
+        [s3_access_key]=$SVCFLOW_S3_ACCESS_KEY [s3_secret_file]=$dir/s3.secret)
       render "$GW_TEMPLATE" values
     ) >"$dir/gateway.toml"
   else
@@ -59,7 +62,8 @@ gw_start() { # org [force]: starts it unless it runs this binary with this confi
   local org=$1 force=${2:-} name=gateway.$1 cfg running
   mkdir -p "$GW_DIR/$org"
   cfg=$(gw_config "$org")
-  running="$(stat -c %Y "$GW_BIN" 2>/dev/null) $(sha256sum <"$cfg" | cut -d' ' -f1)"
+  # A new S3 secret (Ceph bootstrapped again) changes the secret file, not the config: both count.
+  running="$(stat -c %Y "$GW_BIN" 2>/dev/null) $(cat "$cfg" "$GW_DIR/$org/s3.secret" 2>/dev/null | sha256sum | cut -d' ' -f1)"
   if pid_alive "$name" && [[ -z $force && $(cat "$GW_DIR/$org/running-id" 2>/dev/null) == "$running" ]]; then return 0; fi
   stop_all "$name"
   ! port_open "$(gw_port "$org")" || die "start $name (port $(gw_port "$org") already in use by another process)"

@@ -55,8 +55,10 @@ fn unreachable(e: &GatewayError) -> bool {
     match e {
         GatewayError::Connection(_) => true,
         _ => status_of(e).is_some_and(|s| {
-            // A transport failure shows as UNAVAILABLE, or UNKNOWN with a transport error inside.
-            s.code() == Code::Unavailable || (s.code() == Code::Unknown && s.message().contains("transport error"))
+            // A transport failure shows as UNAVAILABLE, or as UNKNOWN whose source is tonic's
+            // transport error (a connection that could not be made or broke).
+            s.code() == Code::Unavailable
+                || (s.code() == Code::Unknown && std::error::Error::source(s).is_some_and(|e| e.is::<tonic_gw::transport::Error>()))
         }),
     }
 }
