@@ -48,20 +48,26 @@ rec() { jq -cn "$1"; }
 newkey() { head -c 32 /dev/urandom | base64 -w0; }
 declare -A KEY=([P1]=$(newkey) [P2]=$(newkey) [P3]=$(newkey))
 check "create project $P (Org1 User1)" ok_inv org1 User1 "org1 org2" CreateProject "{\"id\":\"$P\",\"name\":\"Bridge\"}"
-check "add P1 {Org1, Org2} with its key" ok_inv org1 User1 "org1 org2" AddPhase \
-  "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"design\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org2MSP\"}]}" "{\"phase_key\":\"${KEY[P1]}\"}"
+check "add P1 {Org1, Org2}" ok_inv org1 User1 "org1 org2" AddPhase \
+  "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"design\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org2MSP\"}]}"
+# The key never rides on AddPhase (its endorsers may be outside the phase): a participant sets it,
+# endorsed by the phase's orgs only.
+check "AddPhase refuses a phase key" refused "bad_request: AddPhase takes no phase_key" inv org1 User1 "org1 org2" AddPhase \
+  "{\"project\":\"$P\",\"id\":\"PK\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"}]}" "{\"phase_key\":\"${KEY[P1]}\"}"
+check "Org1 sets P1's key" ok_inv org1 User1 "org1 org2" SetPhaseKey "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"phase_key\":\"${KEY[P1]}\"}"
 check "add P2 {Org2, Org3} (key set later by a participant)" ok_inv org1 User1 "org1 org2" AddPhase \
   "{\"project\":\"$P\",\"id\":\"P2\",\"name\":\"build\",\"participants\":[{\"msp_id\":\"Org2MSP\"},{\"msp_id\":\"Org3MSP\"}]}"
 check "Org2 sets P2's key" ok_inv org2 User1 "org2 org3" SetPhaseKey "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"phase_key\":\"${KEY[P2]}\"}"
 u1=$(q org1 User1 WhoAmI '{}' | jq -r .id)
 check "add P3 {Org1 User1 only}" ok_inv org1 User1 "org1 org2" AddPhase \
-  "{\"project\":\"$P\",\"id\":\"P3\",\"name\":\"audit\",\"participants\":[{\"msp_id\":\"Org1MSP\",\"identity\":\"$u1\"}]}" "{\"phase_key\":\"${KEY[P3]}\"}"
+  "{\"project\":\"$P\",\"id\":\"P3\",\"name\":\"audit\",\"participants\":[{\"msp_id\":\"Org1MSP\",\"identity\":\"$u1\"}]}"
+check "Org1 User1 sets P3's key" ok_inv org1 User1 "org1" SetPhaseKey "{\"project\":\"$P\",\"phase\":\"P3\"}" "{\"phase_key\":\"${KEY[P3]}\"}"
 
-check "Org2 writes a record on P1" ok_inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{"spec":1}')\"}"
+check "Org2 writes a record on P1" ok_inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"record_id\":\"$(b64 r1)\",\"record\":\"$(b64 '{"spec":1}')\"}"
 read_r1() { q org1 User2 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" | jq -e '.document.spec == 1 and .version == 1'; }
 check "Org1 User2 reads Org2's record on P1 (same data on Org1's peer)" eventually 10 read_r1
-check "Org3 writes a record on P2" ok_inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}" "{\"record\":\"$(b64 '{"x":true}')\"}"
-check "Org1 User1 writes a record on P3" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" "{\"record\":\"$(b64 '{"audit":"ok"}')\"}"
+check "Org3 writes a record on P2" ok_inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"record_id\":\"$(b64 r2)\",\"record\":\"$(b64 '{"x":true}')\"}"
+check "Org1 User1 writes a record on P3" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" "{\"record_id\":\"$(b64 r3)\",\"record\":\"$(b64 '{"audit":"ok"}')\"}"
 read_r3() { q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" | jq -e '.document.audit == "ok"'; }
 check "Org1 User1 reads P3" read_r3
 pk() { local got; got=$(q "$1" "$2" GetPhaseKey "{\"project\":\"$P\",\"phase\":\"$3\"}" | jq -r .key); [[ $got == "${KEY[$3]}" ]] || { echo "got $got for $3, want ${KEY[$3]}"; return 1; }; }
@@ -72,7 +78,7 @@ check "chaincode refuses Org3 reading P1" refused "forbidden: .*not a participan
 check "chaincode refuses Org3 reading P1 even on Org1's peer" refused "forbidden" q org3 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" peer0.org1
 check "chaincode refuses Org3 P1's key" refused "forbidden" q org3 User1 GetPhaseKey "{\"project\":\"$P\",\"phase\":\"P1\"}"
 check "chaincode refuses Org1 User2 on P3" refused "forbidden" q org1 User2 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}"
-check "chaincode refuses Org1 User2 writing P3" refused "forbidden" inv org1 User2 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" "{\"record\":\"$(b64 '{}')\"}"
+check "chaincode refuses Org1 User2 writing P3" refused "forbidden" inv org1 User2 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" "{\"record_id\":\"$(b64 r3)\",\"record\":\"$(b64 '{}')\"}"
 check "chaincode refuses Org1 on P2" refused "forbidden" q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}"
 # ...and the peers refuse what the collection does not allow: a P1 write sent to Org1's and Org3's
 # peers instead of Org1's and Org2's.
@@ -80,7 +86,7 @@ before=$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r
 # A P1 write endorsed by Org1's and Org3's peers instead of Org1's and Org2's: Org3's peer holds no
 # P1 data to simulate against, and a signature of it could not meet P1's collection policy anyway.
 check "a P1 write endorsed by Org1 + Org3 is refused" refused "private data matching public hash version is not available\|ENDORSEMENT_POLICY_FAILURE" \
-  inv org1 User1 "org1 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{"spec":666}')\"}"
+  inv org1 User1 "org1 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"record_id\":\"$(b64 r1)\",\"record\":\"$(b64 '{"spec":666}')\"}"
 check "...and P1's record is unchanged" same "$before" "$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}")"
 # Where the division is decided: a P1 participant (past the chaincode's ACL) reads P1 on a peer of an
 # org outside P1. Only the collection's member peers hold the data, so the peer itself has nothing:
@@ -109,19 +115,19 @@ done
 state() { q org1 User1 ListPhases "{\"project\":\"$P\"}"; q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P1\"}"; }
 s0=$(state)
 check "malformed JSON argument" refused "bad_request" inv org1 User1 "org1 org2" CreateProject '{"id":'
-check "missing transient record" refused "bad_request: the record document must come in the transient map" inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
-check "record that is not JSON" refused "bad_request: transient record is not JSON" inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{nope')\"}"
+check "missing transient record" refused "bad_request: the record document must come in the transient map" inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"record_id\":\"$(b64 r1)\"}"
+check "record that is not JSON" refused "bad_request: transient record is not JSON" inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"record_id\":\"$(b64 r1)\",\"record\":\"$(b64 '{nope')\"}"
 check "unknown project" refused "not_found" q org1 User1 GetProject '{"id":"no-such-project"}'
 check "unknown phase" refused "not_found" q org1 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"nope\"}"
 check "unknown record" refused "not_found" q org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"nope\"}"
 check "duplicate project id" refused "conflict: project $P already exists" inv org1 User1 "org1 org2" CreateProject "{\"id\":\"$P\",\"name\":\"again\"}"
 check "duplicate phase id" refused "conflict" inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"}]}"
-check "non-participant write (Org3 on P1)" refused "forbidden" inv org3 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" "{\"record\":\"$(b64 '{}')\"}"
+check "non-participant write (Org3 on P1)" refused "forbidden" inv org3 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"record_id\":\"$(b64 r1)\",\"record\":\"$(b64 '{}')\"}"
 check "a non-owner manages phases" refused "forbidden" inv org2 User1 "org1 org2" ActivatePhase "{\"project\":\"$P\",\"phase\":\"P1\"}"
 check "state unchanged by all refusals" same "$s0" "$(state)"
 check "close P2" ok_inv org1 User1 "org1 org2" ClosePhase "{\"project\":\"$P\",\"phase\":\"P2\"}"
 s1=$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")
-check "write to the closed P2 refused" refused "conflict: phase P2 is closed" inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}" "{\"record\":\"$(b64 '{"x":false}')\"}"
+check "write to the closed P2 refused" refused "conflict: phase P2 is closed" inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"record_id\":\"$(b64 r2)\",\"record\":\"$(b64 '{"x":false}')\"}"
 check "P2's records unchanged" same "$s1" "$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")"
 check "collection outside the definition names the fix" refused "addCollection Org1MSP,Org4MSP" inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P9\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org4MSP\"}]}"
 finish chaincode

@@ -202,6 +202,46 @@ resume_after() {
 }
 check "Last-Event-ID resumes after that event" resume_after
 
+# --- nothing private in a block ------------------------------------------------------------------
+# Every org keeps every block, so a transaction's arguments, response and events must carry only
+# public facts. Writes with unique markers to P1 {Org1, Org2}, then Org3 fetches every block of
+# this suite from the orderer and searches the raw bytes and configtxlator's decoding for them.
+M=priv$(date +%s%N)
+scan_from=$(peer_height peer0.org3 "$CHANNEL")
+req 1 User1 PUT "$V/phases/P1/records/$M-rec" -d "{\"marker\":\"$M-doc\"}" >/dev/null
+printf '%s-content' "$M" >"$TMP/priv.txt"
+req 2 User1 POST "$V/phases/P1/files?name=$M-name.txt&id=$M-fid" --data-binary @"$TMP/priv.txt" >/dev/null
+priv_sha=$(jq -r .file.sha256 "$TMP/body"); priv_okey=$(jq -r .file.object_key "$TMP/body")
+p1_key=$( (peer_cli_env org1 User1; "$BIN/peer" chaincode query -C "$CHANNEL" -n "$CC_NAME" -c "$(jq -cn --arg p "$P" '{Args:["GetPhaseKey",({project:$p,phase:"P1"}|tojson)]}')" 2>/dev/null) | jq -r .key)
+fetch_blocks() { # from to dir: every block as Org3's admin
+  local n
+  mkdir -p "$3"
+  for ((n = $1; n < $2; n++)); do
+    (peer_cli_env org3 Admin; "$BIN/peer" channel fetch "$n" "$3/$n.pb" -c "$CHANNEL" -o "127.0.0.1:$(orderer_port orderer1)" --tls --cafile "$ORDERER_CA" >/dev/null 2>&1) || { echo "fetch block $n failed"; return 1; }
+    "$BIN/configtxlator" proto_decode --type common.Block --input "$3/$n.pb" --output "$3/$n.json" || { echo "decode block $n failed"; return 1; }
+  done
+}
+no_private_bytes() { # dir strings...
+  local dir=$1 s found=0; shift
+  for s in "$@"; do
+    [[ -n $s && $s != null ]] || { echo "an empty marker"; return 1; }
+    if grep -rlaF -- "$s" "$dir" >/dev/null; then echo "found in blocks: $s ($(grep -rlaF -- "$s" "$dir" | head -3 | xargs -n1 basename | tr '\n' ' '))"; found=1; fi
+  done
+  return $found
+}
+blocks=$TMP/blocks
+check "Org3 fetches and decodes every block since the private writes began" fetch_blocks "$scan_from" "$(peer_height peer0.org3 "$CHANNEL")" "$blocks"
+check "  … the writes were there to find (the record and file are readable by participants)" bash -c "[[ -n '$priv_sha' && '$priv_sha' != null && -n '$p1_key' && '$p1_key' != null ]]"
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+key_hex=$(base64 -d <<<"$p1_key" | hex)
+# Blocks hold bytes fields as base64 in the decoding and raw in the .pb: both are searched, and the
+# key also as hex of the raw blocks.
+check "no record id, document, file name, file id, hash, object key or phase key in any block" \
+  no_private_bytes "$blocks" "$M-rec" "$M-doc" "$M-name.txt" "$M-fid" "$M-content" "$priv_sha" "$priv_okey" "$p1_key"
+raw_hex() { cat "$blocks"/*.pb | hex | grep -qi "$key_hex" && { echo "the raw phase key is in a block"; return 1; }; return 0; }
+check "  … nor the phase key's raw bytes" raw_hex
+check "  … while the blocks do carry the phase's public facts" bash -c "grep -rlaF -- '\"phase\":\"P1\"' '$blocks' >/dev/null"
+
 # --- meta -------------------------------------------------------------------------------------
 check "/healthz" expect 200 1 User1 GET /healthz
 check "/metrics counts requests" bash -c "curl -sS --cacert '$GW_DIR/org1/tls/ca.crt' https://127.0.0.1:$(port 1)/metrics | grep -q 'svcflow_http_requests_total{method=\"PUT\"'"

@@ -11,6 +11,7 @@ pub const RECORD: &str = "svcflow.record";
 pub const RECORD_VERSION: &str = "svcflow.record_version";
 pub const FILE: &str = "svcflow.file";
 pub const PHASE_KEY: &str = "svcflow.phase_key";
+pub const CHANGE: &str = "svcflow.change";
 
 pub fn composite(object_type: &str, attrs: &[&str]) -> String {
     let mut k = String::with_capacity(object_type.len() + attrs.iter().map(|a| a.len() + 1).sum::<usize>() + 2);
@@ -55,6 +56,10 @@ pub fn file(project: &str, phase: &str, id: &str) -> String {
 }
 pub fn phase_key(project: &str, phase: &str) -> String {
     composite(PHASE_KEY, &[project, phase])
+}
+/// Which item transaction `tx_id` wrote (kept in the phase's collection).
+pub fn change(project: &str, phase: &str, tx_id: &str) -> String {
+    composite(CHANGE, &[project, phase, tx_id])
 }
 
 #[cfg(test)]

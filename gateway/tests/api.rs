@@ -109,6 +109,17 @@ async fn projects_and_phases() {
     assert_error(n.req(2, "User1", "POST", "/v1/projects/p1/phases", Some(phase("P3", &["Org2MSP"]))).await, 403, "forbidden", "manage");
     assert_error(n.req(1, "User1", "POST", "/v1/projects/p1/phases", Some(phase("P1", &["Org1MSP"]))).await, 409, "conflict", "already exists");
     assert_error(n.req(1, "User1", "POST", "/v1/projects/p1/phases", Some(phase("P4", &[]))).await, 400, "bad_request", "participant");
+    // Participants are validated, naming the field: an empty identity, a null role, a duplicate.
+    let bad = |ps: Value| json!({"id": "P5", "name": "x", "participants": ps});
+    let cases = [
+        (json!([{"msp_id": "Org1MSP", "identity": ""}]), "participants[0].identity"),
+        (json!([{"msp_id": "Org1MSP", "role": null}]), "not null"),
+        (json!([{"msp_id": "Org1MSP"}, {"msp_id": "Org1MSP"}]), "participants[1] repeats participants[0]"),
+        (json!([{"msp_id": "Org 1"}]), "participants[0].msp_id"),
+    ];
+    for (ps, says) in cases {
+        assert_error(n.req(1, "User1", "POST", "/v1/projects/p1/phases", Some(bad(ps))).await, 400, "bad_request", says);
+    }
 
     let (s, phases) = n.req(3, "User1", "GET", "/v1/projects/p1/phases", None).await;
     assert_eq!((s, phases["items"].as_array().map(Vec::len)), (200, Some(2)), "{phases}");

@@ -32,6 +32,15 @@ pub struct PhaseRef {
     pub phase: String,
 }
 
+/// One transaction of a phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxRef {
+    pub project: String,
+    pub phase: String,
+    pub tx_id: String,
+}
+
 /// One record or file of a phase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,15 +113,18 @@ calls! {
     /// The phase key comes in the transient map under `phase_key`.
     SetPhaseKey(PhaseRef) = Write,
     GetPhaseKey(PhaseRef) = Read,
-    /// The document comes in the transient map under `record`.
-    PutRecord(ItemRef) = Write,
+    /// The record's id and document come in the transient map (`record_id`, `record`): a
+    /// submitted transaction's arguments are public.
+    PutRecord(PhaseRef) = Write,
     GetRecord(ItemRef) = Read,
     ListRecords(PhaseRef) = Read,
     RecordHistory(ItemRef) = Read,
-    /// The anchor comes in the transient map under `file`.
-    AnchorFile(ItemRef) = Write,
+    /// The anchor, with the file's id, comes in the transient map under `file`.
+    AnchorFile(PhaseRef) = Write,
     GetFile(ItemRef) = Read,
     ListFiles(PhaseRef) = Read,
+    /// Which record or file a transaction of the phase wrote (participants only).
+    GetChange(TxRef) = Read,
     /// The caller's identity as the chaincode sees it.
     WhoAmI(NoArgs) = Read,
 }
@@ -132,14 +144,15 @@ mod tests {
             Call::GetProject(IdArg { id: "p".into() }),
             Call::ListProjects(PageReq { page_size: Some(5), bookmark: "b".into() }),
             Call::ActivatePhase(PhaseRef { project: "p".into(), phase: "P1".into() }),
-            Call::PutRecord(ItemRef { project: "p".into(), phase: "P1".into(), id: "r".into() }),
+            Call::PutRecord(PhaseRef { project: "p".into(), phase: "P1".into() }),
+            Call::GetRecord(ItemRef { project: "p".into(), phase: "P1".into(), id: "r".into() }),
             Call::WhoAmI(NoArgs {}),
         ];
         for c in calls {
             let arg = c.argument().unwrap();
             assert_eq!(Call::parse(c.name(), arg.as_bytes()).unwrap(), c, "{arg}");
         }
-        assert_eq!(Call::NAMES.len(), 18);
+        assert_eq!(Call::NAMES.len(), 19);
         assert_eq!(Call::parse("ClosePhase", br#"{"project":"p","id":"P"}"#).unwrap().access(), Access::Write);
     }
 

@@ -1,5 +1,5 @@
-//! Chaincode events. Their payload is written into blocks every org keeps: ids only, never
-//! private contents.
+//! Chaincode events. Their payload is written into blocks every org keeps: public ids only (the
+//! project, the phase, the transaction); which record or file changed is asked with `GetChange`.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,9 +8,5 @@ pub struct EventIds {
     pub project: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
     pub tx_id: String,
 }

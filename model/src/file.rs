@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Refusal, Result};
 use crate::identity::Principal;
-use crate::ids::{check_file_name, check_text};
+use crate::ids::{check_file_name, check_text, validate_id};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileAnchor {
@@ -22,10 +22,12 @@ pub struct FileAnchor {
     pub created: String,
 }
 
-/// What the gateway hands `AnchorFile` in the transient map (under [`TRANSIENT_FILE`]).
+/// What the gateway hands `AnchorFile` in the transient map (under [`TRANSIENT_FILE`]): every
+/// field is private, the file's id included.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAnchor {
+    pub id: String,
     pub name: String,
     pub size: u64,
     pub sha256: String,
@@ -37,6 +39,7 @@ pub const TRANSIENT_FILE: &str = "file";
 
 impl NewAnchor {
     pub fn validate(&self) -> Result<()> {
+        validate_id("file", &self.id)?;
         check_file_name(&self.name)?;
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Refusal::bad("sha256 must be 64 hex digits"));

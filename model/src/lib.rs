@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod call;
+pub mod change;
 pub mod error;
 pub mod event;
 pub mod file;

@@ -24,8 +24,15 @@ pub struct Participant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
     /// Only the org's identities with this role take part.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present_role")]
     pub role: Option<Role>,
+}
+
+/// `"role": null` would silently mean "any role": a role is given or left out, never null.
+fn present_role<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Role>, D::Error> {
+    Option::<Role>::deserialize(d)?.map(Some).ok_or_else(|| {
+        serde::de::Error::custom("participant role must be one of client, admin, peer, orderer, member (leave it out for any role), not null")
+    })
 }
 
 pub const MAX_PARTICIPANTS: usize = 100;
@@ -38,8 +45,14 @@ pub fn check_participants(ps: &[Participant]) -> Result<()> {
     if ps.len() > MAX_PARTICIPANTS {
         return Err(Refusal::bad(format!("at most {MAX_PARTICIPANTS} participants")));
     }
-    for p in ps {
-        validate_msp_id("participant msp_id", &p.msp_id)?;
+    for (i, p) in ps.iter().enumerate() {
+        validate_msp_id(&format!("participants[{i}].msp_id"), &p.msp_id)?;
+        if p.identity.as_deref().is_some_and(|id| id.trim().is_empty()) {
+            return Err(Refusal::bad(format!("participants[{i}].identity is empty; leave it out for the whole org")));
+        }
+        if let Some(j) = ps[..i].iter().position(|q| q == p) {
+            return Err(Refusal::bad(format!("participants[{i}] repeats participants[{j}]")));
+        }
     }
     Ok(())
 }
@@ -138,6 +151,19 @@ mod tests {
         assert!(check_participants(&[]).is_err());
         assert!(check_participants(&[p("Org 1")]).is_err());
         assert!(check_participants(&vec![p("Org1MSP"); 101]).is_err());
+        let e = check_participants(&[p("Org1MSP"), p("Org2MSP"), p("Org1MSP")]).unwrap_err();
+        assert!(e.reason.contains("participants[2] repeats participants[0]"), "{e}");
+        let empty = Participant { msp_id: "Org1MSP".into(), identity: Some(" ".into()), role: None };
+        assert!(check_participants(&[empty]).unwrap_err().reason.contains("participants[0].identity"));
+        let e = check_participants(&[p("Org1MSP"), p("Org 2")]).unwrap_err();
+        assert!(e.reason.contains("participants[1].msp_id"), "{e}");
+        // A role is given or left out: null is refused, naming what to do.
+        let null: std::result::Result<Participant, _> = serde_json::from_str(r#"{"msp_id":"Org1MSP","role":null}"#);
+        assert!(null.unwrap_err().to_string().contains("not null"));
+        let given: Participant = serde_json::from_str(r#"{"msp_id":"Org1MSP","role":"admin"}"#).unwrap();
+        assert_eq!(given.role, Some(Role::Admin));
+        let absent: Participant = serde_json::from_str(r#"{"msp_id":"Org1MSP"}"#).unwrap();
+        assert_eq!(absent.role, None);
         assert_eq!(org_set(&[p("Org2MSP"), p("Org1MSP"), p("Org2MSP")]), vec!["Org1MSP", "Org2MSP"]);
     }
 }

@@ -21,3 +21,5 @@ pub struct Record {
 
 /// Where `PutRecord` takes the document from: the transient map, never the (public) arguments.
 pub const TRANSIENT_RECORD: &str = "record";
+/// Where `PutRecord` takes the record's id from: a record id is private too.
+pub const TRANSIENT_RECORD_ID: &str = "record_id";

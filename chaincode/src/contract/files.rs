@@ -1,32 +1,32 @@
 //! File anchors: the private proof (name, size, hash, object key) of an off-chain object.
 
 use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::change::Written;
 use svcflow_model::file::{FileAnchor, NewAnchor, TRANSIENT_FILE};
 use svcflow_model::ids;
 
 use super::phases::as_participant;
-use super::records::private_list;
+use super::records::{note_change, private_list};
 use super::{decode, emit, me, to_json};
 use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
 
-pub async fn anchor<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
-    ids::validate_id("file", &req.id)?;
+pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     let raw = stub
         .transient(TRANSIENT_FILE)
         .ok_or_else(|| ContractError::bad("the file anchor must come in the transient map under \"file\" (arguments are public)"))?;
     let a: NewAnchor = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient file is not the expected JSON: {e}")))?;
     a.validate()?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
-    let key = keys::file(&phase.project, &phase.id, &req.id);
+    let key = keys::file(&phase.project, &phase.id, &a.id);
     if stub.get_private(&phase.collection, &key).await?.is_some() {
-        return Err(ContractError::conflict(format!("file {} of phase {} is already anchored", req.id, phase.id)));
+        return Err(ContractError::conflict(format!("file {} of phase {} is already anchored", a.id, phase.id)));
     }
     let anchor = FileAnchor {
         project: phase.project.clone(),
         phase: phase.id.clone(),
-        id: req.id,
+        id: a.id,
         name: a.name,
         size: a.size,
         sha256: a.sha256.to_ascii_lowercase(),
@@ -37,8 +37,9 @@ pub async fn anchor<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
         created: stub.tx_timestamp().to_owned(),
     };
     stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
-    emit(stub, "FileAnchored", &anchor.project, Some(&anchor.phase), None, Some(&anchor.id));
-    Ok(anchor)
+    note_change(stub, &phase, None, Some(&anchor.id)).await?;
+    emit(stub, "FileAnchored", &anchor.project, Some(&anchor.phase));
+    Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None })
 }
 
 pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {

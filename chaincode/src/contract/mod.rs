@@ -54,6 +54,7 @@ pub async fn dispatch<S: Stub>(stub: &S, call: Call) -> Result<Vec<u8>> {
         Call::AnchorFile(a) => to_json(&files::anchor(stub, a).await?),
         Call::GetFile(a) => to_json(&files::get(stub, a).await?),
         Call::ListFiles(a) => to_json(&files::list(stub, a).await?),
+        Call::GetChange(a) => to_json(&records::change(stub, a).await?),
         Call::WhoAmI(_) => to_json(stub.creator()),
     }
 }
@@ -70,14 +71,9 @@ fn me<S: Stub>(stub: &S) -> Principal {
     stub.creator().principal()
 }
 
-fn emit<S: Stub>(stub: &S, name: &str, project: &str, phase: Option<&str>, record: Option<&str>, file: Option<&str>) {
-    let ids = EventIds {
-        project: project.to_owned(),
-        phase: phase.map(str::to_owned),
-        record: record.map(str::to_owned),
-        file: file.map(str::to_owned),
-        tx_id: stub.tx_id().to_owned(),
-    };
+/// An event names public ids only: it is written into the block every org keeps.
+fn emit<S: Stub>(stub: &S, name: &str, project: &str, phase: Option<&str>) {
+    let ids = EventIds { project: project.to_owned(), phase: phase.map(str::to_owned), tx_id: stub.tx_id().to_owned() };
     stub.set_event(name, serde_json::to_vec(&ids).unwrap_or_default());
 }
 

@@ -87,19 +87,15 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         participants: req.participants,
         collection,
     };
-    // The key can only be written by a member org of the collection (memberOnlyWrite): a manager
-    // outside the phase adds it without, and a participant sets it with SetPhaseKey.
-    if let Some(k) = key_from_transient(stub)? {
-        if !phase.participants.iter().any(|p| p.msp_id == stub.creator().msp_id) {
-            return Err(ContractError::bad(format!(
-                "{} is not a participant org of the phase, so it cannot write its key; add the phase without phase_key and let a participant call SetPhaseKey",
-                stub.creator().msp_id
-            )));
-        }
-        stub.put_private(&phase.collection, &keys::phase_key(&phase.project, &phase.id), k).await?;
+    // AddPhase writes public state, so orgs outside the phase may endorse it: the key must never
+    // ride along. A participant sets it with SetPhaseKey, endorsed by the phase's orgs only.
+    if stub.transient("phase_key").is_some() {
+        return Err(ContractError::bad(
+            "AddPhase takes no phase_key (its endorsers may be outside the phase); a participant sets it with SetPhaseKey",
+        ));
     }
     put(stub, &phase).await?;
-    emit(stub, "PhaseAdded", &phase.project, Some(&phase.id), None, None);
+    emit(stub, "PhaseAdded", &phase.project, Some(&phase.id));
     Ok(phase)
 }
 
@@ -122,7 +118,7 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
         phase.participants = ps;
     }
     put(stub, &phase).await?;
-    emit(stub, "PhaseUpdated", &phase.project, Some(&phase.id), None, None);
+    emit(stub, "PhaseUpdated", &phase.project, Some(&phase.id));
     Ok(phase)
 }
 
@@ -134,7 +130,7 @@ pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Re
     phase.status = to;
     put(stub, &phase).await?;
     let event = if to == PhaseStatus::Active { "PhaseActivated" } else { "PhaseClosed" };
-    emit(stub, event, &phase.project, Some(&phase.id), None, None);
+    emit(stub, event, &phase.project, Some(&phase.id));
     Ok(phase)
 }
 
@@ -156,7 +152,7 @@ pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_json::Val
         return Err(ContractError::conflict(format!("phase {} already has a key", phase.id)));
     }
     stub.put_private(&phase.collection, &key, k).await?;
-    emit(stub, "PhaseKeySet", &phase.project, Some(&phase.id), None, None);
+    emit(stub, "PhaseKeySet", &phase.project, Some(&phase.id));
     Ok(json!({"project": phase.project, "phase": phase.id}))
 }
 

@@ -26,7 +26,7 @@ pub async fn create<S: Stub>(stub: &S, req: NewProject) -> Result<Project> {
         status: ProjectStatus::Active,
     };
     stub.put_state(&key, to_json(&p)?).await?;
-    emit(stub, "ProjectCreated", &p.id, None, None, None);
+    emit(stub, "ProjectCreated", &p.id, None);
     Ok(p)
 }
 

@@ -1,10 +1,11 @@
 //! Records: private JSON documents of a phase with every version, in its collection.
 
 use serde::de::DeserializeOwned;
-use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::call::{ItemRef, PhaseRef, TxRef};
+use svcflow_model::change::{Change, Written};
 use svcflow_model::ids;
 use svcflow_model::phase::Phase;
-use svcflow_model::record::{Record, MAX_RECORD_BYTES, TRANSIENT_RECORD};
+use svcflow_model::record::{Record, MAX_RECORD_BYTES, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
 
 use super::phases::as_participant;
 use super::{decode, emit, me, to_json};
@@ -12,8 +13,31 @@ use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
 
-pub async fn put<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
-    ids::validate_id("record", &req.id)?;
+/// Keeps, in the phase's collection, which item this transaction wrote: its events say only
+/// which phase changed.
+pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, record: Option<&str>, file: Option<&str>) -> Result<()> {
+    let change = Change {
+        project: phase.project.clone(),
+        phase: phase.id.clone(),
+        tx_id: stub.tx_id().to_owned(),
+        record: record.map(str::to_owned),
+        file: file.map(str::to_owned),
+    };
+    stub.put_private(&phase.collection, &keys::change(&phase.project, &phase.id, stub.tx_id()), to_json(&change)?).await
+}
+
+/// The record id from the transient map (a submitted transaction's arguments are public).
+fn transient_id<S: Stub>(stub: &S) -> Result<String> {
+    let raw = stub
+        .transient(TRANSIENT_RECORD_ID)
+        .ok_or_else(|| ContractError::bad("the record id must come in the transient map under \"record_id\" (arguments are public)"))?;
+    let id = String::from_utf8(raw.to_vec()).map_err(|_| ContractError::bad("transient record_id is not UTF-8"))?;
+    ids::validate_id("record", &id)?;
+    Ok(id)
+}
+
+pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
+    let id = transient_id(stub)?;
     let raw = stub
         .transient(TRANSIENT_RECORD)
         .ok_or_else(|| ContractError::bad("the record document must come in the transient map under \"record\" (arguments are public)"))?;
@@ -22,7 +46,7 @@ pub async fn put<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
     }
     let document: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
-    let key = keys::record(&phase.project, &phase.id, &req.id);
+    let key = keys::record(&phase.project, &phase.id, &id);
     let version = match stub.get_private(&phase.collection, &key).await? {
         Some(b) => decode::<Record>("record", &b)?.version + 1,
         None => 1,
@@ -30,7 +54,7 @@ pub async fn put<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
     let rec = Record {
         project: phase.project.clone(),
         phase: phase.id.clone(),
-        id: req.id,
+        id,
         version,
         author: me(stub),
         tx_id: stub.tx_id().to_owned(),
@@ -41,8 +65,17 @@ pub async fn put<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
     // History of private data is ours to keep: GetHistoryForKey does not cover collections.
     stub.put_private(&phase.collection, &keys::record_version(&rec.project, &rec.phase, &rec.id, version), bytes.clone()).await?;
     stub.put_private(&phase.collection, &key, bytes).await?;
-    emit(stub, "RecordPut", &rec.project, Some(&rec.phase), Some(&rec.id), None);
-    Ok(rec)
+    note_change(stub, &phase, Some(&rec.id), None).await?;
+    emit(stub, "RecordPut", &rec.project, Some(&rec.phase));
+    Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version) })
+}
+
+pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
+    let phase = as_participant(stub, &req.project, &req.phase, false).await?;
+    match stub.get_private(&phase.collection, &keys::change(&phase.project, &phase.id, &req.tx_id)).await? {
+        Some(b) => decode("change", &b),
+        None => Err(ContractError::not_found(format!("transaction {} wrote nothing in phase {}", req.tx_id, phase.id))),
+    }
 }
 
 pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {

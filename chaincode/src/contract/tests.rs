@@ -73,27 +73,25 @@ impl World {
         let o1 = user("Org1MSP", 1);
         self.call(&o1, "CreateProject", json!({"id":"p1","name":"Bridge","description":"d"}), &[]).unwrap();
         let key = vec![9u8; 32];
-        self.call(
-            &o1,
-            "AddPhase",
-            json!({"project":"p1","id":"P1","name":"design","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}),
-            &[("phase_key", key.clone())],
-        )
-        .unwrap();
+        self.call(&o1, "AddPhase", json!({"project":"p1","id":"P1","name":"design","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[])
+            .unwrap();
+        self.call(&o1, "SetPhaseKey", json!({"project":"p1","phase":"P1"}), &[("phase_key", key.clone())]).unwrap();
         self.call(&o1, "AddPhase", json!({"project":"p1","id":"P2","name":"build","participants":[{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]}), &[])
             .unwrap();
         self.call(
             &o1,
             "AddPhase",
             json!({"project":"p1","id":"P3","name":"audit","participants":[{"msp_id":"Org1MSP","identity":"id-User1@Org1MSP"}]}),
-            &[("phase_key", key)],
+            &[],
         )
         .unwrap();
+        self.call(&o1, "SetPhaseKey", json!({"project":"p1","phase":"P3"}), &[("phase_key", key)]).unwrap();
     }
 }
 
-fn doc(v: serde_json::Value) -> Vec<(&'static str, Vec<u8>)> {
-    vec![("record", v.to_string().into_bytes())]
+/// PutRecord's transient map: the record's id and document (both private).
+fn doc(id: &str, v: serde_json::Value) -> Vec<(&'static str, Vec<u8>)> {
+    vec![("record_id", id.as_bytes().to_vec()), ("record", v.to_string().into_bytes())]
 }
 
 #[test]
@@ -102,22 +100,26 @@ fn division_holds_for_records() {
     w.scenario();
     let (o1u1, o1u2, o2, o3) = (user("Org1MSP", 1), user("Org1MSP", 2), user("Org2MSP", 1), user("Org3MSP", 1));
     // Participants write and read.
-    w.call(&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"spec":1}))).unwrap();
+    let put = w.call(&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"spec":1}))).unwrap();
+    // The answer goes into the block: public facts only, the record's id and document stay private.
+    assert_eq!(put, json!({"project":"p1","phase":"P1","tx_id":put["tx_id"],"version":1}));
+    let change = w.call(&o1u2, "GetChange", json!({"project":"p1","phase":"P1","tx_id":put["tx_id"]}), &[]).unwrap();
+    assert_eq!(change["record"], "r1");
     let r = w.call(&o1u2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
     assert_eq!(r["document"]["spec"], 1);
-    w.call(&o3, "PutRecord", json!({"project":"p1","phase":"P2","id":"r2"}), &doc(json!({"x":true}))).unwrap();
-    w.call(&o1u1, "PutRecord", json!({"project":"p1","phase":"P3","id":"r3"}), &doc(json!({"audit":"ok"}))).unwrap();
+    w.call(&o3, "PutRecord", json!({"project":"p1","phase":"P2"}), &doc("r2", json!({"x":true}))).unwrap();
+    w.call(&o1u1, "PutRecord", json!({"project":"p1","phase":"P3"}), &doc("r3", json!({"audit":"ok"}))).unwrap();
     // Org3 is refused on P1 by the chaincode (and the peer would refuse it too).
     let m = w.refused(&o3, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "forbidden:");
     assert!(m.contains("not a participant"), "{m}");
-    w.refused(&o3, "PutRecord", json!({"project":"p1","phase":"P1","id":"r9"}), &doc(json!({})), "forbidden:");
+    w.refused(&o3, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r9", json!({})), "forbidden:");
     w.refused(&o3, "ListRecords", json!({"project":"p1","phase":"P1"}), &[], "forbidden:");
     w.refused(&o3, "GetPhaseKey", json!({"project":"p1","phase":"P1"}), &[], "forbidden:");
     // Org1 is no participant of P2.
     w.refused(&o1u1, "GetRecord", json!({"project":"p1","phase":"P2","id":"r2"}), &[], "forbidden:");
     // Org1 User2 is refused on P3, which only Org1 User1 takes part in.
     w.refused(&o1u2, "GetRecord", json!({"project":"p1","phase":"P3","id":"r3"}), &[], "forbidden:");
-    w.refused(&o1u2, "PutRecord", json!({"project":"p1","phase":"P3","id":"r3"}), &doc(json!({})), "forbidden:");
+    w.refused(&o1u2, "PutRecord", json!({"project":"p1","phase":"P3"}), &doc("r3", json!({})), "forbidden:");
     w.refused(&o1u2, "GetPhaseKey", json!({"project":"p1","phase":"P3"}), &[], "forbidden:");
     // Public project and phase data is readable by all.
     for x in [&o1u2, &o2, &o3] {
@@ -125,7 +127,7 @@ fn division_holds_for_records() {
         assert_eq!(w.call(x, "ListPhases", json!({"project":"p1"}), &[]).unwrap().as_array().unwrap().len(), 3);
     }
     // Versions and history.
-    w.call(&o1u1, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"spec":2}))).unwrap();
+    w.call(&o1u1, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"spec":2}))).unwrap();
     let h = w.call(&o2, "RecordHistory", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
     let versions: Vec<u64> = h.as_array().unwrap().iter().map(|r| r["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, vec![1, 2]);
@@ -163,20 +165,31 @@ fn bad_input_is_refused_and_changes_nothing() {
             &o1,
             "AddPhase",
             json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"}]}),
-            vec![("phase_key", vec![1; 5])],
+            vec![("phase_key", vec![1; 32])],
             "bad_request:",
         ),
-        (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![], "bad_request:"),
-        (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![("record", b"{not json".to_vec())], "bad_request:"),
-        (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), vec![("record", big)], "bad_request:"),
-        (&o2, "PutRecord", json!({"project":"p1","phase":"nope","id":"r1"}), doc(json!({})), "not_found:"),
+        (&o1, "SetPhaseKey", json!({"project":"p1","phase":"P1"}), vec![("phase_key", vec![1; 5])], "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), vec![], "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), vec![("record_id", b"r1".to_vec())], "bad_request:"),
+        (
+            &o2,
+            "PutRecord",
+            json!({"project":"p1","phase":"P1"}),
+            vec![("record_id", b"r1".to_vec()), ("record", b"{not json".to_vec())],
+            "bad_request:",
+        ),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), vec![("record_id", b"r1".to_vec()), ("record", big)], "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), vec![("record_id", b"a b".to_vec()), ("record", b"{}".to_vec())], "bad_request:"),
+        // A record id in the public arguments is refused: it would be written into the block.
+        (&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), doc("r1", json!({})), "bad_request:"),
+        (&o2, "PutRecord", json!({"project":"p1","phase":"nope"}), doc("r1", json!({})), "not_found:"),
         (&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"nope"}), vec![], "not_found:"),
         (&o2, "Nope", json!({}), vec![], "bad_request:"),
         (
             &o2,
             "AnchorFile",
-            json!({"project":"p1","phase":"P1","id":"f1"}),
-            vec![("file", br#"{"name":"../x","size":1,"sha256":"00","content_type":"a","object_key":"k"}"#.to_vec())],
+            json!({"project":"p1","phase":"P1"}),
+            vec![("file", br#"{"id":"f1","name":"../x","size":1,"sha256":"00","content_type":"a","object_key":"k"}"#.to_vec())],
             "bad_request:",
         ),
         (&o3, "ActivatePhase", json!({"project":"p1","phase":"P2"}), vec![], "forbidden:"),
@@ -191,7 +204,7 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
     let w = World::new();
     w.scenario();
     let (o1, o2) = (user("Org1MSP", 1), user("Org2MSP", 1));
-    w.call(&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"a":1}))).unwrap();
+    w.call(&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"a":1}))).unwrap();
     w.call(&o1, "ActivatePhase", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
     w.refused(&o1, "ActivatePhase", json!({"project":"p1","phase":"P1"}), &[], "conflict:");
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","position":7}), &[], "conflict:");
@@ -200,7 +213,7 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
     w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP","role":"admin"},{"msp_id":"Org2MSP"}]}), &[])
         .unwrap();
     w.call(&o1, "ClosePhase", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
-    w.refused(&o2, "PutRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &doc(json!({"a":2})), "conflict:");
+    w.refused(&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"a":2})), "conflict:");
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","name":"renamed"}), &[], "conflict:");
     // Still readable by participants.
     assert_eq!(w.call(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["document"]["a"], 1);
@@ -241,12 +254,19 @@ fn files_anchor_once_and_only_for_participants() {
     let anchor = |name: &str| {
         vec![(
             "file",
-            json!({"name":name,"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":"p1/P1/f1"}).to_string().into_bytes(),
+            json!({"id":"f1","name":name,"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":"p1/P1/f1"})
+                .to_string()
+                .into_bytes(),
         )]
     };
-    let a = w.call(&o1, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), &anchor("a.txt")).unwrap();
-    assert_eq!(a["tx_id"], "tx5");
-    w.refused(&o1, "AnchorFile", json!({"project":"p1","phase":"P1","id":"f1"}), &anchor("b.txt"), "conflict:");
+    let a = w.call(&o1, "AnchorFile", json!({"project":"p1","phase":"P1"}), &anchor("a.txt")).unwrap();
+    // The answer (written into the block) names no file, name or hash...
+    assert_eq!(a, json!({"project":"p1","phase":"P1","tx_id":"tx7"}));
+    // ...a participant asks which file it was.
+    let c = w.call(&o1, "GetChange", json!({"project":"p1","phase":"P1","tx_id":"tx7"}), &[]).unwrap();
+    assert_eq!(c["file"], "f1");
+    w.refused(&o3, "GetChange", json!({"project":"p1","phase":"P1","tx_id":"tx7"}), &[], "forbidden:");
+    w.refused(&o1, "AnchorFile", json!({"project":"p1","phase":"P1"}), &anchor("b.txt"), "conflict:");
     w.refused(&o3, "GetFile", json!({"project":"p1","phase":"P1","id":"f1"}), &[], "forbidden:");
     assert_eq!(w.call(&o1, "ListFiles", json!({"project":"p1","phase":"P1"}), &[]).unwrap().as_array().unwrap().len(), 1);
 }
@@ -268,8 +288,7 @@ fn projects_paginate_and_events_carry_ids_only() {
     // A peer identity cannot create projects.
     w.refused(&who("Org1MSP", "peer0", Role::Peer), "CreateProject", json!({"id":"z","name":"n"}), &[], "forbidden:");
     // Events: ids, no contents.
-    let mut stub = MemStub::new(&w.ledger, "txe", o1.clone());
-    stub.transient.insert("phase_key".into(), vec![1; 32]);
+    let stub = MemStub::new(&w.ledger, "txe", o1.clone());
     block_on(invoke(&stub, &[b"AddPhase".to_vec(), br#"{"project":"q0","id":"A","name":"n","participants":[{"msp_id":"Org1MSP"}]}"#.to_vec()]))
         .unwrap();
     let ev = stub.events.borrow();

@@ -9,7 +9,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use svcflow_model::acl::is_participant;
-use svcflow_model::call::ProjectArg;
+use svcflow_model::call::{ProjectArg, TxRef};
+use svcflow_model::change::Change;
 use svcflow_model::event::EventIds;
 use svcflow_model::phase::Phase;
 use svcflow_model::Call;
@@ -37,10 +38,12 @@ fn resume_point(req: &HttpRequest) -> Result<Option<(u64, String)>, Failure> {
     Ok(Some((b.parse().map_err(|_| bad())?, tx.to_owned())))
 }
 
-fn frame(block: u64, tx_id: &str, name: &str, ids: &EventIds) -> web::Bytes {
+/// `change` names the record or file a phase event wrote: the event itself (public, in the
+/// block) does not, so it is read as the caller from the phase's collection.
+fn frame(block: u64, tx_id: &str, name: &str, ids: &EventIds, change: Option<&Change>) -> web::Bytes {
     let data = json!({
-        "event": name, "block_number": block, "tx_id": tx_id,
-        "project": ids.project, "phase": ids.phase, "record": ids.record, "file": ids.file,
+        "event": name, "block_number": block, "tx_id": tx_id, "project": ids.project, "phase": ids.phase,
+        "record": change.and_then(|c| c.record.as_deref()), "file": change.and_then(|c| c.file.as_deref()),
     });
     web::Bytes::from(format!("id: {block}:{tx_id}\nevent: {name}\ndata: {data}\n\n"))
 }
@@ -96,7 +99,14 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
                     continue;
                 }
             }
-            if tx.send(frame(ev.block_number, &ev.tx_id, &ev.name, &ids)).await.is_err() {
+            let change = match (&ids.phase, ev.name.as_str()) {
+                (Some(phase), "RecordPut" | "FileAnchored") => {
+                    let at = TxRef { project: ids.project.clone(), phase: phase.clone(), tx_id: ev.tx_id.clone() };
+                    state.query::<Change>(&caller, Call::GetChange(at)).await.ok()
+                }
+                _ => None,
+            };
+            if tx.send(frame(ev.block_number, &ev.tx_id, &ev.name, &ids, change.as_ref())).await.is_err() {
                 return;
             }
         }

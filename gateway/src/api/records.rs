@@ -7,7 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 use svcflow_model::call::{ItemRef, PhaseRef};
-use svcflow_model::record::{Record, TRANSIENT_RECORD};
+use svcflow_model::change::Written;
+use svcflow_model::record::{Record, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
 use svcflow_model::Call;
 
 use super::{committed, json_bytes, paginate, Caller, Failure, PageQuery, State};
@@ -21,8 +22,12 @@ pub async fn put(state: State, caller: Caller, path: web::Path<(String, String, 
     let doc = json_bytes(body, RECORD_LIMIT).await?;
     let mut transient = HashMap::new();
     transient.insert(TRANSIENT_RECORD.to_owned(), doc.to_vec());
-    let (r, c): (Record, _) = state.invoke(&caller, Call::PutRecord(ItemRef { project, phase, id }), transient).await?;
-    let status = if r.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
+    // The id travels privately too; the answer (written into the block) says only the version.
+    transient.insert(TRANSIENT_RECORD_ID.to_owned(), id.clone().into_bytes());
+    let (w, c): (Written, _) = state.invoke(&caller, Call::PutRecord(PhaseRef { project: project.clone(), phase: phase.clone() }), transient).await?;
+    // What was written, read back privately from the peer that committed it.
+    let r: Record = state.query(&caller, Call::GetRecord(ItemRef { project, phase, id })).await.map_err(|f| f.with_tx(&c.tx_id))?;
+    let status = if w.version == Some(1) { StatusCode::CREATED } else { StatusCode::OK };
     Ok(committed(status, &r, &c))
 }
 

@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use svcflow_model::call::ItemRef;
+use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::change::Written;
 use svcflow_model::file::{FileAnchor, NewAnchor, TRANSIENT_FILE};
 use svcflow_model::{ids, Call, ErrorKind, Refusal};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -172,15 +173,20 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
         discard(env, &object_key).await;
         return Err(e);
     }
-    let anchor = NewAnchor { name: u.name, size: sealed.size, sha256: sealed.sha256, content_type: u.content_type, object_key: object_key.clone() };
+    let sealed_size = sealed.size;
+    let anchor =
+        NewAnchor { id: u.id, name: u.name, size: sealed.size, sha256: sealed.sha256, content_type: u.content_type, object_key: object_key.clone() };
     let anchor = serde_json::to_vec(&anchor).map_err(|e| Refusal::internal(format!("encoding the anchor: {e}")))?;
     let transient = HashMap::from([(TRANSIENT_FILE.to_owned(), anchor)]);
-    let anchored = ledger::invoke::<FileAnchor>(env.ledger, &u.user, &Call::AnchorFile(item), transient).await;
+    let phase = PhaseRef { project: item.project.clone(), phase: item.phase.clone() };
+    let anchored = ledger::invoke::<Written>(env.ledger, &u.user, &Call::AnchorFile(phase), transient).await;
     env.metrics.fabric_call("AnchorFile", anchored.is_ok());
     match anchored {
-        Ok((anchor, committed)) => {
+        Ok((_, committed)) => {
             env.journal.finish(&object_key);
-            env.metrics.uploaded(anchor.size);
+            env.metrics.uploaded(sealed_size);
+            // The anchor as stored, read back privately (the commit's answer names nothing).
+            let anchor = ledger::query::<FileAnchor>(env.ledger, &u.user, &Call::GetFile(item)).await?;
             Ok(Outcome::Anchored { anchor, committed })
         }
         Err(e) if e.maybe_committed() => {

@@ -1,0 +1,31 @@
+//! What a submitted write answers, and what it changed.
+//!
+//! A submitted transaction's response and events are written into the block every org keeps, so
+//! a write answers only public facts ([`Written`]): which project and phase, its tx id and the
+//! new version. Which record or file it wrote is private: participants ask for it afterwards
+//! ([`Change`], read by `GetChange` from the phase's collection).
+
+use serde::{Deserialize, Serialize};
+
+/// The answer of a private write (`PutRecord`, `AnchorFile`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub project: String,
+    pub phase: String,
+    pub tx_id: String,
+    /// The record's new version (`PutRecord`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+/// Which item a transaction of a phase wrote (private to the phase's participants).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub project: String,
+    pub phase: String,
+    pub tx_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
