@@ -91,10 +91,12 @@ check "...and P1's record is unchanged" same "$before" "$(q org1 User1 GetRecord
 # Where the division is decided: a P1 participant (past the chaincode's ACL) reads P1 on a peer of an
 # org outside P1. Only the collection's member peers hold the data, so the peer itself has nothing:
 # it knows the key's hash from the block and says the data is not there.
+# The refusal is the peer's (it has only the hashes) and the chaincode says so clearly.
 not_held() { # org user func json peer
   local out
   out=$(q "$1" "$2" "$3" "$4" "$5" 2>&1) && { echo "$5 returned data: $out"; return 1; }
   grep -q "private data matching public hash version is not available" <<<"$out" || { echo "$out"; return 1; }
+  grep -q "forbidden: this peer's org Org[0-9]MSP takes no part in phase" <<<"$out" || { echo "no clear not-a-member refusal: $out"; return 1; }
 }
 held() { q "$1" "$2" "$3" "$4" "$5" | jq -e "$6"; } # org user func json peer jq-test
 R1="{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"

@@ -10,7 +10,8 @@ use svcflow_chaincode::{collection, shim};
 const USAGE: &str = "usage:
   svcflow-chaincode serve
       env CHAINCODE_ID (package id), CHAINCODE_SERVER_ADDRESS (ip:port),
-          optional CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_TLS_CLIENT_CA (PEM files), RUST_LOG
+          optional CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_TLS_CLIENT_CA (PEM files),
+          CHAINCODE_PEER_MSP_ID (the org whose peers dial this server), RUST_LOG
   svcflow-chaincode collections Org1MSP,Org2MSP,Org3MSP[;OrgA,OrgB...]
       the first org set yields every non-empty subset, each further one exactly itself";
 

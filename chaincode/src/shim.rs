@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub chaincode_id: String,
     pub address: SocketAddr,
     pub tls: Option<TlsFiles>,
+    /// The MSP of the peers this server serves (one server per org): lets the contract tell a
+    /// caller who asked a peer outside a phase why that peer holds none of its data.
+    pub peer_msp_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -61,7 +64,8 @@ pub enum ServeError {
 
 impl ServerConfig {
     /// Reads `CHAINCODE_ID`, `CHAINCODE_SERVER_ADDRESS` and, optionally, `CHAINCODE_TLS_CERT`,
-    /// `CHAINCODE_TLS_KEY`, `CHAINCODE_TLS_CLIENT_CA`; names the variable that is wrong.
+    /// `CHAINCODE_TLS_KEY`, `CHAINCODE_TLS_CLIENT_CA`, `CHAINCODE_PEER_MSP_ID`; names the variable
+    /// that is wrong.
     pub fn from_env() -> std::result::Result<Self, ServeError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let chaincode_id = var("CHAINCODE_ID").ok_or_else(|| ServeError::Config("CHAINCODE_ID is not set (the package id, label:hash)".into()))?;
@@ -75,7 +79,7 @@ impl ServerConfig {
             (None, None) => None,
             _ => return Err(ServeError::Config("CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY go together".into())),
         };
-        Ok(Self { chaincode_id, address, tls })
+        Ok(Self { chaincode_id, address, tls, peer_msp_id: var("CHAINCODE_PEER_MSP_ID") })
     }
 }
 
@@ -86,7 +90,7 @@ fn read(path: &std::path::Path) -> std::result::Result<Vec<u8>, ServeError> {
 /// Serves until `shutdown` resolves; then ends every peer stream and returns within a few seconds.
 pub async fn serve(cfg: ServerConfig, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::result::Result<(), ServeError> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let service = Service { chaincode_id: cfg.chaincode_id.clone(), stop: stop_rx };
+    let service = Service { chaincode_id: cfg.chaincode_id.clone(), stop: stop_rx, peer_msp_id: cfg.peer_msp_id.as_deref().map(Arc::from) };
     let mut builder = tonic::transport::Server::builder().tcp_nodelay(true).http2_keepalive_interval(Some(Duration::from_secs(60)));
     if let Some(tls) = &cfg.tls {
         let identity = tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
@@ -112,6 +116,7 @@ pub async fn serve(cfg: ServerConfig, shutdown: impl std::future::Future<Output 
 struct Service {
     chaincode_id: String,
     stop: watch::Receiver<bool>,
+    peer_msp_id: Option<Arc<str>>,
 }
 
 #[tonic::async_trait]
@@ -121,7 +126,7 @@ impl Chaincode for Service {
     async fn connect(&self, request: Request<Streaming<ChaincodeMessage>>) -> std::result::Result<tonic::Response<Self::ConnectStream>, Status> {
         let peer = request.remote_addr().map(|a| a.to_string()).unwrap_or_else(|| "?".into());
         let (out_tx, out_rx) = mpsc::channel(64);
-        let conn = Conn { out: out_tx, pending: Arc::new(Mutex::new(HashMap::new())) };
+        let conn = Conn { out: out_tx, pending: Arc::new(Mutex::new(HashMap::new())), peer_msp_id: self.peer_msp_id.clone() };
         tokio::spawn(run_stream(conn, request.into_inner(), self.chaincode_id.clone(), self.stop.clone(), peer));
         Ok(tonic::Response::new(ReceiverStream::new(out_rx)))
     }
@@ -134,6 +139,7 @@ type Pending = Arc<Mutex<HashMap<(String, String), oneshot::Sender<ChaincodeMess
 struct Conn {
     out: mpsc::Sender<std::result::Result<ChaincodeMessage, Status>>,
     pending: Pending,
+    peer_msp_id: Option<Arc<str>>,
 }
 
 fn msg(t: Msg, payload: Vec<u8>, channel: &str, txid: &str) -> ChaincodeMessage {
@@ -357,6 +363,9 @@ impl Stub for TxStub {
     fn tx_timestamp(&self) -> &str {
         &self.timestamp
     }
+    fn peer_msp(&self) -> Option<&str> {
+        self.conn.peer_msp_id.as_deref()
+    }
     fn creator(&self) -> &Identity {
         &self.creator
     }
@@ -425,7 +434,12 @@ mod tests {
     #[tokio::test]
     async fn serves_concurrent_transactions_and_stops_while_connected() {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let cfg = ServerConfig { chaincode_id: "svcflow_1.0:abc".into(), address: format!("127.0.0.1:{port}").parse().unwrap(), tls: None };
+        let cfg = ServerConfig {
+            chaincode_id: "svcflow_1.0:abc".into(),
+            address: format!("127.0.0.1:{port}").parse().unwrap(),
+            tls: None,
+            peer_msp_id: None,
+        };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(serve(cfg, async move {
             let _ = stop_rx.await;

@@ -16,6 +16,10 @@ pub trait Stub {
     /// Transaction timestamp, RFC 3339.
     fn tx_timestamp(&self) -> &str;
     fn creator(&self) -> &Identity;
+    /// The MSP of the peer running this transaction, when the server was told.
+    fn peer_msp(&self) -> Option<&str> {
+        None
+    }
     fn transient(&self, key: &str) -> Option<&[u8]>;
     fn set_event(&self, name: &str, payload: Vec<u8>);
 
@@ -68,6 +72,8 @@ pub struct MemStub<'a> {
     pub timestamp: String,
     pub creator: Identity,
     pub transient: HashMap<String, Vec<u8>>,
+    /// The peer's org; a peer outside a collection has only its hashes, as on Fabric.
+    pub peer_msp: Option<String>,
     writes: RefCell<Vec<Write>>,
     pub events: RefCell<Vec<(String, Vec<u8>)>>,
 }
@@ -80,6 +86,7 @@ impl<'a> MemStub<'a> {
             timestamp: "2026-11-24T00:00:00Z".to_owned(),
             creator,
             transient: HashMap::new(),
+            peer_msp: None,
             writes: RefCell::new(Vec::new()),
             events: RefCell::new(Vec::new()),
         }
@@ -112,6 +119,17 @@ impl<'a> MemStub<'a> {
         Ok(())
     }
 
+    /// A peer of an org outside the collection holds the hashes only (Fabric's words).
+    fn check_peer_holds(&self, collection: &str) -> Result<()> {
+        let l = self.ledger.borrow();
+        match &self.peer_msp {
+            Some(m) if !l.members.get(collection).is_some_and(|ms| ms.contains(m)) => {
+                Err(ContractError::Ledger("private data matching public hash version is not available".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Reads see the transaction's own earlier writes, like Fabric's don't; close enough for
     /// the contract, which never reads what it wrote in the same transaction.
     fn read(&self, coll: Option<&str>, key: &str) -> Option<Vec<u8>> {
@@ -129,6 +147,9 @@ impl Stub for MemStub<'_> {
     }
     fn tx_timestamp(&self) -> &str {
         &self.timestamp
+    }
+    fn peer_msp(&self) -> Option<&str> {
+        self.peer_msp.as_deref()
     }
     fn creator(&self) -> &Identity {
         &self.creator
@@ -163,6 +184,7 @@ impl Stub for MemStub<'_> {
 
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
         self.check_collection(collection, true)?;
+        self.check_peer_holds(collection)?;
         Ok(self.read(Some(collection), key))
     }
     async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()> {
@@ -172,6 +194,7 @@ impl Stub for MemStub<'_> {
     }
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.check_collection(collection, true)?;
+        self.check_peer_holds(collection)?;
         let l = self.ledger.borrow();
         Ok(l.private
             .get(collection)

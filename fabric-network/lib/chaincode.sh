@@ -73,6 +73,7 @@ cc_start() { # org package-id
   local tls=$CC_DIR/$org/tls
   CHAINCODE_ID=$id CHAINCODE_SERVER_ADDRESS=127.0.0.1:$port RUST_LOG=${SVCFLOW_CC_LOG:-info} \
   CHAINCODE_TLS_CERT=$tls/server.crt CHAINCODE_TLS_KEY=$tls/server.key CHAINCODE_TLS_CLIENT_CA=$tls/ca.crt \
+  CHAINCODE_PEER_MSP_ID=$(org_msp "$org") \
     spawn "$name" "$LOGS/$name.log" "$CC_BIN" serve
   echo "$running" >"$CC_DIR/$org/running-id"
   wait_port "$name" "$port" "$LOGS/$name.log"

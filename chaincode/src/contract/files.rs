@@ -5,7 +5,7 @@ use svcflow_model::change::Written;
 use svcflow_model::file::{FileAnchor, NewAnchor, TRANSIENT_FILE};
 use svcflow_model::ids;
 
-use super::phases::as_participant;
+use super::phases::{as_participant, read_private};
 use super::records::{note_change, private_list};
 use super::{decode, emit, me, to_json};
 use crate::error::{ContractError, Result};
@@ -20,7 +20,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     a.validate()?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let key = keys::file(&phase.project, &phase.id, &a.id);
-    if stub.get_private(&phase.collection, &key).await?.is_some() {
+    if read_private(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("file {} of phase {} is already anchored", a.id, phase.id)));
     }
     let anchor = FileAnchor {
@@ -45,7 +45,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
 pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
     ids::validate_id("file", &req.id)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match stub.get_private(&phase.collection, &keys::file(&phase.project, &phase.id, &req.id)).await? {
+    match read_private(stub, &phase, &keys::file(&phase.project, &phase.id, &req.id)).await? {
         Some(b) => decode("file anchor", &b),
         None => Err(ContractError::not_found(format!("file {} of phase {} does not exist", req.id, phase.id))),
     }

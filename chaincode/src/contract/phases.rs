@@ -134,6 +134,26 @@ pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Re
     Ok(phase)
 }
 
+/// A private read of the phase's data. A peer of an org outside the phase holds only the hashes
+/// and refuses; the caller then learns why instead of getting an internal error.
+pub(super) async fn read_private<S: Stub>(stub: &S, phase: &Phase, key: &str) -> Result<Option<Vec<u8>>> {
+    stub.get_private(&phase.collection, key).await.map_err(|e| not_held_here(stub, phase, e))
+}
+
+/// `e` of a private read, as a clear refusal when this peer's org takes no part in the phase.
+pub(super) fn not_held_here<S: Stub>(stub: &S, phase: &Phase, e: ContractError) -> ContractError {
+    let orgs = model::org_set(&phase.participants);
+    match (stub.peer_msp(), e) {
+        (Some(m), ContractError::Ledger(said)) if !orgs.contains(&m) => ContractError::forbidden(format!(
+            "this peer's org {m} takes no part in phase {} of project {} ({}), so it holds none of its data: ask a peer of a participant org (the peer said: {said})",
+            phase.id,
+            phase.project,
+            orgs.join(", ")
+        )),
+        (_, e) => e,
+    }
+}
+
 /// A participant's view of a phase it may read, or write (`writing`: not while closed).
 pub(super) async fn as_participant<S: Stub>(stub: &S, project: &str, phase: &str, writing: bool) -> Result<Phase> {
     let phase = get(stub, project, phase).await?;
@@ -148,7 +168,7 @@ pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_json::Val
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let k = key_from_transient(stub)?.ok_or_else(|| ContractError::bad(format!("transient phase_key ({PHASE_KEY_BYTES} bytes) is required")))?;
     let key = keys::phase_key(&phase.project, &phase.id);
-    if stub.get_private(&phase.collection, &key).await?.is_some() {
+    if read_private(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("phase {} already has a key", phase.id)));
     }
     stub.put_private(&phase.collection, &key, k).await?;
@@ -158,7 +178,7 @@ pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_json::Val
 
 pub async fn get_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<PhaseKey> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match stub.get_private(&phase.collection, &keys::phase_key(&phase.project, &phase.id)).await? {
+    match read_private(stub, &phase, &keys::phase_key(&phase.project, &phase.id)).await? {
         Some(k) => Ok(PhaseKey { project: phase.project, phase: phase.id, key: base64::engine::general_purpose::STANDARD.encode(k) }),
         None => Err(ContractError::not_found(format!("phase {} has no key yet", phase.id))),
     }

@@ -7,7 +7,7 @@ use svcflow_model::ids;
 use svcflow_model::phase::Phase;
 use svcflow_model::record::{Record, MAX_RECORD_BYTES, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
 
-use super::phases::as_participant;
+use super::phases::{as_participant, not_held_here, read_private};
 use super::{decode, emit, me, to_json};
 use crate::error::{ContractError, Result};
 use crate::keys;
@@ -47,7 +47,7 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     let document: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let key = keys::record(&phase.project, &phase.id, &id);
-    let version = match stub.get_private(&phase.collection, &key).await? {
+    let version = match read_private(stub, &phase, &key).await? {
         Some(b) => decode::<Record>("record", &b)?.version + 1,
         None => 1,
     };
@@ -72,7 +72,7 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
 
 pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match stub.get_private(&phase.collection, &keys::change(&phase.project, &phase.id, &req.tx_id)).await? {
+    match read_private(stub, &phase, &keys::change(&phase.project, &phase.id, &req.tx_id)).await? {
         Some(b) => decode("change", &b),
         None => Err(ContractError::not_found(format!("transaction {} wrote nothing in phase {}", req.tx_id, phase.id))),
     }
@@ -81,7 +81,7 @@ pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
 pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
     ids::validate_id("record", &req.id)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match stub.get_private(&phase.collection, &keys::record(&phase.project, &phase.id, &req.id)).await? {
+    match read_private(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
         Some(b) => decode("record", &b),
         None => Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id))),
     }
@@ -96,7 +96,12 @@ pub(super) async fn private_list<S: Stub, T: DeserializeOwned>(
     what: &str,
 ) -> Result<Vec<T>> {
     let (start, end) = keys::prefix_range(object_type, attrs);
-    stub.private_range(&phase.collection, &start, &end).await?.iter().map(|(_, v)| decode(what, v)).collect()
+    stub.private_range(&phase.collection, &start, &end)
+        .await
+        .map_err(|e| not_held_here(stub, phase, e))?
+        .iter()
+        .map(|(_, v)| decode(what, v))
+        .collect()
 }
 
 pub async fn list<S: Stub>(stub: &S, req: PhaseRef) -> Result<Vec<Record>> {

@@ -296,3 +296,27 @@ fn projects_paginate_and_events_carry_ids_only() {
     let payload: serde_json::Value = serde_json::from_slice(&ev[0].1).unwrap();
     assert_eq!(payload, json!({"project":"q0","phase":"A","tx_id":"txe"}));
 }
+
+#[test]
+fn a_peer_outside_the_phase_says_it_holds_nothing() {
+    let w = World::new();
+    w.scenario();
+    let o1 = user("Org1MSP", 1);
+    w.call(&o1, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"a":1}))).unwrap();
+    // Org1 User1 (a participant) asks Org3's peer, which holds only the hashes of P1's data.
+    let read = |func: &str, arg: serde_json::Value| {
+        let mut stub = MemStub::new(&w.ledger, "tx-peer3", o1.clone());
+        stub.peer_msp = Some("Org3MSP".into());
+        block_on(invoke(&stub, &[func.as_bytes().to_vec(), arg.to_string().into_bytes()])).unwrap_err()
+    };
+    for (func, arg) in [
+        ("GetRecord", json!({"project":"p1","phase":"P1","id":"r1"})),
+        ("ListRecords", json!({"project":"p1","phase":"P1"})),
+        ("GetPhaseKey", json!({"project":"p1","phase":"P1"})),
+    ] {
+        let e = read(func, arg);
+        assert_eq!(e.kind(), svcflow_model::ErrorKind::Forbidden, "{func}: {e}");
+        let m = e.to_string();
+        assert!(m.contains("Org3MSP takes no part in phase P1") && m.contains("private data matching public hash version is not available"), "{m}");
+    }
+}
