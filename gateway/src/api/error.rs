@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use svcflow_model::{ErrorKind, Refusal};
+use utoipa::ToSchema;
 
 use crate::downloads::DownloadError;
 use crate::ledger::LedgerError;
@@ -43,9 +44,10 @@ pub enum ApiError {
 }
 
 /// The JSON body of every error response.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct ErrorBody {
     /// The kind of error: one per status.
+    #[schema(value_type = String, example = "not_found")]
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,

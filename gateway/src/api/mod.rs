@@ -7,6 +7,8 @@ pub mod error;
 mod events;
 mod files;
 mod meta;
+mod openapi;
+mod params;
 mod projects;
 mod records;
 mod state;
@@ -19,7 +21,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 
-pub use body::{committed, json_body, json_bytes, paginate, IdPage, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
+pub use body::{committed, json_body, json_bytes, paginate, IdPage, Items, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
 pub use caller::Caller;
 use error::ApiError;
 pub use error::{Failure, TX_ID_HEADER};
@@ -32,7 +34,8 @@ fn json_error(error: ApiError) -> actix_web::Error {
 type Handler = fn() -> Route;
 
 /// Every route: method, path and handler. `routes` registers them a path at a time, so that a
-/// path asked with a method it has no route for gets 405.
+/// path asked with a method it has no route for gets 405, and `openapi` documents each one
+/// (its tests hold the two to each other).
 pub const ROUTES: &[(Method, &str, Handler)] = &[
     (Method::GET, "/healthz", || web::route().to(meta::healthz)),
     (Method::GET, "/metrics", || web::route().to(meta::metrics)),
