@@ -1,105 +1,98 @@
-//! Prometheus metrics in the text exposition format, kept by hand: a few counters and one
-//! latency histogram do not justify a metrics framework in the build.
+//! Prometheus metrics, kept and written by `prometheus-client` in the text exposition format
+//! (0.0.4) that scrapers and `tests/gateway_test.sh` read.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+pub use prometheus_text::CONTENT_TYPE;
 
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+// Field order is label order in the output.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
 }
 
-#[derive(Default)]
-struct Inner {
-    /// (method, route, status) → requests
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// route → latency
-    latency: BTreeMap<String, Histogram>,
-    /// (function, outcome) → calls
-    fabric: BTreeMap<(String, &'static str), u64>,
-    upload_bytes: u64,
-    download_bytes: u64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
 }
 
-#[derive(Default)]
-pub struct Metrics(Mutex<Inner>);
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    function: String,
+    outcome: &'static str,
+}
 
-/// Prometheus label values escape `\`, `"` and newlines.
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirectionLabels {
+    direction: &'static str,
+}
+
+type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    fabric: Family<CallLabels, Counter>,
+    file_bytes: Family<DirectionLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = HistogramFamily::new_with_constructor(|| Histogram::new(BUCKETS));
+        let fabric = Family::<CallLabels, Counter>::default();
+        let file_bytes = Family::<DirectionLabels, Counter>::default();
+        // Both directions are shown from the start, at 0, as they always were.
+        for direction in ["upload", "download"] {
+            let _ = file_bytes.get_or_create(&DirectionLabels { direction });
+        }
+        // Counters are registered without `_total`: the encoder appends it.
+        let mut registry = Registry::default();
+        registry.register("svcflow_http_requests", "HTTP requests answered, by route and status", requests.clone());
+        registry.register("svcflow_http_request_duration_seconds", "Time to answer an HTTP request (to the response head)", latency.clone());
+        registry.register("svcflow_fabric_calls", "Chaincode calls through the Fabric Gateway, by function and outcome", fabric.clone());
+        registry.register("svcflow_file_bytes", "Plaintext file bytes moved, by direction", file_bytes.clone());
+        Self { registry, requests, latency, fabric, file_bytes }
+    }
 }
 
 impl Metrics {
-    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        // A panic while holding the lock must not stop metrics for good.
-        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut g)
-    }
-
     pub fn request(&self, method: &str, route: &str, status: u16, took: Duration) {
-        self.with(|m| {
-            *m.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
-            let h = m.latency.entry(route.to_owned()).or_default();
-            let s = took.as_secs_f64();
-            for (i, b) in BUCKETS.iter().enumerate() {
-                if s <= *b {
-                    h.counts[i] += 1;
-                }
-            }
-            h.count += 1;
-            h.sum += s;
-        });
+        self.requests.get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status }).inc();
+        self.latency.get_or_create(&RouteLabels { route: route.to_owned() }).observe(took.as_secs_f64());
     }
 
     pub fn fabric_call(&self, function: &str, ok: bool) {
-        self.with(|m| *m.fabric.entry((function.to_owned(), if ok { "ok" } else { "error" })).or_default() += 1);
+        self.fabric.get_or_create(&CallLabels { function: function.to_owned(), outcome: if ok { "ok" } else { "error" } }).inc();
     }
 
     pub fn uploaded(&self, bytes: u64) {
-        self.with(|m| m.upload_bytes += bytes);
+        self.file_bytes.get_or_create(&DirectionLabels { direction: "upload" }).inc_by(bytes);
     }
 
     pub fn downloaded(&self, bytes: u64) {
-        self.with(|m| m.download_bytes += bytes);
+        self.file_bytes.get_or_create(&DirectionLabels { direction: "download" }).inc_by(bytes);
     }
 
     pub fn render(&self) -> String {
-        self.with(|m| {
-            let mut o = String::new();
-            let _ = writeln!(o, "# HELP svcflow_http_requests_total HTTP requests answered, by route and status.");
-            let _ = writeln!(o, "# TYPE svcflow_http_requests_total counter");
-            for ((method, route, status), n) in &m.requests {
-                let _ = writeln!(o, "svcflow_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}", esc(method), esc(route));
-            }
-            let _ = writeln!(o, "# HELP svcflow_http_request_duration_seconds Time to answer an HTTP request (to the response head).");
-            let _ = writeln!(o, "# TYPE svcflow_http_request_duration_seconds histogram");
-            for (route, h) in &m.latency {
-                let r = esc(route);
-                for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(o, "svcflow_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}", h.counts[i]);
-                }
-                let _ = writeln!(o, "svcflow_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(o, "svcflow_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
-                let _ = writeln!(o, "svcflow_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.count);
-            }
-            let _ = writeln!(o, "# HELP svcflow_fabric_calls_total Chaincode calls through the Fabric Gateway, by function and outcome.");
-            let _ = writeln!(o, "# TYPE svcflow_fabric_calls_total counter");
-            for ((f, outcome), n) in &m.fabric {
-                let _ = writeln!(o, "svcflow_fabric_calls_total{{function=\"{}\",outcome=\"{outcome}\"}} {n}", esc(f));
-            }
-            let _ = writeln!(o, "# HELP svcflow_file_bytes_total Plaintext file bytes moved, by direction.");
-            let _ = writeln!(o, "# TYPE svcflow_file_bytes_total counter");
-            let _ = writeln!(o, "svcflow_file_bytes_total{{direction=\"upload\"}} {}", m.upload_bytes);
-            let _ = writeln!(o, "svcflow_file_bytes_total{{direction=\"download\"}} {}", m.download_bytes);
-            o
-        })
+        let mut out = String::new();
+        if let Err(e) = prometheus_text::encode(&mut out, &self.registry) {
+            // Writing to a String fails only if a metric's own encoding does; show what there is.
+            tracing::error!(error = %e, "encoding the metrics");
+        }
+        out
     }
 }
 
@@ -120,5 +113,22 @@ mod tests {
         assert!(text.contains(r#"svcflow_http_request_duration_seconds_bucket{route="/v1/projects",le="1"} 2"#), "{text}");
         assert!(text.contains(r#"svcflow_fabric_calls_total{function="ListProjects",outcome="ok"} 1"#), "{text}");
         assert!(text.contains(r#"svcflow_file_bytes_total{direction="upload"} 10"#), "{text}");
+    }
+
+    #[test]
+    fn names_and_help_are_the_exposition_formats() {
+        let m = Metrics::default();
+        m.request("PUT", "/v1/x", 201, Duration::from_millis(1));
+        let text = m.render();
+        for line in [
+            "# HELP svcflow_http_requests_total HTTP requests answered, by route and status.",
+            "# TYPE svcflow_http_requests_total counter",
+            "# TYPE svcflow_http_request_duration_seconds histogram",
+            r#"svcflow_http_request_duration_seconds_bucket{route="/v1/x",le="+Inf"} 1"#,
+            r#"svcflow_http_request_duration_seconds_count{route="/v1/x"} 1"#,
+            r#"svcflow_file_bytes_total{direction="download"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
     }
 }

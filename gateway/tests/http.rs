@@ -33,9 +33,20 @@ async fn authentication_errors_and_meta_routes_over_real_tls() {
     assert_error(call(c.post(f.url("/v1/projects/p/phases/ph/files?name=a")).body(vec![0u8; 2000])).await, 413, "payload_too_large", "limit");
     assert_error(call(c.get(f.url("/v1/projects?page_size=x"))).await, 400, "bad_request", "bad query");
     assert_error(call(c.get(f.url("/v1/nothing"))).await, 404, "not_found", "no route");
-    assert_error(call(c.delete(f.url("/v1/projects"))).await, 404, "not_found", "no route");
+    assert_error(call(c.delete(f.url("/v1/projects"))).await, 405, "method_not_allowed", "not allowed");
     let big = format!("\"{}\"", "a".repeat(70_000));
     assert_error(call(c.post(f.url("/v1/projects")).body(big)).await, 413, "payload_too_large", "JSON body");
+
+    // A path that has routes, asked with a method none of them serves: 405 naming those it has,
+    // before any authentication.
+    for (method, path, allow) in [("TRACE", "/v1/projects", "GET, POST"), ("DELETE", "/v1/projects", "GET, POST"), ("PUT", "/healthz", "GET")] {
+        let res = f.client(None).request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), f.url(path)).send().await.unwrap();
+        assert_eq!(res.headers().get("allow").and_then(|v| v.to_str().ok()), Some(allow), "{method} {path}");
+        let status = res.status().as_u16();
+        let body = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        assert_error((status, body), 405, "method_not_allowed", &format!("allows {allow}"));
+    }
+    assert_error(call(f.client(None).get(f.url("/v1/projects/p/nothing"))).await, 404, "not_found", "no route");
 
     // Meta routes need no client certificate.
     let anon = f.client(None);

@@ -6,19 +6,28 @@ use crate::error::{Refusal, Result};
 use crate::identity::Principal;
 use crate::ids::{check_file_name, check_text, validate_id};
 
+/// Private to the phase's participants: the on-chain anchor of an off-chain file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileAnchor {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub project: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub phase: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::FileName))]
     pub name: String,
     pub size: u64,
     /// SHA-256 of the plaintext, lowercase hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
     pub content_type: String,
     pub object_key: String,
     pub uploader: Principal,
     pub tx_id: String,
+    /// Transaction timestamp, RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created: String,
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The role an MSP with NodeOUs gives a certificate (from its subject OU).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Client,
@@ -15,7 +16,9 @@ pub enum Role {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Identity {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::MspId))]
     pub msp_id: String,
     /// Stable id of the identity: the same string Go's `cid.GetID` returns,
     /// base64("x509::" + subject DN + "::" + issuer DN) with Go's DN formatting.
@@ -24,6 +27,7 @@ pub struct Identity {
     pub issuer: String,
     pub role: Role,
     /// Fabric CA attributes, when the certificate has them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub attrs: serde_json::Map<String, serde_json::Value>,
 }
@@ -52,7 +56,9 @@ impl Identity {
 
 /// Someone who did something: an MSP and an identity id within it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Principal {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::MspId))]
     pub msp_id: String,
     pub id: String,
 }

@@ -2,10 +2,40 @@
 
 use crate::error::{Refusal, Result};
 
+pub const MAX_ID_BYTES: usize = 64;
+pub const MAX_MSP_ID_BYTES: usize = 128;
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+// The rules below as ECMA-262 patterns, for the OpenAPI document (the `regex` crate reads them
+// alike; the tests hold them to the validators). JSON Schema counts a length in characters, the
+// validators in UTF-8 bytes: byte limits are stated beside them.
+
+/// [`validate_id`].
+pub const ID_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
+/// [`validate_msp_id`].
+pub const MSP_ID_PATTERN: &str = "^[A-Za-z0-9.-]{1,128}$";
+/// Not blank as [`check_text`] sees it: a character that is not `char::is_whitespace`.
+pub const NOT_BLANK_PATTERN: &str = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+/// [`check_file_name`] but for its byte limit: no '/', '\\' or control character, and either a
+/// character that is neither blank nor '.', or only dots and blanks, at least one dot, and
+/// neither "." nor "..".
+pub const FILE_NAME_PATTERN: &str = concat!(
+    "^(?:",
+    r"[^/\\\u0000-\u001F\u007F-\u009F]*",
+    r"[^/\\.\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+    r"[^/\\\u0000-\u001F\u007F-\u009F]*",
+    r"|[\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]\.",
+    r"|\.[\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+    r"|\.[.\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]{2,}",
+    r"|[.\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]\.[.\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+",
+    r"|[.\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]{2,}\.[.\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*",
+    ")$"
+);
+
 /// Ids of projects, phases, records and files: short, printable, no separators (they become
 /// parts of ledger keys and object keys).
 pub fn validate_id(what: &str, id: &str) -> Result<()> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    let ok = !id.is_empty() && id.len() <= MAX_ID_BYTES && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -15,7 +45,7 @@ pub fn validate_id(what: &str, id: &str) -> Result<()> {
 
 /// An MSP id as Fabric's configtx allows it.
 pub fn validate_msp_id(what: &str, msp_id: &str) -> Result<()> {
-    if msp_id.is_empty() || msp_id.len() > 128 || !msp_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+    if msp_id.is_empty() || msp_id.len() > MAX_MSP_ID_BYTES || !msp_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
         return Err(Refusal::bad(format!("{what} {msp_id:?} is not an MSP id (A-Z a-z 0-9 . -)")));
     }
     Ok(())
@@ -35,7 +65,7 @@ pub const MAX_DESCRIPTION_BYTES: usize = 4000;
 /// A file's display name, never a path: checked by the gateway before any byte is stored and by
 /// the chaincode before it is anchored.
 pub fn check_file_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.len() > 255 {
+    if name.trim().is_empty() || name.len() > MAX_FILE_NAME_BYTES {
         return Err(Refusal::bad("name must be 1 to 255 bytes"));
     }
     if name.contains(['/', '\\']) || name == "." || name == ".." || name.chars().any(char::is_control) {
@@ -43,6 +73,68 @@ pub fn check_file_name(name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// The rules above as OpenAPI schemas: the types that carry them name these in their own.
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::RefOr;
+
+    use super::*;
+
+    fn text(pattern: &str, min: usize, max: usize, description: String, example: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .min_length(Some(min))
+            .max_length(Some(max))
+            .description(Some(description))
+            .examples([example])
+            .into()
+    }
+
+    macro_rules! schema {
+        ($(#[$doc:meta] $name:ident => $schema:expr;)+) => {$(
+            #[$doc]
+            pub struct $name;
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    $schema
+                }
+            }
+            impl utoipa::ToSchema for $name {}
+        )+};
+    }
+
+    schema! {
+        /// [`validate_id`].
+        Id => text(ID_PATTERN, 1, MAX_ID_BYTES, format!("An id of a project, phase, record or file: 1-{MAX_ID_BYTES} characters of A-Z a-z 0-9 . _ -"), "demo");
+        /// [`validate_msp_id`].
+        MspId => text(MSP_ID_PATTERN, 1, MAX_MSP_ID_BYTES, format!("An MSP id: 1-{MAX_MSP_ID_BYTES} characters of A-Z a-z 0-9 . -"), "Org1MSP");
+        /// [`check_text`] for names.
+        Name => text(NOT_BLANK_PATTERN, 1, MAX_NAME_BYTES, format!("1-{MAX_NAME_BYTES} bytes of UTF-8, not only whitespace"), "Bridge");
+        /// [`check_file_name`].
+        FileName => text(
+            FILE_NAME_PATTERN,
+            1,
+            MAX_FILE_NAME_BYTES,
+            format!(
+                "A file name, never a path: 1-{MAX_FILE_NAME_BYTES} bytes of UTF-8 (maxLength counts characters: a non-ASCII \
+                 name has fewer), not only whitespace, no '/', '\\' or control character (Unicode Cc), and not '.' or '..'"
+            ),
+            "drawing.pdf"
+        );
+        /// Free text of at most [`MAX_DESCRIPTION_BYTES`].
+        Description => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(MAX_DESCRIPTION_BYTES))
+            .description(Some(format!("At most {MAX_DESCRIPTION_BYTES} bytes of UTF-8")))
+            .into();
+    }
+}
+
+#[cfg(feature = "openapi")]
+pub use openapi::{Description, FileName, Id, MspId, Name};
 
 #[cfg(test)]
 mod tests {
@@ -73,6 +165,37 @@ mod tests {
         }
         for bad in ["", " ", "../etc/passwd", "a/b", "a\\b", ".", "..", "a\nb", "a\u{0}b", &"x".repeat(256)] {
             assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every string of up to `n` characters over `alphabet`.
+    fn strings(alphabet: &[char], n: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..n {
+            last = last.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    fn pattern(p: &str) -> regex::Regex {
+        regex::Regex::new(p).unwrap()
+    }
+
+    // What the OpenAPI document states must be what the validators do: a pattern looser than
+    // its validator lets a client send what is refused, a stricter one hides what is allowed.
+    #[test]
+    fn patterns_agree_with_the_validators() {
+        let tricky = ['a', 'Z', '0', '.', '_', '-', ' ', '/', '\\', '\n', '\t', '\u{7f}', '\u{85}', '\u{a0}', '\u{3000}', '\u{feff}', 'é'];
+        let (id, msp, blank, file) = (pattern(ID_PATTERN), pattern(MSP_ID_PATTERN), pattern(NOT_BLANK_PATTERN), pattern(FILE_NAME_PATTERN));
+        let mut samples = strings(&tricky, 3);
+        samples.extend(["x".repeat(64), "x".repeat(65), "x".repeat(128), "x".repeat(129), "..a".into(), "a..".into(), " . ".into()]);
+        for s in &samples {
+            assert_eq!(id.is_match(s), validate_id("x", s).is_ok(), "id {s:?}");
+            assert_eq!(msp.is_match(s), validate_msp_id("x", s).is_ok(), "msp id {s:?}");
+            assert_eq!(blank.is_match(s), check_text("x", s, usize::MAX).is_ok(), "text {s:?}");
+            assert_eq!(file.is_match(s), check_file_name(s).is_ok(), "file name {s:?}");
         }
     }
 }

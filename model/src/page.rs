@@ -9,8 +9,10 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 
 /// A page of a list and the bookmark of the next one (empty when there is none).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Opaque: pass it as `bookmark` to read the next page; empty when there is none.
     pub bookmark: String,
 }
 

@@ -8,6 +8,7 @@ use crate::identity::Role;
 use crate::ids::{check_text, validate_id, validate_msp_id, MAX_NAME_BYTES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PhaseStatus {
     Planned,
@@ -17,8 +18,10 @@ pub enum PhaseStatus {
 
 /// Who takes part in a phase: a whole org, one identity of it, or the org's members of one role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::MspId))]
     pub msp_id: String,
     /// An identity id (as `WhoAmI` shows it); only that identity of the org takes part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,9 +69,13 @@ pub fn org_set(ps: &[Participant]) -> Vec<&str> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Phase {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub project: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     pub position: u32,
     pub status: PhaseStatus,
@@ -79,12 +86,19 @@ pub struct Phase {
 
 /// `AddPhase`'s argument.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewPhase {
+    /// Optional in a REST body: the path names the project, and a body that names another is refused (400).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id, required = false))]
     pub project: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub participants: Vec<Participant>,
+    /// Where the phase goes; by default one past the highest position of the project's phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
 }
@@ -100,15 +114,24 @@ impl NewPhase {
 
 /// `UpdatePhase`'s argument: what is given changes, the rest stays.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhaseUpdate {
+    /// Optional in a REST body: the path names the project, and a body that names another is refused (400).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id, required = false))]
     pub project: String,
+    /// Optional in a REST body: the path names the phase, and a body that names another is refused (400).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id, required = false))]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ids::Name>))]
     pub name: Option<String>,
+    /// Only while the phase is planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
+    /// Once the phase is active its participant orgs are fixed; identities and roles within them may change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub participants: Option<Vec<Participant>>,
 }
 

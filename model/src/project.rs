@@ -7,31 +7,42 @@ use crate::identity::Principal;
 use crate::ids::{check_text, validate_id, MAX_DESCRIPTION_BYTES, MAX_NAME_BYTES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ProjectStatus {
     Active,
     Closed,
 }
 
+/// Public: every member of the channel reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Project {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Description))]
     pub description: String,
     pub owner: Principal,
     /// Transaction timestamp, RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created: String,
     pub status: ProjectStatus,
 }
 
 /// `CreateProject`'s argument (the REST body of `POST /v1/projects`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Description))]
     pub description: String,
 }
 

@@ -7,15 +7,25 @@ use crate::identity::Principal;
 /// Records are private JSON documents of at most this many bytes.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
 
+/// Private to the phase's participants: one version of a JSON document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Record {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub project: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub phase: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub version: u64,
     pub author: Principal,
     pub tx_id: String,
+    /// Transaction timestamp, RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated: String,
+    /// The document as it was put: any JSON value of at most 1 MiB.
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub document: serde_json::Value,
 }
 

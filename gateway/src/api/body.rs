@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, Failure, TX_ID_HEADER};
 use crate::ledger::Committed;
@@ -37,10 +38,15 @@ pub async fn json_body<T: DeserializeOwned>(payload: web::Payload, limit: usize)
 }
 
 /// `?page_size=&bookmark=` of every list.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     pub page_size: Option<u32>,
+    /// Opaque. Absent or empty for the first page; else the `bookmark` a previous page of the same
+    /// list returned: another value may be refused (400).
     #[serde(default)]
     pub bookmark: String,
 }
@@ -49,14 +55,21 @@ pub use svcflow_model::page::MAX_PAGE_SIZE;
 
 /// One page of a list the chaincode returns whole (private data has no paginated range
 /// queries): items sorted by id, the bookmark being the last id of the page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IdPage<T> {
     pub items: Vec<T>,
+    /// Opaque: pass it as `bookmark` to read the next page; empty when there is none.
     pub bookmark: String,
 }
 
+/// A whole list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
 pub fn paginate<T>(mut all: Vec<T>, id: impl Fn(&T) -> &str, q: &PageQuery) -> Result<IdPage<T>, Failure> {
-    let size = q.page_size.unwrap_or(20);
+    let size = q.page_size.unwrap_or(svcflow_model::page::DEFAULT_PAGE_SIZE);
     if size == 0 || size > MAX_PAGE_SIZE {
         return Err(ApiError::BadRequest(format!("page_size must be 1 to {MAX_PAGE_SIZE}")).into());
     }

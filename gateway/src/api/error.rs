@@ -2,10 +2,11 @@
 //! downloads, wallet, the chaincode's refusals) maps here to a status and the JSON body
 //! `{code, message, tx_id?}`, and nowhere else.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use svcflow_model::{ErrorKind, Refusal};
+use utoipa::ToSchema;
 
 use crate::downloads::DownloadError;
 use crate::ledger::LedgerError;
@@ -26,6 +27,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The path has routes, none for the request's method; `allow` lists their methods.
+    #[error("{message}")]
+    MethodNotAllowed { message: String, allow: String },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -40,10 +44,14 @@ pub enum ApiError {
 }
 
 /// The JSON body of every error response.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct ErrorBody {
+    /// The kind of error: one per status.
+    #[schema(value_type = String, example = "not_found")]
     pub code: &'static str,
+    /// What went wrong, for people.
     pub message: String,
+    /// The Fabric transaction the error concerns, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tx_id: Option<String>,
 }
@@ -55,6 +63,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::Integrity(_) => 502,
@@ -69,6 +78,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Integrity(_) => "integrity",
@@ -227,8 +237,14 @@ impl ResponseError for Failure {
         if let Some(tx) = &self.tx_id {
             r.insert_header((TX_ID_HEADER, tx.as_str()));
         }
-        if matches!(self.error, ApiError::Unauthenticated(_)) {
-            r.insert_header(("www-authenticate", "Mutual-TLS"));
+        match &self.error {
+            ApiError::Unauthenticated(_) => {
+                r.insert_header(("www-authenticate", "Mutual-TLS"));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                r.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
         }
         r.json(self.error.body(self.tx_id.clone()))
     }

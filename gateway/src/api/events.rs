@@ -6,25 +6,51 @@ use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use svcflow_model::acl::is_participant;
 use svcflow_model::call::{ProjectArg, TxRef};
 use svcflow_model::change::Change;
 use svcflow_model::event::EventIds;
 use svcflow_model::phase::Phase;
 use svcflow_model::Call;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
+use super::openapi::Refused;
 use super::{Caller, Failure, State};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
+    /// Only events of this project.
+    #[param(value_type = Option<svcflow_model::ids::Id>)]
     pub project: Option<String>,
+    /// Only events of this phase; needs `project`.
+    #[param(value_type = Option<svcflow_model::ids::Id>)]
     pub phase: Option<String>,
     /// Replay from this block on (default: from now).
     pub from_block: Option<u64>,
+}
+
+/// The JSON of an event's `data:` line: ids only, never contents. `record`/`file` are private:
+/// the block's event does not carry them; the gateway asks the chaincode as the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventData<'a> {
+    /// ProjectCreated, PhaseAdded, PhaseUpdated, PhaseActivated, PhaseClosed, PhaseKeySet, RecordPut or FileAnchored.
+    #[schema(value_type = String, example = "RecordPut")]
+    pub event: &'a str,
+    pub block_number: u64,
+    #[schema(value_type = String)]
+    pub tx_id: &'a str,
+    #[schema(value_type = svcflow_model::ids::Id)]
+    pub project: &'a str,
+    #[schema(value_type = Option<svcflow_model::ids::Id>)]
+    pub phase: Option<&'a str>,
+    #[schema(value_type = Option<svcflow_model::ids::Id>)]
+    pub record: Option<&'a str>,
+    #[schema(value_type = Option<svcflow_model::ids::Id>)]
+    pub file: Option<&'a str>,
 }
 
 /// `Last-Event-ID: <block>:<tx_id>` resumes right after that event.
@@ -41,13 +67,30 @@ fn resume_point(req: &HttpRequest) -> Result<Option<(u64, String)>, Failure> {
 /// `change` names the record or file a phase event wrote: the event itself (public, in the
 /// block) does not, so it is read as the caller from the phase's collection.
 fn frame(block: u64, tx_id: &str, name: &str, ids: &EventIds, change: Option<&Change>) -> web::Bytes {
-    let data = json!({
-        "event": name, "block_number": block, "tx_id": tx_id, "project": ids.project, "phase": ids.phase,
-        "record": change.and_then(|c| c.record.as_deref()), "file": change.and_then(|c| c.file.as_deref()),
-    });
+    let data = EventData {
+        event: name,
+        block_number: block,
+        tx_id,
+        project: &ids.project,
+        phase: ids.phase.as_deref(),
+        record: change.and_then(|c| c.record.as_deref()),
+        file: change.and_then(|c| c.file.as_deref()),
+    };
+    let data = serde_json::to_string(&data).unwrap_or_default();
     web::Bytes::from(format!("id: {block}:{tx_id}\nevent: {name}\ndata: {data}\n\n"))
 }
 
+/// Stream chaincode events
+///
+/// Server-sent events, one per committed state change: `id: <block>:<tx_id>`, `event: <name>`
+/// and `data:` an EventData. Events of phases the caller does not take part in are not sent.
+#[utoipa::path(
+    get, path = "/v1/events", operation_id = "streamEvents", tag = "events",
+    params(EventsQuery, (
+        "Last-Event-ID" = Option<String>, Header, pattern = "^\\+?[0-9]{1,20}:[ -~\t]*$",
+        description = "The `id` of the last event received, `<block>:<tx_id>` (block a u64): the stream resumes after it, and `from_block` is ignored."
+    )), responses((status = 200, description = "The event stream; it stays open.", body = String, content_type = "text/event-stream"), Refused)
+)]
 pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Query<EventsQuery>) -> Result<HttpResponse, Failure> {
     let q = q.into_inner();
     if q.phase.is_some() && q.project.is_none() {

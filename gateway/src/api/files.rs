@@ -5,41 +5,110 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use svcflow_model::call::{ItemRef, PhaseRef};
 use svcflow_model::file::FileAnchor;
 use svcflow_model::{ids, Call};
 use tokio_util::io::StreamReader;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::{committed, paginate, Caller, Failure, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
+use super::openapi::{Binary, Committed, Conflicts, Mismatch, Refused, TooLarge};
+use super::params::{FilePath, PhasePath};
+use super::{committed, paginate, Caller, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
 use crate::downloads::{self, Verified};
 use crate::storage::StorageError;
 use crate::uploads::{self, Outcome, Upload};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// The file's name as users see it (not a path).
+    #[param(value_type = ids::FileName)]
     pub name: String,
-    /// The file id; chosen by the gateway when absent.
+    /// The file id; chosen by the gateway when absent (derived from the Idempotency-Key when
+    /// there is one).
+    #[param(value_type = Option<ids::Id>)]
     pub id: Option<String>,
+}
+
+/// The transaction that anchored a file, and its block.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    pub tx_id: String,
+    /// Null only on an idempotent replay whose block could not be looked up.
+    pub block_number: Option<u64>,
+}
+
+/// A file stored and anchored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Uploaded {
+    pub file: FileAnchor,
+    pub receipt: Receipt,
+}
+
+/// What reading a stored file back found.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Verification {
+    /// Every byte read back matched the anchor.
+    Verified {
+        /// Always true.
+        verified: bool,
+        /// SHA-256 of the plaintext, lowercase hex.
+        sha256: String,
+        /// Plaintext bytes read back and checked.
+        size: u64,
+        file: Box<FileAnchor>,
+        receipt: Receipt,
+    },
+    /// The stored object is missing or differs from its anchor.
+    NotVerified {
+        /// Always false.
+        verified: bool,
+        reason: String,
+        /// The anchoring transaction, when known.
+        tx_id: Option<String>,
+    },
 }
 
 fn bad(m: impl Into<String>) -> Failure {
     ApiError::BadRequest(m.into()).into()
 }
 
+/// Upload a file
+///
+/// Streams the raw body in, hashes and encrypts it with the phase's data key, stores it off-chain,
+/// checks it, then anchors it on-chain. With an Idempotency-Key, a retry with the same key
+/// answers 200 with the first anchor and `idempotent-replayed: true`, never anchoring twice.
+#[utoipa::path(
+    post, path = "/v1/projects/{project}/phases/{phase}/files", operation_id = "uploadFile", tag = "files",
+    params(PhasePath, UploadQuery, (
+        "Idempotency-Key" = Option<String>, Header, pattern = "^[ -~\t]{1,255}$",
+        description = "1-255 visible ASCII characters: retries with the same key anchor the file once."
+    )),
+    request_body(
+        content = Binary,
+        content_type = "application/octet-stream",
+        description = "The raw file, any content type (kept as the file's; application/octet-stream when absent), up to the gateway's limit."
+    ),
+    responses(
+        Committed<Uploaded, 201>,
+        (status = 200, description = "An idempotent replay: the anchor an earlier request with the same Idempotency-Key made; nothing stored.",
+         body = Uploaded, headers(("idempotent-replayed" = String, description = "Always `true`."), ("x-tx-id" = String, description = "The anchoring transaction."))),
+        Refused, Conflicts, TooLarge, Mismatch
+    )
+)]
 pub async fn upload(
     state: State,
     caller: Caller,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<PhasePath>,
     q: web::Query<UploadQuery>,
     body: web::Payload,
 ) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
+    let PhasePath(project, phase) = path.into_inner();
     let q = q.into_inner();
     // The checks in the order clients have always seen them: path, name, size, key, id.
     ids::validate_id("project", &project)?;
@@ -106,24 +175,38 @@ pub async fn upload(
     let ((), outcome) = tokio::join!(pump, uploads::upload(&env, u, reader));
     match outcome? {
         Outcome::Anchored { anchor, committed: c } => {
-            let body = json!({"file": anchor, "receipt": {"tx_id": c.tx_id, "block_number": c.block_number}});
+            let body = Uploaded { file: anchor, receipt: Receipt { tx_id: c.tx_id.clone(), block_number: Some(c.block_number) } };
             Ok(committed(StatusCode::CREATED, &body, &c))
         }
         Outcome::Replayed { anchor: a, block_number } => Ok(HttpResponse::Ok()
             .insert_header(("idempotent-replayed", "true"))
             .insert_header((TX_ID_HEADER, a.tx_id.as_str()))
-            .json(json!({"file": a, "receipt": {"tx_id": a.tx_id, "block_number": block_number}}))),
+            .json(Uploaded { receipt: Receipt { tx_id: a.tx_id.clone(), block_number }, file: a })),
     }
 }
 
-pub async fn list(state: State, caller: Caller, path: web::Path<(String, String)>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
+/// List files
+///
+/// The phase's file anchors, a page at a time, by id.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}/files", operation_id = "listFiles", tag = "files", params(PhasePath, PageQuery),
+    responses((status = 200, description = "A page of file anchors.", body = IdPage<FileAnchor>), Refused)
+)]
+pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
     let all: Vec<FileAnchor> = state.query(&caller, Call::ListFiles(PhaseRef { project, phase })).await?;
     Ok(HttpResponse::Ok().json(paginate(all, |a| a.id.as_str(), &q)?))
 }
 
-pub async fn get(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase, id) = path.into_inner();
+/// Get a file anchor
+///
+/// The on-chain anchor of a file.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}/files/{file}", operation_id = "getFile", tag = "files", params(FilePath),
+    responses((status = 200, description = "The anchor.", body = FileAnchor), Refused)
+)]
+pub async fn get(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
+    let FilePath(project, phase, id) = path.into_inner();
     let a: FileAnchor = state.query(&caller, Call::GetFile(ItemRef { project, phase, id })).await?;
     Ok(HttpResponse::Ok().json(a))
 }
@@ -137,8 +220,25 @@ fn disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-pub async fn download(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase, id) = path.into_inner();
+/// Download a file
+///
+/// The file's bytes, decrypted and checked against its anchor while they stream; an object that
+/// does not match its anchor, or is missing, is refused with 502 before its first byte.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}/files/{file}/content", operation_id = "downloadFile", tag = "files", params(FilePath),
+    responses(
+        (status = 200, description = "The file, with the content type it was uploaded with.", body = Binary, content_type = "application/octet-stream",
+         headers(
+            ("etag" = String, description = "`\"<sha256>\"` of the plaintext."),
+            ("x-content-sha256" = String, description = "SHA-256 of the plaintext, lowercase hex."),
+            ("content-disposition" = String, description = "`attachment; filename=\"...\"; filename*=UTF-8''...`"),
+            ("x-tx-id" = String, description = "The anchoring transaction.")
+         )),
+        Refused, Mismatch
+    )
+)]
+pub async fn download(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
+    let FilePath(project, phase, id) = path.into_inner();
     let (a, mut stream) = downloads::open(&*state.ledger, &state.store, &caller.user, ItemRef { project, phase, id: id.clone() }).await?;
     // The first piece is checked before the status line goes out: an object refused at its
     // first chunk (every small file) gets a JSON error, not a cut-off 200.
@@ -166,17 +266,32 @@ pub async fn download(state: State, caller: Caller, path: web::Path<(String, Str
         .streaming(body))
 }
 
-pub async fn verify(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase, id) = path.into_inner();
+/// Verify a file
+///
+/// Reads the whole stored object back and checks it against its anchor. Answers 200 either way:
+/// `verified: true` with the anchor and its receipt, or `verified: false` with the reason.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}/files/{file}/verify", operation_id = "verifyFile", tag = "files", params(FilePath),
+    responses(
+        (status = 200, description = "What reading it back found.", body = Verification,
+         headers(("x-tx-id" = String, description = "When verified: the anchoring transaction."), ("x-block-number" = u64, description = "When verified: its block."))),
+        Refused
+    )
+)]
+pub async fn verify(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
+    let FilePath(project, phase, id) = path.into_inner();
     match downloads::verify(&*state.ledger, &state.store, &caller.user, ItemRef { project, phase, id }).await? {
         Verified::Whole { anchor: a, size, block_number } => Ok(HttpResponse::Ok()
             .insert_header((TX_ID_HEADER, a.tx_id.as_str()))
             .insert_header((BLOCK_HEADER, block_number.to_string()))
-            .json(json!({
-                "verified": true, "sha256": a.sha256, "size": size, "file": a,
-                "receipt": {"tx_id": a.tx_id, "block_number": block_number},
-            }))),
-        Verified::Broken { reason, tx_id } => Ok(HttpResponse::Ok().json(json!({"verified": false, "reason": reason, "tx_id": tx_id}))),
+            .json(Verification::Verified {
+                verified: true,
+                sha256: a.sha256.clone(),
+                size,
+                receipt: Receipt { tx_id: a.tx_id.clone(), block_number: Some(block_number) },
+                file: a,
+            })),
+        Verified::Broken { reason, tx_id } => Ok(HttpResponse::Ok().json(Verification::NotVerified { verified: false, reason, tx_id })),
     }
 }
 

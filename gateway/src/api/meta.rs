@@ -1,22 +1,60 @@
 //! Health, metrics, the API description and who the caller is.
 
 use actix_web::HttpResponse;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use svcflow_model::call::NoArgs;
+use svcflow_model::identity::Identity;
 use svcflow_model::Call;
+use utoipa::ToSchema;
 
-use super::{Caller, Failure, State};
+use super::{openapi, Caller, Failure, State};
 use crate::storage::ObjectStore;
 
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-pub async fn whoami(state: State, caller: Caller) -> Result<HttpResponse, Failure> {
-    let id = state.identity(&caller).await?;
-    Ok(HttpResponse::Ok().json(json!({"user": caller.user, "msp_id": caller.msp_id, "identity": id})))
+/// The caller: the wallet user its client certificate maps to, and its identity as the chaincode
+/// sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhoAmI {
+    /// The gateway wallet user the client certificate maps to.
+    #[schema(example = "User1@org1.svcflow.local")]
+    pub user: String,
+    #[schema(value_type = svcflow_model::ids::MspId)]
+    pub msp_id: String,
+    /// Its `id` names this identity as a phase participant.
+    pub identity: Identity,
 }
 
+/// Who the caller is
+#[utoipa::path(get, path = "/v1/whoami", operation_id = "whoAmI", tag = "meta", responses((status = 200, description = "The caller.", body = WhoAmI)))]
+pub async fn whoami(state: State, caller: Caller) -> Result<HttpResponse, Failure> {
+    let identity = state.identity(&caller).await?;
+    Ok(HttpResponse::Ok().json(WhoAmI { user: caller.user, msp_id: caller.msp_id, identity }))
+}
+
+/// Whether the gateway reaches Fabric and its object store.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when both answer, else `unavailable`.
+    #[schema(value_type = String, example = "ok")]
+    pub status: &'static str,
+    #[schema(value_type = svcflow_model::ids::MspId)]
+    pub msp_id: String,
+    /// The peers this gateway talks to.
+    pub peers: Vec<String>,
+    /// `ok`, or why a peer did not answer a query.
+    pub fabric: String,
+    /// `ok`, or why the object store did not answer a lookup.
+    pub storage: String,
+}
+
+/// Health check
+///
 /// Ready when a peer answers a query and the store answers a lookup. Needs no client
 /// certificate, so a supervisor can probe it; it tells nothing private.
+#[utoipa::path(
+    get, path = "/healthz", operation_id = "getHealth", tag = "meta",
+    responses((status = 200, description = "Healthy.", body = Health), (status = 503, description = "Fabric or the object store is unreachable.", body = Health))
+)]
 pub async fn healthz(state: State) -> HttpResponse {
     let peers = state.ledger.peers();
     let probe_user = state.wallet.users().map(|u| u.name.clone()).min();
@@ -25,24 +63,46 @@ pub async fn healthz(state: State) -> HttpResponse {
         None => Err("empty wallet".into()),
     };
     let storage = state.store.head("healthz/probe").await.map(|_| ()).map_err(|e| e.to_string());
-    let mut body = json!({"msp_id": state.wallet.msp_id(), "peers": peers});
-    body["fabric"] = json!(fabric.as_ref().err().map_or("ok", String::as_str));
-    body["storage"] = json!(storage.as_ref().err().map_or("ok", String::as_str));
-    if fabric.is_ok() && storage.is_ok() {
-        body["status"] = json!("ok");
+    let ok = fabric.is_ok() && storage.is_ok();
+    let body = Health {
+        status: if ok { "ok" } else { "unavailable" },
+        msp_id: state.wallet.msp_id().to_owned(),
+        peers,
+        fabric: fabric.err().unwrap_or_else(|| "ok".into()),
+        storage: storage.err().unwrap_or_else(|| "ok".into()),
+    };
+    if ok {
         HttpResponse::Ok().json(body)
     } else {
-        body["status"] = json!("unavailable");
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
+/// Prometheus metrics
+///
+/// Request, Fabric call and transfer metrics. Needs no client certificate.
+#[utoipa::path(
+    get, path = "/metrics", operation_id = "getMetrics", tag = "meta",
+    responses((status = 200, description = "The Prometheus text exposition format (0.0.4).", body = String, content_type = "text/plain"))
+)]
 pub async fn metrics(state: State) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    HttpResponse::Ok().content_type(crate::metrics::CONTENT_TYPE).body(state.metrics.render())
 }
 
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+/// This gateway's OpenAPI document, with its upload limit.
+fn document(state: &State) -> Value {
+    serde_json::to_value(openapi::document(state.cfg.server.upload_limit_bytes)).unwrap_or_default()
+}
+
+/// This OpenAPI document
+///
+/// Generated from the code that serves the API. Needs no client certificate.
+#[utoipa::path(
+    get, path = "/openapi.json", operation_id = "getOpenApi", tag = "meta",
+    responses((status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json"))
+)]
+pub async fn openapi(state: State) -> HttpResponse {
+    HttpResponse::Ok().json(document(&state))
 }
 
 fn esc(s: &str) -> String {
@@ -114,26 +174,54 @@ fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     }
 }
 
-pub async fn docs() -> HttpResponse {
-    let page = match serde_json::from_str::<Value>(OPENAPI) {
-        Ok(spec) => render_docs(&spec),
-        Err(e) => format!("<p>the OpenAPI document does not parse: {}</p>", esc(&e.to_string())),
-    };
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page)
+/// API documentation page
+///
+/// /openapi.json as a page, with no script. Needs no client certificate.
+#[utoipa::path(
+    get, path = "/docs", operation_id = "getDocs", tag = "meta",
+    responses((status = 200, description = "The HTML page.", body = String, content_type = "text/html"))
+)]
+pub async fn docs(state: State) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(render_docs(&document(&state)))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+    use crate::api::ROUTES;
+
+    fn spec() -> Value {
+        serde_json::to_value(openapi::document(1 << 30)).unwrap()
+    }
 
     #[test]
-    fn the_openapi_document_parses_and_renders_every_route() {
-        let spec: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
-        assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-        let page = render_docs(&spec);
-        for path in ["/v1/projects", "/v1/projects/{project}/phases/{phase}/files/{file}/verify", "/v1/events", "/healthz"] {
-            assert!(spec["paths"][path].is_object(), "{path} missing from openapi.json");
-            assert!(page.contains(&esc(path)), "{path} missing from /docs");
+    fn the_docs_page_renders_every_route() {
+        let page = render_docs(&spec());
+        for (method, path, _) in ROUTES {
+            assert!(
+                page.contains(&format!("{}</span><code>{}</code>", esc(&method.as_str().to_lowercase()), esc(path))),
+                "{method} {path} missing from /docs"
+            );
         }
+    }
+
+    // The route table and the document must name the same (method, path) pairs: a route without
+    // its #[utoipa::path] in the document, or an operation no route serves, fails here.
+    #[test]
+    fn the_route_table_and_the_document_agree() {
+        let routes: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.as_str().to_owned(), (*p).to_owned())).collect();
+        assert_eq!(routes.len(), ROUTES.len(), "a (method, path) is in the route table twice");
+        let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace", "query"];
+        let mut documented = BTreeSet::new();
+        for (path, item) in spec()["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys().filter(|k| methods.contains(&k.as_str())) {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        let missing: Vec<_> = routes.difference(&documented).collect();
+        let unserved: Vec<_> = documented.difference(&routes).collect();
+        assert!(missing.is_empty() && unserved.is_empty(), "routes not in the document: {missing:?}; documented, no route: {unserved:?}");
     }
 }

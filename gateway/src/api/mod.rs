@@ -7,6 +7,8 @@ pub mod error;
 mod events;
 mod files;
 mod meta;
+mod openapi;
+mod params;
 mod projects;
 mod records;
 mod state;
@@ -16,9 +18,10 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse, Route};
 
-pub use body::{committed, json_body, json_bytes, paginate, IdPage, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
+pub use body::{committed, json_body, json_bytes, paginate, IdPage, Items, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
 pub use caller::Caller;
 use error::ApiError;
 pub use error::{Failure, TX_ID_HEADER};
@@ -28,38 +31,72 @@ fn json_error(error: ApiError) -> actix_web::Error {
     Failure::from(error).into()
 }
 
+type Handler = fn() -> Route;
+
+/// Every route: method, path and handler. `routes` registers them a path at a time, so that a
+/// path asked with a method it has no route for gets 405, and `openapi` documents each one
+/// (its tests hold the two to each other).
+pub const ROUTES: &[(Method, &str, Handler)] = &[
+    (Method::GET, "/healthz", || web::route().to(meta::healthz)),
+    (Method::GET, "/metrics", || web::route().to(meta::metrics)),
+    (Method::GET, "/openapi.json", || web::route().to(meta::openapi)),
+    (Method::GET, "/docs", || web::route().to(meta::docs)),
+    (Method::GET, "/v1/whoami", || web::route().to(meta::whoami)),
+    (Method::GET, "/v1/events", || web::route().to(events::stream)),
+    (Method::POST, "/v1/projects", || web::route().to(projects::create)),
+    (Method::GET, "/v1/projects", || web::route().to(projects::list)),
+    (Method::GET, "/v1/projects/{project}", || web::route().to(projects::get)),
+    (Method::POST, "/v1/projects/{project}/phases", || web::route().to(projects::add_phase)),
+    (Method::GET, "/v1/projects/{project}/phases", || web::route().to(projects::list_phases)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}", || web::route().to(projects::get_phase)),
+    (Method::PATCH, "/v1/projects/{project}/phases/{phase}", || web::route().to(projects::update_phase)),
+    (Method::POST, "/v1/projects/{project}/phases/{phase}/activate", || web::route().to(projects::activate_phase)),
+    (Method::POST, "/v1/projects/{project}/phases/{phase}/close", || web::route().to(projects::close_phase)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/records", || web::route().to(records::list)),
+    (Method::PUT, "/v1/projects/{project}/phases/{phase}/records/{record}", || web::route().to(records::put)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/records/{record}", || web::route().to(records::get)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/records/{record}/history", || web::route().to(records::history)),
+    (Method::POST, "/v1/projects/{project}/phases/{phase}/files", || web::route().to(files::upload)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/files", || web::route().to(files::list)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/files/{file}", || web::route().to(files::get)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/files/{file}/content", || web::route().to(files::download)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/files/{file}/verify", || web::route().to(files::verify)),
+];
+
 /// Registers every route on `cfg`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(|e, _| json_error(ApiError::BadRequest(format!("bad path: {e}")))))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| json_error(ApiError::BadRequest(format!("bad query: {e}")))))
-        .route("/healthz", web::get().to(meta::healthz))
-        .route("/metrics", web::get().to(meta::metrics))
-        .route("/openapi.json", web::get().to(meta::openapi))
-        .route("/docs", web::get().to(meta::docs))
-        .service(
-            web::scope("/v1")
-                .route("/whoami", web::get().to(meta::whoami))
-                .route("/events", web::get().to(events::stream))
-                .route("/projects", web::post().to(projects::create))
-                .route("/projects", web::get().to(projects::list))
-                .route("/projects/{project}", web::get().to(projects::get))
-                .route("/projects/{project}/phases", web::post().to(projects::add_phase))
-                .route("/projects/{project}/phases", web::get().to(projects::list_phases))
-                .route("/projects/{project}/phases/{phase}", web::get().to(projects::get_phase))
-                .route("/projects/{project}/phases/{phase}", web::patch().to(projects::update_phase))
-                .route("/projects/{project}/phases/{phase}/activate", web::post().to(projects::activate_phase))
-                .route("/projects/{project}/phases/{phase}/close", web::post().to(projects::close_phase))
-                .route("/projects/{project}/phases/{phase}/records", web::get().to(records::list))
-                .route("/projects/{project}/phases/{phase}/records/{record}", web::put().to(records::put))
-                .route("/projects/{project}/phases/{phase}/records/{record}", web::get().to(records::get))
-                .route("/projects/{project}/phases/{phase}/records/{record}/history", web::get().to(records::history))
-                .route("/projects/{project}/phases/{phase}/files", web::post().to(files::upload))
-                .route("/projects/{project}/phases/{phase}/files", web::get().to(files::list))
-                .route("/projects/{project}/phases/{phase}/files/{file}", web::get().to(files::get))
-                .route("/projects/{project}/phases/{phase}/files/{file}/content", web::get().to(files::download))
-                .route("/projects/{project}/phases/{phase}/files/{file}/verify", web::get().to(files::verify)),
-        )
-        .default_service(web::to(not_found));
+        .app_data(web::QueryConfig::default().error_handler(|e, _| json_error(ApiError::BadRequest(format!("bad query: {e}")))));
+    let mut paths: Vec<&str> = Vec::new();
+    for (_, path, _) in ROUTES {
+        if !paths.contains(path) {
+            paths.push(path);
+        }
+    }
+    for path in paths {
+        // One resource per path: actix tries a path's resources in turn and, when none has the
+        // method, answers with the resource's default service, not the app's 404.
+        let resource = ROUTES
+            .iter()
+            .filter(|(_, p, _)| *p == path)
+            .fold(web::resource(path), |r, (method, _, handler)| r.route(handler().method(method.clone())))
+            .default_service(web::to(method_not_allowed));
+        cfg.service(resource);
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+/// The methods `path` (a route's pattern) has routes for, as `Allow` lists them.
+fn allowed(path: &str) -> String {
+    let mut methods: Vec<&str> = ROUTES.iter().filter(|(_, p, _)| *p == path).map(|(m, _, _)| m.as_str()).collect();
+    methods.sort_unstable();
+    methods.join(", ")
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, Failure> {
+    let allow = allowed(&req.match_pattern().unwrap_or_default());
+    let message = format!("{} is not allowed on {}; it allows {allow}", req.method(), req.path());
+    Err(ApiError::MethodNotAllowed { message, allow }.into())
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, Failure> {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 use svcflow_model::call::{IdArg, PhaseRef, ProjectArg};
 use svcflow_model::page::{Page, PageReq};
 use svcflow_model::phase::{NewPhase, Phase, PhaseUpdate};
@@ -13,7 +13,9 @@ use svcflow_model::project::{NewProject, Project};
 use svcflow_model::Call;
 
 use super::error::ApiError;
-use super::{committed, json_body, Caller, Failure, PageQuery, State};
+use super::openapi::{BadInput, Committed, Conflicts, PhaseAdded, Refused, TooLarge};
+use super::params::{PhasePath, ProjectPath};
+use super::{committed, json_body, Caller, Failure, Items, PageQuery, State};
 use crate::phase_key;
 
 /// Request bodies are small JSON documents; records have their own (larger) limit.
@@ -41,30 +43,59 @@ fn typed<T: DeserializeOwned>(body: Value) -> Result<T, Failure> {
     serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")).into())
 }
 
+/// Create a project
+///
+/// Creates a public project owned by the caller.
+#[utoipa::path(
+    post, path = "/v1/projects", operation_id = "createProject", tag = "projects", request_body = NewProject,
+    responses(Committed<Project, 201>, Refused, Conflicts, TooLarge)
+)]
 pub async fn create(state: State, caller: Caller, body: web::Payload) -> Result<HttpResponse, Failure> {
     let body: NewProject = json_body(body, BODY_LIMIT).await?;
     let (p, c): (Project, _) = state.invoke(&caller, Call::CreateProject(body), HashMap::new()).await?;
     Ok(committed(StatusCode::CREATED, &p, &c))
 }
 
+/// List projects
+///
+/// Every project, a page at a time, by id.
+#[utoipa::path(
+    get, path = "/v1/projects", operation_id = "listProjects", tag = "projects", params(PageQuery),
+    responses((status = 200, description = "A page of projects.", body = Page<Project>), BadInput)
+)]
 pub async fn list(state: State, caller: Caller, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let q = q.into_inner();
     let page: Page<Project> = state.query(&caller, Call::ListProjects(PageReq { page_size: q.page_size, bookmark: q.bookmark })).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
-pub async fn get(state: State, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Failure> {
-    let p: Project = state.query(&caller, Call::GetProject(IdArg { id: path.into_inner() })).await?;
+/// Get a project
+#[utoipa::path(
+    get, path = "/v1/projects/{project}", operation_id = "getProject", tag = "projects", params(ProjectPath),
+    responses((status = 200, description = "The project.", body = Project), Refused)
+)]
+pub async fn get(state: State, caller: Caller, path: web::Path<ProjectPath>) -> Result<HttpResponse, Failure> {
+    let ProjectPath(id) = path.into_inner();
+    let p: Project = state.query(&caller, Call::GetProject(IdArg { id })).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
+/// Add a phase
+///
 /// Adds a phase, then — when the caller's org takes part in it — generates the phase's 32-byte
 /// data key and hands it to the chaincode by transient in a second transaction (SetPhaseKey).
 /// Not in AddPhase itself: AddPhase writes public state, so it is endorsed by orgs that may be
 /// outside the phase, and the key must never reach their peers. A phase whose key could not be
 /// set here (the caller's org is not in it) gets it from its first participant upload.
-pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, body: web::Payload) -> Result<HttpResponse, Failure> {
-    let project = path.into_inner();
+#[utoipa::path(
+    post, path = "/v1/projects/{project}/phases", operation_id = "addPhase", tag = "phases", params(ProjectPath),
+    description = "Adds a phase to the project (its owner, or an admin of the owner's org). When the caller's org takes part in \
+                   it, the gateway then sets the phase's data key (a second transaction, endorsed by participant orgs only); \
+                   otherwise a participant's first upload does.",
+    request_body = NewPhase, responses(PhaseAdded, Refused, Conflicts, TooLarge)
+)]
+pub async fn add_phase(state: State, caller: Caller, path: web::Path<ProjectPath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+    let ProjectPath(project) = path.into_inner();
     let body: NewPhase = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project)])?)?;
     let mine = body.participants.iter().any(|p| p.msp_id == caller.msp_id);
     let (phase, c): (Phase, _) = state.invoke(&caller, Call::AddPhase(body), HashMap::new()).await?;
@@ -86,21 +117,42 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<String>, bo
     Ok(res)
 }
 
-pub async fn list_phases(state: State, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Failure> {
-    let phases: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project: path.into_inner() })).await?;
-    Ok(HttpResponse::Ok().json(json!({"items": phases})))
+/// List phases
+///
+/// Every phase of the project, by position then id.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases", operation_id = "listPhases", tag = "phases", params(ProjectPath),
+    responses((status = 200, description = "The phases.", body = Items<Phase>), Refused)
+)]
+pub async fn list_phases(state: State, caller: Caller, path: web::Path<ProjectPath>) -> Result<HttpResponse, Failure> {
+    let ProjectPath(project) = path.into_inner();
+    let items: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project })).await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-pub async fn get_phase(state: State, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
+/// Get a phase
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}", operation_id = "getPhase", tag = "phases", params(PhasePath),
+    responses((status = 200, description = "The phase.", body = Phase), Refused)
+)]
+pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
     let phases: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project: project.clone() })).await?;
     let p =
         phases.into_iter().find(|p| p.id == phase).ok_or_else(|| ApiError::NotFound(format!("phase {phase} of project {project} does not exist")))?;
     Ok(HttpResponse::Ok().json(p))
 }
 
-pub async fn update_phase(state: State, caller: Caller, path: web::Path<(String, String)>, body: web::Payload) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
+/// Update a phase
+///
+/// Renames, reorders (only while planned) or changes the participants of a phase (its orgs are
+/// fixed once it is active); what the body leaves out stays. A closed phase is read-only (409).
+#[utoipa::path(
+    patch, path = "/v1/projects/{project}/phases/{phase}", operation_id = "updatePhase", tag = "phases", params(PhasePath),
+    request_body = PhaseUpdate, responses(Committed<Phase, 200>, Refused, Conflicts, TooLarge)
+)]
+pub async fn update_phase(state: State, caller: Caller, path: web::Path<PhasePath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
     let body: PhaseUpdate = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
     let (p, c): (Phase, _) = state.invoke(&caller, Call::UpdatePhase(body), HashMap::new()).await?;
     Ok(committed(StatusCode::OK, &p, &c))
@@ -111,18 +163,34 @@ async fn transition(state: State, caller: Caller, call: Call) -> Result<HttpResp
     Ok(committed(StatusCode::OK, &p, &c))
 }
 
-pub async fn activate_phase(state: State, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
+/// Activate a phase
+///
+/// Moves a planned phase to active.
+#[utoipa::path(
+    post, path = "/v1/projects/{project}/phases/{phase}/activate", operation_id = "activatePhase", tag = "phases", params(PhasePath),
+    responses(Committed<Phase, 200>, Refused, Conflicts)
+)]
+pub async fn activate_phase(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
     transition(state, caller, Call::ActivatePhase(PhaseRef { project, phase })).await
 }
 
-pub async fn close_phase(state: State, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
+/// Close a phase
+///
+/// Closes a phase: it becomes read-only.
+#[utoipa::path(
+    post, path = "/v1/projects/{project}/phases/{phase}/close", operation_id = "closePhase", tag = "phases", params(PhasePath),
+    responses(Committed<Phase, 200>, Refused, Conflicts)
+)]
+pub async fn close_phase(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
     transition(state, caller, Call::ClosePhase(PhaseRef { project, phase })).await
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

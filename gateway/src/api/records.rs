@@ -5,19 +5,29 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 use svcflow_model::call::{ItemRef, PhaseRef};
 use svcflow_model::change::Written;
 use svcflow_model::record::{Record, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
 use svcflow_model::Call;
 
-use super::{committed, json_bytes, paginate, Caller, Failure, PageQuery, State};
+use super::openapi::{Committed, Conflicts, Refused, TooLarge};
+use super::params::{PhasePath, RecordPath};
+use super::{committed, json_bytes, paginate, Caller, Failure, IdPage, Items, PageQuery, State};
 
 /// The chaincode's own limit is 1 MiB of document; a little slack for whitespace it drops.
 const RECORD_LIMIT: usize = (1 << 20) + 1024;
 
-pub async fn put(state: State, caller: Caller, path: web::Path<(String, String, String)>, body: web::Payload) -> Result<HttpResponse, Failure> {
-    let (project, phase, id) = path.into_inner();
+/// Put a record
+///
+/// Writes a new version of a record: 201 for its first, 200 for the next. The document travels to
+/// the chaincode in the transient map only and stays private to the phase's participants.
+#[utoipa::path(
+    put, path = "/v1/projects/{project}/phases/{phase}/records/{record}", operation_id = "putRecord", tag = "records", params(RecordPath),
+    request_body(content = serde_json::Value, description = "Any JSON document of at most 1 MiB (1048576 bytes), sent as is."),
+    responses(Committed<Record, 201>, Committed<Record, 200>, Refused, Conflicts, TooLarge)
+)]
+pub async fn put(state: State, caller: Caller, path: web::Path<RecordPath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+    let RecordPath(project, phase, id) = path.into_inner();
     // Checked to be JSON, handed on as sent: the chaincode parses it anyway.
     let doc = json_bytes(body, RECORD_LIMIT).await?;
     let mut transient = HashMap::new();
@@ -31,20 +41,41 @@ pub async fn put(state: State, caller: Caller, path: web::Path<(String, String, 
     Ok(committed(status, &r, &c))
 }
 
-pub async fn get(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase, id) = path.into_inner();
+/// Get a record
+///
+/// The latest version of a record.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}/records/{record}", operation_id = "getRecord", tag = "records", params(RecordPath),
+    responses((status = 200, description = "The record.", body = Record), Refused)
+)]
+pub async fn get(state: State, caller: Caller, path: web::Path<RecordPath>) -> Result<HttpResponse, Failure> {
+    let RecordPath(project, phase, id) = path.into_inner();
     let r: Record = state.query(&caller, Call::GetRecord(ItemRef { project, phase, id })).await?;
     Ok(HttpResponse::Ok().json(r))
 }
 
-pub async fn list(state: State, caller: Caller, path: web::Path<(String, String)>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
-    let (project, phase) = path.into_inner();
+/// List records
+///
+/// The latest version of each of the phase's records, a page at a time, by id.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}/records", operation_id = "listRecords", tag = "records", params(PhasePath, PageQuery),
+    responses((status = 200, description = "A page of records.", body = IdPage<Record>), Refused)
+)]
+pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
     let all: Vec<Record> = state.query(&caller, Call::ListRecords(PhaseRef { project, phase })).await?;
     Ok(HttpResponse::Ok().json(paginate(all, |r| r.id.as_str(), &q)?))
 }
 
-pub async fn history(state: State, caller: Caller, path: web::Path<(String, String, String)>) -> Result<HttpResponse, Failure> {
-    let (project, phase, id) = path.into_inner();
-    let versions: Vec<Record> = state.query(&caller, Call::RecordHistory(ItemRef { project, phase, id })).await?;
-    Ok(HttpResponse::Ok().json(json!({"items": versions})))
+/// Record history
+///
+/// Every version of a record.
+#[utoipa::path(
+    get, path = "/v1/projects/{project}/phases/{phase}/records/{record}/history", operation_id = "getRecordHistory",
+    tag = "records", params(RecordPath), responses((status = 200, description = "Every version of the record.", body = Items<Record>), Refused)
+)]
+pub async fn history(state: State, caller: Caller, path: web::Path<RecordPath>) -> Result<HttpResponse, Failure> {
+    let RecordPath(project, phase, id) = path.into_inner();
+    let items: Vec<Record> = state.query(&caller, Call::RecordHistory(ItemRef { project, phase, id })).await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
