@@ -108,6 +108,9 @@ main() {
       *) args+=("$1"); shift ;;
     esac
   done
+  # A command that fails outside `step`/`die` still ends with one line naming where (status's
+  # non-zero answer "something is down" is no failure of the script).
+  [[ $verb == status ]] || trap 'die "line $LINENO of ${BASH_SOURCE[0]##*/}: $BASH_COMMAND"' ERR
   case $verb in
     install) cmd_install ;;
     up) cmd_up ;;

@@ -63,7 +63,8 @@ gw_start() { # org [force]: starts it unless it runs this binary with this confi
   mkdir -p "$GW_DIR/$org"
   cfg=$(gw_config "$org")
   # A new S3 secret (Ceph bootstrapped again) changes the secret file, not the config: both count.
-  running="$(stat -c %Y "$GW_BIN" 2>/dev/null) $(cat "$cfg" "$GW_DIR/$org/s3.secret" 2>/dev/null | sha256sum | cut -d' ' -f1)"
+  # (The fs store has no secret file: its absence is no error.)
+  running="$(stat -c %Y "$GW_BIN" 2>/dev/null) $({ cat "$cfg"; cat "$GW_DIR/$org/s3.secret" 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
   if pid_alive "$name" && [[ -z $force && $(cat "$GW_DIR/$org/running-id" 2>/dev/null) == "$running" ]]; then return 0; fi
   stop_all "$name"
   ! port_open "$(gw_port "$org")" || die "start $name (port $(gw_port "$org") already in use by another process)"
