@@ -21,8 +21,10 @@ fn ceph_sh() -> PathBuf {
 async fn rgw_stopped_mid_upload_leaves_no_object() {
     let store = s3();
     let k = key("rgw-interrupted");
-    // 64 MiB, slowed down after 20 MiB so RGW can be stopped while parts are in flight.
-    let mut src = Generated::new(64 * MIB, 9).paced(20 * MIB, Duration::from_millis(20));
+    // 64 MiB, held after 20 MiB until RGW is down: the rest must meet the outage however fast
+    // the machine is (a paced source raced RGW's graceful stop and sometimes finished first).
+    let go = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut src = Generated::new(64 * MIB, 9).held_at(20 * MIB, go.clone());
     let data_key = DataKey::new(KEY);
     let upload = sealed::put(&store, &k, &data_key, &mut src);
     let stopper = async {
@@ -32,6 +34,7 @@ async fn rgw_stopped_mid_upload_leaves_no_object() {
             .expect("join")
             .expect("run ceph.sh stop-rgw");
         assert!(st.success(), "ceph.sh stop-rgw failed");
+        go.store(true, std::sync::atomic::Ordering::Release);
     };
     let (res, ()) = tokio::join!(upload, stopper);
     let start = std::process::Command::new(ceph_sh()).arg("start-rgw").status().expect("run ceph.sh start-rgw");

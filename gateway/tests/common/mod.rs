@@ -64,11 +64,19 @@ pub struct Generated {
     produced: u64,
     /// Fail with an I/O error once this many bytes were produced (a client that went away).
     fail_at: Option<u64>,
+    /// Produce nothing past this many bytes until the flag is set (a test's outage is in place).
+    hold: Option<(u64, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 impl Generated {
     pub fn new(len: u64, seed: u64) -> Self {
-        Self { left: len, state: seed | 1, sha: Sha256::new(), pace: None, sleeping: None, produced: 0, fail_at: None }
+        Self { left: len, state: seed | 1, sha: Sha256::new(), pace: None, sleeping: None, produced: 0, fail_at: None, hold: None }
+    }
+    /// Stops after `after` bytes until `go` is set: whatever the machine's speed, the rest of the
+    /// stream flows only once the test has done what it waits for.
+    pub fn held_at(mut self, after: u64, go: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.hold = Some((after, go));
+        self
     }
     pub fn paced(mut self, after: u64, delay: Duration) -> Self {
         self.pace = Some((after, delay));
@@ -85,6 +93,16 @@ impl Generated {
 
 impl AsyncRead for Generated {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let held = self.hold.as_ref().is_some_and(|(after, go)| self.produced >= *after && !go.load(std::sync::atomic::Ordering::Acquire));
+        if held {
+            let sleep = self.sleeping.get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(10))));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleeping = None;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         if let Some((after, delay)) = self.pace {
             if self.produced >= after {
                 let sleep = self.sleeping.get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
