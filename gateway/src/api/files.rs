@@ -155,7 +155,7 @@ pub async fn upload(
         idempotent: idem.is_some(),
         limit,
     };
-    uploads::check(&u)?;
+    // The file id is checked by `uploads::upload` before it reads a byte of the body.
     // The request body is tied to this worker thread; the store wants a `Send` reader, so the
     // body is pumped through a small bounded channel (its backpressure reaches the client). When
     // the upload ends it drops the reader, and the pump stops at its next send.
