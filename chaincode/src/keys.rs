@@ -13,6 +13,18 @@ pub const FILE: &str = "svcflow.file";
 pub const PHASE_KEY: &str = "svcflow.phase_key";
 pub const CHANGE: &str = "svcflow.change";
 
+/// Every type of private value a phase keeps in its collection, all keyed `[project, phase, ..]`:
+/// what a migration moves.
+pub const PHASE_PRIVATE: [&str; 5] = [RECORD, RECORD_VERSION, FILE, PHASE_KEY, CHANGE];
+
+/// Whether `key` is one of phase `phase` of `project`'s private values.
+pub fn of_phase(key: &str, project: &str, phase: &str) -> bool {
+    let Some(rest) = key.strip_prefix(SEP) else { return false };
+    let mut parts = rest.split(SEP);
+    let (Some(t), Some(p), Some(ph)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    PHASE_PRIVATE.contains(&t) && p == project && ph == phase && key.ends_with(SEP)
+}
+
 pub fn composite(object_type: &str, attrs: &[&str]) -> String {
     let mut k = String::with_capacity(object_type.len() + attrs.iter().map(|a| a.len() + 1).sum::<usize>() + 2);
     k.push(SEP);
@@ -54,8 +66,8 @@ pub fn record_version(project: &str, phase: &str, id: &str, version: u64) -> Str
 pub fn file(project: &str, phase: &str, id: &str) -> String {
     composite(FILE, &[project, phase, id])
 }
-pub fn phase_key(project: &str, phase: &str) -> String {
-    composite(PHASE_KEY, &[project, phase])
+pub fn phase_key(project: &str, phase: &str, version: u32) -> String {
+    composite(PHASE_KEY, &[project, phase, &format!("{version:06}")])
 }
 /// Which item transaction `tx_id` wrote (kept in the phase's collection).
 pub fn change(project: &str, phase: &str, tx_id: &str) -> String {
@@ -73,5 +85,15 @@ mod tests {
         let (s, e) = prefix_range("t", &["a"]);
         assert!(s < composite("t", &["a", "zzz"]) && composite("t", &["a", "zzz"]) < e);
         assert!(composite("t", &["ab"]) > e || composite("t", &["ab"]) < s);
+    }
+
+    #[test]
+    fn phase_values() {
+        assert!(of_phase(&record("p", "P1", "r"), "p", "P1"));
+        assert!(of_phase(&phase_key("p", "P1", 2), "p", "P1"));
+        assert!(!of_phase(&record("p", "P10", "r"), "p", "P1"));
+        assert!(!of_phase(&record("q", "P1", "r"), "p", "P1"));
+        assert!(!of_phase(&phase("p", "P1"), "p", "P1"), "public phase state is not private data");
+        assert!(!of_phase("svcflow.record", "p", "P1"));
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod collection;
 pub mod contract;
+pub mod digest;
 pub mod error;
 pub mod identity;
 pub mod keys;

@@ -17,8 +17,8 @@ use fabric_shim_protos::msp::SerializedIdentity;
 use fabric_shim_protos::peer::chaincode_message::Type as Msg;
 use fabric_shim_protos::peer::chaincode_server::{Chaincode, ChaincodeServer};
 use fabric_shim_protos::peer::{
-    ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeProposalPayload, GetState, GetStateByRange, PutState, QueryMetadata,
-    QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext, Response,
+    ChaincodeEvent, ChaincodeId, ChaincodeInput, ChaincodeMessage, ChaincodeProposalPayload, DelState, GetState, GetStateByRange, PutState,
+    QueryMetadata, QueryResponse, QueryResponseMetadata, QueryStateClose, QueryStateNext, Response,
 };
 use fabric_shim_protos::queryresult::Kv;
 use prost::Message;
@@ -310,7 +310,8 @@ impl TxStub {
         }
     }
 
-    async fn range(&self, collection: &str, start: &str, end: &str, page: Option<(u32, &str)>) -> Result<KvPage> {
+    /// A range read, stopping early once `limit` pairs are in (the peer sends them in chunks).
+    async fn range(&self, collection: &str, start: &str, end: &str, page: Option<(u32, &str)>, limit: usize) -> Result<KvPage> {
         let metadata =
             page.map(|(size, bookmark)| QueryMetadata { page_size: size as i32, bookmark: bookmark.to_owned() }.encode_to_vec()).unwrap_or_default();
         let req = GetStateByRange { start_key: start.to_owned(), end_key: end.to_owned(), collection: collection.to_owned(), metadata };
@@ -321,12 +322,13 @@ impl TxStub {
                 let kv: Kv = decode("query result", &r.result_bytes)?;
                 out.push((kv.key, kv.value));
             }
-            if !resp.has_more {
+            if !resp.has_more || out.len() >= limit {
                 break;
             }
             let next = QueryStateNext { id: resp.id.clone() }.encode_to_vec();
             resp = decode("query response", &self.call(Msg::QueryStateNext, next).await?)?;
         }
+        out.truncate(limit);
         let _ = self.call(Msg::QueryStateClose, QueryStateClose { id: resp.id.clone() }.encode_to_vec()).await;
         let bookmark = if page.is_some() && !resp.metadata.is_empty() {
             decode::<QueryResponseMetadata>("query metadata", &resp.metadata)?.bookmark
@@ -387,10 +389,10 @@ impl Stub for TxStub {
         Ok(())
     }
     async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage> {
-        self.range("", start, end, Some((page_size, bookmark))).await
+        self.range("", start, end, Some((page_size, bookmark)), usize::MAX).await
     }
     async fn state_range(&self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(self.range("", start, end, None).await?.0)
+        Ok(self.range("", start, end, None, usize::MAX).await?.0)
     }
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let v = self.call(Msg::GetState, GetState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;
@@ -401,7 +403,14 @@ impl Stub for TxStub {
         Ok(())
     }
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(self.range(collection, start, end, None).await?.0)
+        Ok(self.range(collection, start, end, None, usize::MAX).await?.0)
+    }
+    async fn private_range_limit(&self, collection: &str, start: &str, end: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.range(collection, start, end, None, limit).await?.0)
+    }
+    async fn purge_private(&self, collection: &str, key: &str) -> Result<()> {
+        self.call(Msg::PurgePrivateData, DelState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;
+        Ok(())
     }
     async fn private_hash(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
         let v = self.call(Msg::GetPrivateDataHash, GetState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;

@@ -32,6 +32,11 @@ pub trait Stub {
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>>;
     async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()>;
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    /// The first `limit` pairs of a private range (Fabric cannot paginate private data).
+    async fn private_range_limit(&self, collection: &str, start: &str, end: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Removes a private value from every peer of the collection at commit, its history in the
+    /// peers' private stores included; only the hash in the block remains.
+    async fn purge_private(&self, collection: &str, key: &str) -> Result<()>;
     /// Hash of a private value; works for any org, member or not. Errors if the collection is not
     /// in the chaincode definition, which is how the contract learns that.
     async fn private_hash(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>>;
@@ -61,8 +66,8 @@ impl MemLedger {
     }
 }
 
-/// A buffered write: collection (None for the world state), key, value.
-type Write = (Option<String>, String, Vec<u8>);
+/// A buffered write: collection (None for the world state), key, value (None: purge).
+type Write = (Option<String>, String, Option<Vec<u8>>);
 
 /// One transaction against a [`MemLedger`]: writes are buffered and applied by `commit` only if
 /// the transaction succeeded, as on a peer.
@@ -95,12 +100,18 @@ impl<'a> MemStub<'a> {
     pub fn commit(&self) {
         let mut l = self.ledger.borrow_mut();
         for (coll, k, v) in self.writes.borrow_mut().drain(..) {
-            match coll {
-                None => {
+            match (coll, v) {
+                (None, Some(v)) => {
                     l.state.insert(k, v);
                 }
-                Some(c) => {
+                (None, None) => {
+                    l.state.remove(&k);
+                }
+                (Some(c), Some(v)) => {
                     l.private.entry(c).or_default().insert(k, v);
+                }
+                (Some(c), None) => {
+                    l.private.entry(c).or_default().remove(&k);
                 }
             }
         }
@@ -165,7 +176,7 @@ impl Stub for MemStub<'_> {
         Ok(self.read(None, key))
     }
     async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()> {
-        self.writes.borrow_mut().push((None, key.to_owned(), value));
+        self.writes.borrow_mut().push((None, key.to_owned(), Some(value)));
         Ok(())
     }
     async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage> {
@@ -189,20 +200,28 @@ impl Stub for MemStub<'_> {
     }
     async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()> {
         self.check_collection(collection, true)?;
-        self.writes.borrow_mut().push((Some(collection.to_owned()), key.to_owned(), value));
+        self.writes.borrow_mut().push((Some(collection.to_owned()), key.to_owned(), Some(value)));
         Ok(())
     }
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.private_range_limit(collection, start, end, usize::MAX).await
+    }
+    async fn private_range_limit(&self, collection: &str, start: &str, end: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         self.check_collection(collection, true)?;
         self.check_peer_holds(collection)?;
         let l = self.ledger.borrow();
         Ok(l.private
             .get(collection)
-            .map(|m| m.range(start.to_owned()..end.to_owned()).map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|m| m.range(start.to_owned()..end.to_owned()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default())
+    }
+    async fn purge_private(&self, collection: &str, key: &str) -> Result<()> {
+        self.check_collection(collection, true)?;
+        self.writes.borrow_mut().push((Some(collection.to_owned()), key.to_owned(), None));
+        Ok(())
     }
     async fn private_hash(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>> {
         self.check_collection(collection, false)?;
-        Ok(self.read(Some(collection), key).map(|v| v.len().to_be_bytes().to_vec()))
+        Ok(self.read(Some(collection), key).map(|v| crate::digest::sha256(&v)))
     }
 }

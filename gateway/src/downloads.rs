@@ -36,7 +36,7 @@ impl DownloadError {
 pub async fn open(ledger: &dyn Ledger, store: &AnyStore, user: &str, item: ItemRef) -> Result<(FileAnchor, ByteStream), DownloadError> {
     let (project, phase, id) = (item.project.clone(), item.phase.clone(), item.id.clone());
     let a: FileAnchor = ledger::query(ledger, user, &Call::GetFile(item)).await?;
-    let key = phase_key::get(ledger, user, &project, &phase, false).await?;
+    let key = phase_key::version(ledger, user, &project, &phase, a.key_version).await?;
     let stream = sealed::get(store, &a.object_key, key, Expect { sha256: a.sha256.clone(), size: a.size }).await.map_err(|e| match e {
         StorageError::NotFound(_) => DownloadError::Missing { id, tx_id: a.tx_id.clone() },
         source => DownloadError::Storage { source, tx_id: a.tx_id.clone() },

@@ -211,7 +211,7 @@ impl Fabric {
 
     /// A transaction: endorsed (failing over between peers), ordered, and waited for until it
     /// is committed valid. Private inputs go in `transient` only.
-    async fn submit_call(&self, user: &str, call: &Call, transient: HashMap<String, Vec<u8>>) -> Result<Committed, LedgerError> {
+    async fn submit_call(&self, user: &str, call: &Call, transient: HashMap<String, Vec<u8>>, orgs: &[String]) -> Result<Committed, LedgerError> {
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
         let (func, arg) = (call.name(), argument(call)?);
         let arg = arg.as_str();
@@ -220,7 +220,13 @@ impl Fabric {
             .with_failover(user, func, Stage::Endorse, |gw| {
                 let contract = gw.get_network(&channel).get_contract(&chaincode);
                 let transient = transient.clone();
-                async move { contract.new_proposal(func).with_arguments([arg]).with_transient(transient).build()?.endorse().await }
+                async move {
+                    let mut proposal = contract.new_proposal(func).with_arguments([arg]).with_transient(transient);
+                    if !orgs.is_empty() {
+                        proposal = proposal.with_endorsing_organizations(orgs.iter().cloned());
+                    }
+                    proposal.build()?.endorse().await
+                }
             })
             .await?;
         let tx_id = tx.transaction_id().to_owned();
@@ -285,7 +291,17 @@ impl Ledger for Fabric {
     }
 
     fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
-        Box::pin(self.submit_call(user, call, transient))
+        Box::pin(self.submit_call(user, call, transient, &[]))
+    }
+
+    fn submit_endorsed_by<'a>(
+        &'a self,
+        user: &'a str,
+        call: &'a Call,
+        transient: HashMap<String, Vec<u8>>,
+        orgs: &'a [String],
+    ) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+        Box::pin(self.submit_call(user, call, transient, orgs))
     }
 
     fn block_of<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>> {

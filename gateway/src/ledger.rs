@@ -115,6 +115,16 @@ pub trait Ledger: Send + Sync {
     /// A transaction: endorsed, ordered and waited for until committed valid. Private inputs go
     /// in `transient` only.
     fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>>;
+    /// A transaction endorsed by a peer of each of `orgs`. Fabric's gateway otherwise lets only
+    /// orgs that are members of every collection a transaction with transient data touches
+    /// endorse it, which a write to one collection and a purge of another cannot satisfy.
+    fn submit_endorsed_by<'a>(
+        &'a self,
+        user: &'a str,
+        call: &'a Call,
+        transient: HashMap<String, Vec<u8>>,
+        orgs: &'a [String],
+    ) -> BoxFuture<'a, Result<Committed, LedgerError>>;
     /// The number of the block holding `tx_id`.
     fn block_of<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>>;
     /// Chaincode events from `start_block` on (or from now), or right after `after_tx`.

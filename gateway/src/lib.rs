@@ -6,6 +6,7 @@ pub mod downloads;
 pub mod fabric;
 pub mod ledger;
 pub mod metrics;
+pub mod migration;
 pub mod phase_key;
 pub mod server;
 pub mod signer;

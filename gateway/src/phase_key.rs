@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use svcflow_model::call::PhaseRef;
+use svcflow_model::call::{KeyRef, PhaseRef};
 use svcflow_model::phase::{PhaseKey, PHASE_KEY_BYTES};
 use svcflow_model::{Call, ErrorKind};
 
@@ -28,16 +28,23 @@ pub async fn set(ledger: &dyn Ledger, user: &str, phase: PhaseRef, key: Vec<u8>)
     ledger.submit(user, &Call::SetPhaseKey(phase), transient).await.map(|_| ())
 }
 
-/// The phase's key as `user` reads it. With `create`, a phase without a key gets one first (a
-/// phase added by a manager outside it gets its key from its first participant upload).
-pub async fn get(ledger: &dyn Ledger, user: &str, project: &str, phase: &str, create: bool) -> Result<DataKey, LedgerError> {
-    let arg = PhaseRef { project: project.to_owned(), phase: phase.to_owned() };
+/// A phase key with the version it is.
+pub struct Versioned {
+    pub version: u32,
+    pub key: DataKey,
+}
+
+/// The phase's current key as `user` reads it. With `create`, a phase without a key of its
+/// current version gets one first (a phase added by a manager outside it, or whose key rotated,
+/// gets its key from its next participant upload).
+pub async fn current(ledger: &dyn Ledger, user: &str, project: &str, phase: &str, create: bool) -> Result<Versioned, LedgerError> {
+    let arg = KeyRef { project: project.to_owned(), phase: phase.to_owned(), version: None };
     let found: PhaseKey = match ledger::query(ledger, user, &Call::GetPhaseKey(arg.clone())).await {
         Ok(k) => k,
         // No key yet (or no such phase: then SetPhaseKey says so in turn).
         Err(e) if create && e.refusal().is_some_and(|r| r.kind == ErrorKind::NotFound) => {
             let key = generate().map_err(|e| unreadable(format!("no random key: {e}")))?;
-            match set(ledger, user, arg.clone(), key).await {
+            match set(ledger, user, PhaseRef { project: project.to_owned(), phase: phase.to_owned() }, key).await {
                 Ok(()) => {}
                 // Someone else set it first: theirs is the key.
                 Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::Conflict) => {}
@@ -47,6 +54,16 @@ pub async fn get(ledger: &dyn Ledger, user: &str, project: &str, phase: &str, cr
         }
         Err(e) => return Err(e),
     };
+    Ok(Versioned { version: found.version, key: decode(&found)? })
+}
+
+/// Version `version` of the phase's key (the one an anchor names), as `user` reads it.
+pub async fn version(ledger: &dyn Ledger, user: &str, project: &str, phase: &str, version: u32) -> Result<DataKey, LedgerError> {
+    let arg = KeyRef { project: project.to_owned(), phase: phase.to_owned(), version: Some(version) };
+    decode(&ledger::query(ledger, user, &Call::GetPhaseKey(arg)).await?)
+}
+
+fn decode(found: &PhaseKey) -> Result<DataKey, LedgerError> {
     let raw = base64::engine::general_purpose::STANDARD.decode(found.key.as_bytes()).map_err(|e| unreadable(format!("not base64: {e}")))?;
     DataKey::from_slice(&raw).map_err(|e| unreadable(e.to_string()))
 }

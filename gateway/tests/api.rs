@@ -16,6 +16,7 @@ use support::gateway::{assert_error, call, start, Gateway, Options};
 struct Net {
     orgs: Vec<Gateway>,
     objects: tempfile::TempDir,
+    ledger: Arc<FakeLedger>,
 }
 
 impl Net {
@@ -38,7 +39,26 @@ impl Net {
                 g
             })
             .collect();
-        Self { orgs, objects }
+        Self { orgs, objects, ledger }
+    }
+
+    /// Polls a phase's migration until it ends.
+    async fn migrated(&self, org: usize, user: &str, project: &str, phase: &str) -> Value {
+        let path = format!("/v1/projects/{project}/phases/{phase}/migration");
+        for _ in 0..200 {
+            let (s, m) = self.req(org, user, "GET", &path, None).await;
+            assert_eq!(s, 200, "{m}");
+            if m["migrating"] == false && m["driving"] == false {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("{path} did not end");
+    }
+
+    /// The object key an anchor names.
+    fn ledger_object(&self, anchor: &Value) -> String {
+        anchor["object_key"].as_str().expect("an anchor").to_owned()
     }
 
     fn org(&self, n: usize) -> &Gateway {
@@ -273,4 +293,84 @@ async fn events_replay_only_what_the_caller_may_see() {
     let org3 = events(n.org(3), "\"phase\":\"P2\",\"project\":\"e1\",\"record\":\"r\"").await;
     assert!(org3.contains("\"phase\":\"P2\"") && !org3.contains("\"phase\":\"P1\""), "Org3 never sees P1's events: {org3}");
     assert_error(n.req(1, "User1", "GET", "/v1/events?phase=P1", None).await, 400, "bad_request", "phase needs project");
+}
+
+#[tokio::test]
+async fn membership_changes_move_the_data_and_rotate_the_key() {
+    let n = Net::start();
+    n.scenario("m1").await;
+    let (p1, p2) = ("/v1/projects/m1/phases/P1", "/v1/projects/m1/phases/P2");
+    let ok = |r: (u16, Value), want: u16| {
+        assert_eq!(r.0, want, "{}", r.1);
+        r.1
+    };
+    ok(n.req(2, "User1", "PUT", &format!("{p1}/records/spec"), Some(json!({"v": 1}))).await, 201);
+    ok(n.req(1, "User1", "PUT", &format!("{p1}/records/spec"), Some(json!({"v": 2}))).await, 200);
+    let g1 = n.org(1);
+    let up = g1.as_user("User1").post(g1.url(&format!("{p1}/files?name=old.txt&id=old"))).body("sealed under key 1");
+    assert_eq!(call(up).await.1["file"]["key_version"], 1);
+    ok(n.req(1, "User1", "POST", &format!("{p1}/activate"), None).await, 200);
+
+    // Org2 leaves the active P1 and Org3 joins: 202, and the owner's gateway (Org1 stays) moves the data.
+    let swap = json!({"participants": [{"msp_id": "Org1MSP"}, {"msp_id": "Org3MSP"}]});
+    let r = g1.as_user("User1").patch(g1.url(p1)).body(swap.to_string()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(r.headers().get("location").and_then(|v| v.to_str().ok()), Some(format!("{p1}/migration").as_str()));
+    assert_eq!(r.headers().get("x-migration").and_then(|v| v.to_str().ok()), Some("moving"));
+    let m = n.migrated(1, "User1", "m1", "P1").await;
+    assert!(m.get("migration").is_none(), "{m}");
+    let ph = ok(n.req(3, "User1", "GET", p1, None).await, 200);
+    assert_eq!((ph["collection"].as_str(), ph["key_version"].as_u64()), (Some("col_Org1MSP_Org3MSP"), Some(2)), "{ph}");
+    let endorsers = n.ledger.endorsers.lock().unwrap().clone();
+    assert!(endorsers.contains(&("MigratePhase".to_owned(), vec!["Org1MSP".into(), "Org2MSP".into(), "Org3MSP".into()])), "{endorsers:?}");
+
+    // The joiner reads the history and the file sealed before it joined; the leaver reads nothing.
+    let h = ok(n.req(3, "User1", "GET", &format!("{p1}/records/spec/history"), None).await, 200);
+    assert_eq!(h["items"].as_array().map(Vec::len), Some(2));
+    let g3 = n.org(3);
+    let r = g3.as_user("User1").get(g3.url(&format!("{p1}/files/old/content"))).send().await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"sealed under key 1");
+    assert_error(n.req(2, "User1", "GET", &format!("{p1}/records/spec"), None).await, 403, "forbidden", "not a participant");
+    // New files use key version 2; resealing moves the old one onto it too.
+    let (s, a) = call(g3.as_user("User1").post(g3.url(&format!("{p1}/files?name=new.txt&id=new"))).body("after the swap")).await;
+    assert_eq!((s, a["file"]["key_version"].as_u64()), (201, Some(2)), "{a}");
+    let old_object = n.ledger_object(&n.req(1, "User1", "GET", &format!("{p1}/files/old"), None).await.1);
+    let done = ok(n.req(1, "User1", "POST", &format!("{p1}/reseal"), None).await, 200);
+    assert_eq!(done, json!({"key_version": 2, "resealed": ["old"]}));
+    assert!(!n.objects.path().join(&old_object).exists(), "the object under the old key is gone");
+    assert_eq!(ok(n.req(3, "User1", "GET", &format!("{p1}/files/old"), None).await, 200)["key_version"], 2);
+    let r = g3.as_user("User1").get(g3.url(&format!("{p1}/files/old/content"))).send().await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"sealed under key 1");
+    assert_eq!(ok(n.req(1, "User1", "POST", &format!("{p1}/reseal"), None).await, 200)["resealed"], json!([]));
+
+    // P2 {Org2, Org3}: its manager (Org1) is no participant, so the move waits for one.
+    let r = g1.as_user("User1").patch(g1.url(p2)).body(json!({"participants": [{"msp_id": "Org2MSP"}]}).to_string()).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers().get("x-migration").and_then(|v| v.to_str().ok())), (202, Some("pending")));
+    assert_error(
+        n.req(2, "User1", "PUT", &format!("{p2}/records/x"), Some(json!({}))).await,
+        409,
+        "conflict",
+        "migrating from col_Org2MSP_Org3MSP to col_Org2MSP",
+    );
+    assert_error(n.req(1, "User1", "PATCH", p2, Some(json!({"participants": [{"msp_id": "Org2MSP"}]}))).await, 409, "conflict", "migrating");
+    let (s, m) = n.req(3, "User1", "GET", &format!("{p2}/migration"), None).await;
+    assert_eq!((s, m["migrating"].as_bool(), m["migration"]["to"].as_str()), (200, Some(true), Some("col_Org2MSP")), "{m}");
+    assert_error(n.req(3, "User1", "POST", &format!("{p2}/migration"), None).await, 403, "forbidden", "leaves phase P2");
+    assert_eq!(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await.0, 202);
+    n.migrated(2, "User1", "m1", "P2").await;
+    assert_error(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await, 409, "conflict", "not migrating");
+    ok(n.req(2, "User1", "PUT", &format!("{p2}/records/x"), Some(json!({}))).await, 201);
+    // Disjoint org sets and unknown orgs are refused, naming why.
+    assert_error(
+        n.req(1, "User1", "PATCH", p2, Some(json!({"participants": [{"msp_id": "Org1MSP"}]}))).await,
+        409,
+        "conflict",
+        "add the new orgs first",
+    );
+    assert_error(
+        n.req(1, "User1", "PATCH", p2, Some(json!({"participants": [{"msp_id": "Org2MSP"}, {"msp_id": "Org9MSP"}]}))).await,
+        400,
+        "bad_request",
+        "participants[1].msp_id: Org9MSP is not an org of this channel",
+    );
 }

@@ -49,6 +49,8 @@ mod tests {
             status: PhaseStatus::Active,
             participants: ps,
             collection: "c".into(),
+            key_version: 1,
+            migration: None,
         };
         let u1 = who("Org1MSP", "u1", Role::Client);
         let admin = who("Org1MSP", "a", Role::Admin);

@@ -32,6 +32,25 @@ pub struct PhaseRef {
     pub phase: String,
 }
 
+/// A version of a phase's key (the current one when left out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    pub project: String,
+    pub phase: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+}
+
+/// A phase's values in one named collection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionRef {
+    pub project: String,
+    pub phase: String,
+    pub collection: String,
+}
+
 /// One transaction of a phase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,7 +131,8 @@ calls! {
     ListPhases(ProjectArg) = Read,
     /// The phase key comes in the transient map under `phase_key`.
     SetPhaseKey(PhaseRef) = Write,
-    GetPhaseKey(PhaseRef) = Read,
+    /// A version of the phase key (the current one by default): participants only.
+    GetPhaseKey(KeyRef) = Read,
     /// The record's id and document come in the transient map (`record_id`, `record`): a
     /// submitted transaction's arguments are public.
     PutRecord(PhaseRef) = Write,
@@ -123,6 +143,17 @@ calls! {
     AnchorFile(PhaseRef) = Write,
     GetFile(ItemRef) = Read,
     ListFiles(PhaseRef) = Read,
+    /// Seals an anchored file's object anew under the current key version: the new object key
+    /// and key version come in the transient map under `file`; size and hash stay.
+    ResealFile(PhaseRef) = Write,
+    /// The next batch of a migrating phase's values in its old collection (participants only).
+    ReadMigrationBatch(PhaseRef) = Read,
+    /// Moves the batch given in the transient map under `batch` to the new collection; the batch
+    /// marked last ends the migration.
+    MigratePhase(PhaseRef) = Write,
+    /// How many of a phase's values a collection holds on the endorsing peer: an org's own check
+    /// that it kept nothing after leaving (members of the collection only).
+    PhaseHoldings(CollectionRef) = Read,
     /// Which record or file a transaction of the phase wrote (participants only).
     GetChange(TxRef) = Read,
     /// The caller's identity as the chaincode sees it.
@@ -152,7 +183,7 @@ mod tests {
             let arg = c.argument().unwrap();
             assert_eq!(Call::parse(c.name(), arg.as_bytes()).unwrap(), c, "{arg}");
         }
-        assert_eq!(Call::NAMES.len(), 19);
+        assert_eq!(Call::NAMES.len(), 23);
         assert_eq!(Call::parse("ClosePhase", br#"{"project":"p","id":"P"}"#).unwrap().access(), Access::Write);
     }
 

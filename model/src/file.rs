@@ -24,6 +24,9 @@ pub struct FileAnchor {
     pub sha256: String,
     pub content_type: String,
     pub object_key: String,
+    /// The version of the phase key the object is sealed with.
+    #[serde(default = "first_key_version")]
+    pub key_version: u32,
     pub uploader: Principal,
     pub tx_id: String,
     /// Transaction timestamp, RFC 3339.
@@ -42,6 +45,25 @@ pub struct NewAnchor {
     pub sha256: String,
     pub content_type: String,
     pub object_key: String,
+    /// The phase key version the object was sealed with: the current one, or the anchor is
+    /// refused (the key rotated during the upload).
+    pub key_version: u32,
+}
+
+/// What `ResealFile` takes in the transient map (under [`TRANSIENT_FILE`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reseal {
+    pub id: String,
+    pub object_key: String,
+    pub key_version: u32,
+    /// Size and hash of the plaintext read back from the old object: they must match the anchor.
+    pub size: u64,
+    pub sha256: String,
+}
+
+fn first_key_version() -> u32 {
+    1
 }
 
 pub const TRANSIENT_FILE: &str = "file";

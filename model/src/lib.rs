@@ -17,6 +17,7 @@ pub mod file;
 pub mod identity;
 pub mod ids;
 pub mod lifecycle;
+pub mod migration;
 pub mod page;
 pub mod phase;
 pub mod project;

@@ -3,7 +3,7 @@
 
 use crate::error::{Refusal, Result};
 use crate::identity::{Identity, Role};
-use crate::phase::{Phase, PhaseStatus};
+use crate::phase::{org_set, Phase, PhaseStatus};
 use crate::project::Project;
 
 /// Any client (or admin) of a consortium org may create a project; peers and orderers may not.
@@ -27,6 +27,10 @@ pub fn may_manage(who: &Identity, project: &Project) -> Result<()> {
 /// Planned → active → closed; a planned phase may also close without ever running.
 pub fn may_become(phase: &Phase, to: PhaseStatus) -> Result<()> {
     use PhaseStatus::*;
+    if phase.migration.is_some() {
+        // A migration's batches are writes of the phase; they must all land first.
+        may_change(phase)?;
+    }
     if matches!((phase.status, to), (Planned, Active) | (Planned | Active, Closed)) {
         Ok(())
     } else {
@@ -38,6 +42,12 @@ pub fn may_become(phase: &Phase, to: PhaseStatus) -> Result<()> {
 pub fn may_change(phase: &Phase) -> Result<()> {
     if phase.status == PhaseStatus::Closed {
         return Err(Refusal::conflict(format!("phase {} is closed and read-only", phase.id)));
+    }
+    if let Some(m) = &phase.migration {
+        return Err(Refusal::conflict(format!(
+            "phase {} is migrating from {} to {} ({} values moved so far); its data cannot change until the migration ends, reads go on",
+            phase.id, m.from, m.to, m.moved
+        )));
     }
     Ok(())
 }
@@ -54,12 +64,34 @@ pub fn may_reorder(phase: &Phase) -> Result<()> {
 /// Whether the phase's participant orgs (and so its collection) may become `new_collection`.
 /// Data already in the old collection cannot follow into another one: once a phase has started,
 /// its org set is fixed (identities and roles within those orgs may still change).
-pub fn may_change_orgs(phase: &Phase, new_collection: &str) -> Result<()> {
+pub fn may_change_orgs(phase: &Phase, new_orgs: &[&str]) -> Result<()> {
     may_change(phase)?;
-    if new_collection != phase.collection && phase.status != PhaseStatus::Planned {
+    let old_orgs = org_set(&phase.participants);
+    if old_orgs != new_orgs && !new_orgs.iter().any(|o| old_orgs.contains(o)) {
         return Err(Refusal::conflict(format!(
-            "phase {} is {:?}: its participant orgs are fixed; only identities and roles within them may change",
-            phase.id, phase.status
+            "phase {}: the new orgs ({}) share none with the current ones ({}), and the data can only be moved by a participant of both; add the new orgs first, then remove the old ones",
+            phase.id,
+            new_orgs.join(", "),
+            old_orgs.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Who may move a migrating phase's data: a participant (of the phase as it is) whose org stays
+/// in it. Reading the old collection and writing the new one take a member of both.
+pub fn may_migrate(who: &Identity, phase: &Phase) -> Result<()> {
+    let Some(m) = &phase.migration else {
+        return Err(Refusal::conflict(format!("phase {} of project {} is not migrating", phase.id, phase.project)));
+    };
+    crate::acl::must_participate(who, phase)?;
+    let staying = org_set(&m.participants);
+    if !staying.contains(&who.msp_id.as_str()) {
+        return Err(Refusal::forbidden(format!(
+            "{} leaves phase {}: a participant whose org stays ({}) moves its data",
+            who.msp_id,
+            phase.id,
+            staying.join(", ")
         )));
     }
     Ok(())
@@ -83,6 +115,8 @@ mod tests {
             status,
             participants: vec![Participant { msp_id: "Org1MSP".into(), identity: None, role: None }],
             collection: "col_Org1MSP".into(),
+            key_version: 1,
+            migration: None,
         }
     }
 
@@ -113,14 +147,34 @@ mod tests {
     fn what_each_state_allows() {
         let conflict = Some(ErrorKind::Conflict);
         // (state, change, reorder, change orgs, keep orgs)
-        let table = [(Planned, None, None, None, None), (Active, None, conflict, conflict, None), (Closed, conflict, conflict, conflict, conflict)];
+        let table = [(Planned, None, None, None, None), (Active, None, conflict, None, None), (Closed, conflict, conflict, conflict, conflict)];
         for (st, change, reorder, orgs, same) in table {
             let ph = phase(st);
             assert_eq!(kind(may_change(&ph)), change, "{st:?} change");
             assert_eq!(kind(may_reorder(&ph)), reorder, "{st:?} reorder");
-            assert_eq!(kind(may_change_orgs(&ph, "col_Org1MSP_Org2MSP")), orgs, "{st:?} new org set");
-            assert_eq!(kind(may_change_orgs(&ph, "col_Org1MSP")), same, "{st:?} same org set");
+            assert_eq!(kind(may_change_orgs(&ph, &["Org1MSP", "Org2MSP"])), orgs, "{st:?} new org set");
+            assert_eq!(kind(may_change_orgs(&ph, &["Org1MSP"])), same, "{st:?} same org set");
+            if st != Closed {
+                assert_eq!(kind(may_change_orgs(&ph, &["Org2MSP"])), conflict, "{st:?} disjoint org set");
+            }
         }
+    }
+
+    #[test]
+    fn a_migrating_phase_waits() {
+        let mut ph = phase(Active);
+        ph.migration = Some(crate::phase::Migration {
+            participants: vec![],
+            from: "col_Org1MSP".into(),
+            to: "col_Org1MSP_Org2MSP".into(),
+            moved: 3,
+            batches: 1,
+        });
+        let e = may_change(&ph).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Conflict);
+        assert!(e.reason.contains("migrating from col_Org1MSP to col_Org1MSP_Org2MSP"), "{e}");
+        assert_eq!(kind(may_become(&ph, Closed)), Some(ErrorKind::Conflict));
+        assert_eq!(kind(may_change_orgs(&ph, &["Org1MSP"])), Some(ErrorKind::Conflict));
     }
 
     #[test]

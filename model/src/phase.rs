@@ -82,6 +82,41 @@ pub struct Phase {
     pub participants: Vec<Participant>,
     /// The private data collection of the participant orgs.
     pub collection: String,
+    /// The version of the phase's data key that new files are sealed with. Every removal of a
+    /// participant makes a new version, which the removed party never receives.
+    #[serde(default = "first_key_version")]
+    pub key_version: u32,
+    /// Set while the phase's data moves to another org set's collection: its writes wait, its
+    /// reads go on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<Migration>,
+}
+
+fn first_key_version() -> u32 {
+    1
+}
+
+/// A move of a phase's data to the collection of a new org set, under way. The phase keeps its
+/// old participants until the last batch has moved; then these become its participants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Migration {
+    /// The participants the phase will have.
+    pub participants: Vec<Participant>,
+    /// The collection the data leaves.
+    pub from: String,
+    /// The collection the data moves to.
+    pub to: String,
+    /// Private values moved so far (records with every version, anchors, keys, changes).
+    pub moved: u64,
+    /// Transactions that moved them.
+    pub batches: u32,
+}
+
+/// Whether going from `old` to `new` takes anything away from anyone: an org, an identity or a
+/// role no longer listed. Such a change rotates the phase key.
+pub fn removes(old: &[Participant], new: &[Participant]) -> bool {
+    old.iter().any(|p| !new.contains(p))
 }
 
 /// `AddPhase`'s argument.
@@ -154,6 +189,8 @@ impl PhaseUpdate {
 pub struct PhaseKey {
     pub project: String,
     pub phase: String,
+    /// Which version of the phase's key this is (see [`Phase::key_version`]).
+    pub version: u32,
     /// Base64 of the 32-byte key.
     pub key: String,
 }
@@ -188,5 +225,16 @@ mod tests {
         let absent: Participant = serde_json::from_str(r#"{"msp_id":"Org1MSP"}"#).unwrap();
         assert_eq!(absent.role, None);
         assert_eq!(org_set(&[p("Org2MSP"), p("Org1MSP"), p("Org2MSP")]), vec!["Org1MSP", "Org2MSP"]);
+    }
+
+    #[test]
+    fn removals() {
+        let alice = Participant { msp_id: "Org1MSP".into(), identity: Some("alice".into()), role: None };
+        let admin = Participant { msp_id: "Org1MSP".into(), identity: None, role: Some(Role::Admin) };
+        assert!(!removes(&[p("Org1MSP")], &[p("Org1MSP"), p("Org2MSP")]), "adding an org");
+        assert!(removes(&[p("Org1MSP"), p("Org2MSP")], &[p("Org1MSP")]), "removing an org");
+        assert!(removes(&[p("Org1MSP"), alice.clone()], &[p("Org1MSP")]), "removing an identity");
+        assert!(removes(std::slice::from_ref(&admin), &[p("Org1MSP")]), "a role changed is one taken away");
+        assert!(!removes(&[alice.clone(), admin.clone()], &[admin, alice]), "order does not matter");
     }
 }

@@ -2,7 +2,7 @@
 
 use svcflow_model::call::{ItemRef, PhaseRef};
 use svcflow_model::change::Written;
-use svcflow_model::file::{FileAnchor, NewAnchor, TRANSIENT_FILE};
+use svcflow_model::file::{FileAnchor, NewAnchor, Reseal, TRANSIENT_FILE};
 use svcflow_model::ids;
 
 use super::phases::{as_participant, read_private};
@@ -19,6 +19,12 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     let a: NewAnchor = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient file is not the expected JSON: {e}")))?;
     a.validate()?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
+    if a.key_version != phase.key_version {
+        return Err(ContractError::conflict(format!(
+            "the file was sealed with key version {} but phase {} is at version {} (a participant was removed during the upload): upload it again",
+            a.key_version, phase.id, phase.key_version
+        )));
+    }
     let key = keys::file(&phase.project, &phase.id, &a.id);
     if read_private(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("file {} of phase {} is already anchored", a.id, phase.id)));
@@ -32,6 +38,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
         sha256: a.sha256.to_ascii_lowercase(),
         content_type: a.content_type,
         object_key: a.object_key,
+        key_version: a.key_version,
         uploader: me(stub),
         tx_id: stub.tx_id().to_owned(),
         created: stub.tx_timestamp().to_owned(),
@@ -54,4 +61,32 @@ pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
 pub async fn list<S: Stub>(stub: &S, req: PhaseRef) -> Result<Vec<FileAnchor>> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
     private_list(stub, &phase, keys::FILE, &[&phase.project, &phase.id], "file anchor").await
+}
+
+/// Points an anchor at its object sealed anew under the current key version; the plaintext's
+/// size and hash must be the anchored ones.
+pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
+    let raw = stub
+        .transient(TRANSIENT_FILE)
+        .ok_or_else(|| ContractError::bad("the new object must come in the transient map under \"file\" (arguments are public)"))?;
+    let r: Reseal = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient file is not the expected JSON: {e}")))?;
+    ids::validate_id("file", &r.id)?;
+    let phase = as_participant(stub, &req.project, &req.phase, true).await?;
+    if r.key_version != phase.key_version {
+        return Err(ContractError::conflict(format!("phase {} is at key version {}, not {}", phase.id, phase.key_version, r.key_version)));
+    }
+    let key = keys::file(&phase.project, &phase.id, &r.id);
+    let mut anchor: FileAnchor = match read_private(stub, &phase, &key).await? {
+        Some(b) => decode("file anchor", &b)?,
+        None => return Err(ContractError::not_found(format!("file {} of phase {} does not exist", r.id, phase.id))),
+    };
+    if anchor.size != r.size || !anchor.sha256.eq_ignore_ascii_case(&r.sha256) {
+        return Err(ContractError::conflict(format!("the resealed object of file {} is not the anchored plaintext", r.id)));
+    }
+    anchor.object_key = r.object_key;
+    anchor.key_version = r.key_version;
+    stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
+    note_change(stub, &phase, None, Some(&anchor.id)).await?;
+    emit(stub, "FileResealed", &anchor.project, Some(&anchor.phase));
+    Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: stub.tx_id().to_owned(), version: None })
 }

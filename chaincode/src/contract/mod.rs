@@ -7,6 +7,7 @@
 //! lifecycle) are `svcflow-model`'s, shared with the gateway.
 
 mod files;
+mod migration;
 mod phases;
 mod projects;
 mod records;
@@ -54,6 +55,10 @@ pub async fn dispatch<S: Stub>(stub: &S, call: Call) -> Result<Vec<u8>> {
         Call::AnchorFile(a) => to_json(&files::anchor(stub, a).await?),
         Call::GetFile(a) => to_json(&files::get(stub, a).await?),
         Call::ListFiles(a) => to_json(&files::list(stub, a).await?),
+        Call::ResealFile(a) => to_json(&files::reseal(stub, a).await?),
+        Call::ReadMigrationBatch(a) => to_json(&migration::read_batch(stub, a).await?),
+        Call::MigratePhase(a) => to_json(&migration::step(stub, a).await?),
+        Call::PhaseHoldings(a) => to_json(&migration::holdings(stub, a).await?),
         Call::GetChange(a) => to_json(&records::change(stub, a).await?),
         Call::WhoAmI(_) => to_json(stub.creator()),
     }

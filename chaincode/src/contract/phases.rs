@@ -3,8 +3,8 @@
 
 use base64::Engine;
 use serde_json::json;
-use svcflow_model::call::PhaseRef;
-use svcflow_model::phase::{self as model, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, PHASE_KEY_BYTES};
+use svcflow_model::call::{KeyRef, PhaseRef};
+use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, PHASE_KEY_BYTES};
 use svcflow_model::{acl, ids, lifecycle};
 
 use super::{decode, emit, projects, to_json};
@@ -17,10 +17,24 @@ fn collection_of(ps: &[Participant]) -> String {
     collection::name_for(model::org_set(ps))
 }
 
-/// Fails with the command that adds the collection when it is not in the chaincode definition.
+async fn collection_exists<S: Stub>(stub: &S, name: &str) -> Result<()> {
+    stub.private_hash(name, "\u{0}probe").await.map(|_| ())
+}
+
+/// Fails with the command that adds the collection when it is not in the chaincode definition,
+/// or naming the participant whose org is not on the channel (every org of the channel has a
+/// collection of its own).
 async fn require_collection<S: Stub>(stub: &S, ps: &[Participant]) -> Result<String> {
     let name = collection_of(ps);
-    if let Err(e) = stub.private_hash(&name, "\u{0}probe").await {
+    if let Err(e) = collection_exists(stub, &name).await {
+        for (i, p) in ps.iter().enumerate() {
+            if collection_exists(stub, &collection::name_for([p.msp_id.as_str()])).await.is_err() {
+                return Err(ContractError::bad(format!(
+                    "participants[{i}].msp_id: {} is not an org of this channel (the chaincode has no collection for it)",
+                    p.msp_id
+                )));
+            }
+        }
         let orgs = collection::org_set_arg(model::org_set(ps));
         return Err(ContractError::bad(format!(
             "collection {name} for {orgs} is not in the chaincode definition; an admin adds it with: fabric-network/network.sh addCollection {orgs} (peer said: {e})"
@@ -62,7 +76,7 @@ fn key_from_transient<S: Stub>(stub: &S) -> Result<Option<Vec<u8>>> {
     }
 }
 
-async fn put<S: Stub>(stub: &S, phase: &Phase) -> Result<()> {
+pub(super) async fn put<S: Stub>(stub: &S, phase: &Phase) -> Result<()> {
     stub.put_state(&keys::phase(&phase.project, &phase.id), to_json(phase)?).await
 }
 
@@ -86,6 +100,8 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         status: PhaseStatus::Planned,
         participants: req.participants,
         collection,
+        key_version: 1,
+        migration: None,
     };
     // AddPhase writes public state, so orgs outside the phase may endorse it: the key must never
     // ride along. A participant sets it with SetPhaseKey, endorsed by the phase's orgs only.
@@ -113,9 +129,17 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
         phase.position = pos;
     }
     if let Some(ps) = req.participants {
-        lifecycle::may_change_orgs(&phase, &collection_of(&ps))?;
-        phase.collection = require_collection(stub, &ps).await?;
-        phase.participants = ps;
+        lifecycle::may_change_orgs(&phase, &model::org_set(&ps))?;
+        let to = require_collection(stub, &ps).await?;
+        if model::removes(&phase.participants, &ps) {
+            // Whoever was removed keeps what they read, never the key of what comes next.
+            phase.key_version += 1;
+        }
+        if to == phase.collection {
+            phase.participants = ps;
+        } else {
+            phase.migration = Some(Migration { participants: ps, from: phase.collection.clone(), to, moved: 0, batches: 0 });
+        }
     }
     put(stub, &phase).await?;
     emit(stub, "PhaseUpdated", &phase.project, Some(&phase.id));
@@ -135,9 +159,14 @@ pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Re
 }
 
 /// A private read of the phase's data. A peer of an org outside the phase holds only the hashes
-/// and refuses; the caller then learns why instead of getting an internal error.
+/// and refuses; the caller then learns why instead of getting an internal error. While the phase
+/// migrates, what has moved already is read from the new collection (where this peer holds it).
 pub(super) async fn read_private<S: Stub>(stub: &S, phase: &Phase, key: &str) -> Result<Option<Vec<u8>>> {
-    stub.get_private(&phase.collection, key).await.map_err(|e| not_held_here(stub, phase, e))
+    let found = stub.get_private(&phase.collection, key).await.map_err(|e| not_held_here(stub, phase, e))?;
+    match (&found, &phase.migration) {
+        (None, Some(m)) => Ok(stub.get_private(&m.to, key).await.unwrap_or(None)),
+        _ => Ok(found),
+    }
 }
 
 /// `e` of a private read, as a clear refusal when this peer's org takes no part in the phase.
@@ -164,22 +193,27 @@ pub(super) async fn as_participant<S: Stub>(stub: &S, project: &str, phase: &str
     Ok(phase)
 }
 
+/// Sets the key of the phase's current key version, which must not have one yet.
 pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_json::Value> {
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let k = key_from_transient(stub)?.ok_or_else(|| ContractError::bad(format!("transient phase_key ({PHASE_KEY_BYTES} bytes) is required")))?;
-    let key = keys::phase_key(&phase.project, &phase.id);
+    let key = keys::phase_key(&phase.project, &phase.id, phase.key_version);
     if read_private(stub, &phase, &key).await?.is_some() {
-        return Err(ContractError::conflict(format!("phase {} already has a key", phase.id)));
+        return Err(ContractError::conflict(format!("phase {} already has a key of version {}", phase.id, phase.key_version)));
     }
     stub.put_private(&phase.collection, &key, k).await?;
     emit(stub, "PhaseKeySet", &phase.project, Some(&phase.id));
-    Ok(json!({"project": phase.project, "phase": phase.id}))
+    Ok(json!({"project": phase.project, "phase": phase.id, "version": phase.key_version}))
 }
 
-pub async fn get_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<PhaseKey> {
+pub async fn get_key<S: Stub>(stub: &S, req: KeyRef) -> Result<PhaseKey> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match read_private(stub, &phase, &keys::phase_key(&phase.project, &phase.id)).await? {
-        Some(k) => Ok(PhaseKey { project: phase.project, phase: phase.id, key: base64::engine::general_purpose::STANDARD.encode(k) }),
-        None => Err(ContractError::not_found(format!("phase {} has no key yet", phase.id))),
+    let version = req.version.unwrap_or(phase.key_version);
+    if version == 0 || version > phase.key_version {
+        return Err(ContractError::bad(format!("phase {} has key versions 1 to {}, not {version}", phase.id, phase.key_version)));
+    }
+    match read_private(stub, &phase, &keys::phase_key(&phase.project, &phase.id, version)).await? {
+        Some(k) => Ok(PhaseKey { project: phase.project, phase: phase.id, version, key: base64::engine::general_purpose::STANDARD.encode(k) }),
+        None => Err(ContractError::not_found(format!("phase {} has no key of version {version} yet", phase.id))),
     }
 }

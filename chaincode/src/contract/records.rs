@@ -96,12 +96,16 @@ pub(super) async fn private_list<S: Stub, T: DeserializeOwned>(
     what: &str,
 ) -> Result<Vec<T>> {
     let (start, end) = keys::prefix_range(object_type, attrs);
-    stub.private_range(&phase.collection, &start, &end)
-        .await
-        .map_err(|e| not_held_here(stub, phase, e))?
-        .iter()
-        .map(|(_, v)| decode(what, v))
-        .collect()
+    let mut pairs = stub.private_range(&phase.collection, &start, &end).await.map_err(|e| not_held_here(stub, phase, e))?;
+    if let Some(m) = &phase.migration {
+        // What has moved already; a peer that does not hold the new collection has only the rest.
+        if let Ok(moved) = stub.private_range(&m.to, &start, &end).await {
+            pairs.extend(moved);
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            pairs.dedup_by(|a, b| a.0 == b.0);
+        }
+    }
+    pairs.iter().map(|(_, v)| decode(what, v)).collect()
 }
 
 pub async fn list<S: Stub>(stub: &S, req: PhaseRef) -> Result<Vec<Record>> {

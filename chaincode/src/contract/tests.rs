@@ -32,7 +32,11 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let cfg = crate::collection::config("Org1MSP,Org2MSP,Org3MSP").unwrap();
+        Self::with_collections("Org1MSP,Org2MSP,Org3MSP")
+    }
+
+    fn with_collections(spec: &str) -> Self {
+        let cfg = crate::collection::config(spec).unwrap();
         Self { ledger: RefCell::new(MemLedger::with_collections(&cfg)), tx: RefCell::new(0) }
     }
 
@@ -208,8 +212,10 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
     w.call(&o1, "ActivatePhase", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
     w.refused(&o1, "ActivatePhase", json!({"project":"p1","phase":"P1"}), &[], "conflict:");
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","position":7}), &[], "conflict:");
-    w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"}]}), &[], "conflict:");
-    // Identities within the same orgs may still change once active.
+    // Orgs may change once active, but the data needs a participant of both sets to move it.
+    let m = w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org3MSP"}]}), &[], "conflict:");
+    assert!(m.contains("add the new orgs first"), "{m}");
+    // Identities within the same orgs may change once active.
     w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP","role":"admin"},{"msp_id":"Org2MSP"}]}), &[])
         .unwrap();
     w.call(&o1, "ClosePhase", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
@@ -233,17 +239,16 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
 
 #[test]
 fn missing_collection_names_the_fix() {
-    let w = World::new();
-    w.scenario();
+    // Org1 and Org2 are on the channel, the collection of the pair is not.
+    let w = World::with_collections("Org1MSP;Org2MSP");
     let o1 = user("Org1MSP", 1);
-    let m = w.refused(
-        &o1,
-        "AddPhase",
-        json!({"project":"p1","id":"X","name":"x","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}]}),
-        &[],
-        "bad_request:",
-    );
-    assert!(m.contains("col_Org1MSP_Org4MSP") && m.contains("network.sh addCollection Org1MSP,Org4MSP"), "{m}");
+    w.call(&o1, "CreateProject", json!({"id":"p1","name":"n"}), &[]).unwrap();
+    let add = |ps: serde_json::Value| json!({"project":"p1","id":"X","name":"x","participants":ps});
+    let m = w.refused(&o1, "AddPhase", add(json!([{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}])), &[], "bad_request:");
+    assert!(m.contains("col_Org1MSP_Org2MSP") && m.contains("network.sh addCollection Org1MSP,Org2MSP"), "{m}");
+    // An org that is not on the channel is named by its field.
+    let m = w.refused(&o1, "AddPhase", add(json!([{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}])), &[], "bad_request:");
+    assert!(m.contains("participants[1].msp_id: Org4MSP is not an org of this channel"), "{m}");
 }
 
 #[test]
@@ -254,7 +259,7 @@ fn files_anchor_once_and_only_for_participants() {
     let anchor = |name: &str| {
         vec![(
             "file",
-            json!({"id":"f1","name":name,"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":"p1/P1/f1"})
+            json!({"id":"f1","name":name,"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":"p1/P1/f1","key_version":1})
                 .to_string()
                 .into_bytes(),
         )]
@@ -319,4 +324,149 @@ fn a_peer_outside_the_phase_says_it_holds_nothing() {
         let m = e.to_string();
         assert!(m.contains("Org3MSP takes no part in phase P1") && m.contains("private data matching public hash version is not available"), "{m}");
     }
+}
+
+/// An anchor for AnchorFile's transient map.
+fn anchor(id: &str, key_version: u32) -> Vec<(&'static str, Vec<u8>)> {
+    let a = json!({"id":id,"name":format!("{id}.txt"),"size":5,"sha256":"ab".repeat(32),"content_type":"text/plain","object_key":format!("p1/P1/{id}"),"key_version":key_version});
+    vec![("file", a.to_string().into_bytes())]
+}
+
+fn batch_of(w: &World, as_: &Identity) -> serde_json::Value {
+    w.call(as_, "ReadMigrationBatch", json!({"project":"p1","phase":"P1"}), &[]).unwrap()
+}
+
+fn migrate(w: &World, as_: &Identity, batch: &serde_json::Value) -> Result<serde_json::Value> {
+    w.call(as_, "MigratePhase", json!({"project":"p1","phase":"P1"}), &[("batch", batch.to_string().into_bytes())])
+}
+
+#[test]
+fn an_org_swapped_on_an_active_phase_moves_its_data_and_the_leaver_keeps_nothing() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2, o3) = (user("Org1MSP", 1), user("Org2MSP", 1), user("Org3MSP", 1));
+    let p1 = json!({"project":"p1","phase":"P1"});
+    w.call(&o2, "PutRecord", p1.clone(), &doc("r1", json!({"v":1}))).unwrap();
+    w.call(&o1, "PutRecord", p1.clone(), &doc("r1", json!({"v":2}))).unwrap();
+    w.call(&o1, "AnchorFile", p1.clone(), &anchor("f1", 1)).unwrap();
+    w.call(&o1, "ActivatePhase", p1.clone(), &[]).unwrap();
+    // {Org1, Org2} -> {Org1, Org3}: Org2 leaves, so the key rotates; the data must move first.
+    let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}]}), &[]).unwrap();
+    assert_eq!(ph["key_version"], 2);
+    assert_eq!(ph["collection"], "col_Org1MSP_Org2MSP");
+    assert_eq!(ph["migration"]["to"], "col_Org1MSP_Org3MSP");
+    // While it migrates: reads go on, writes wait with a 409 naming the migration.
+    assert_eq!(w.call(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["version"], 2);
+    let m = w.refused(&o2, "PutRecord", p1.clone(), &doc("r2", json!({})), "conflict:");
+    assert!(m.contains("migrating from col_Org1MSP_Org2MSP to col_Org1MSP_Org3MSP"), "{m}");
+    w.refused(&o1, "SetPhaseKey", p1.clone(), &[("phase_key", vec![7; 32])], "conflict:");
+    w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"}]}), &[], "conflict:");
+    w.refused(&o1, "ClosePhase", p1.clone(), &[], "conflict:");
+    // Org3 joins only at the end; Org2 leaves, so it cannot move the data.
+    w.refused(&o3, "ReadMigrationBatch", p1.clone(), &[], "forbidden:");
+    let batch = batch_of(&w, &o1);
+    assert_eq!(batch["last"], true);
+    // r1 and its 2 versions, f1, key v1, 3 changes.
+    assert_eq!(batch["items"].as_array().unwrap().len(), 8);
+    w.refused(&o2, "MigratePhase", p1.clone(), &[("batch", batch.to_string().into_bytes())], "forbidden:");
+    // A value that is not what the old collection holds is refused.
+    let mut forged = batch.clone();
+    forged["items"][0]["value"] = json!(base64::engine::general_purpose::STANDARD.encode(b"{\"forged\":true}"));
+    w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", forged.to_string().into_bytes())], "conflict:");
+    let mut foreign = batch.clone();
+    foreign["items"][0]["key"] = json!(crate::keys::record("p1", "P2", "r2"));
+    w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", foreign.to_string().into_bytes())], "bad_request:");
+    let done = migrate(&w, &o1, &batch).unwrap();
+    assert_eq!((done["moved"].as_u64(), done["total"].as_u64(), done["done"].as_bool()), (Some(8), Some(8), Some(true)));
+    // Replaying the batch finds nothing to move.
+    assert!(migrate(&w, &o1, &batch).is_err());
+    let ph = w.call(&o1, "ListPhases", json!({"project":"p1"}), &[]).unwrap()[0].clone();
+    assert_eq!((ph["collection"].as_str(), ph.get("migration")), (Some("col_Org1MSP_Org3MSP"), None));
+    // The old collection keeps nothing of P1; the joiner reads its whole history and old key.
+    let held = w.call(&o2, "PhaseHoldings", json!({"project":"p1","phase":"P1","collection":"col_Org1MSP_Org2MSP"}), &[]).unwrap();
+    assert_eq!(held["values"], 0);
+    let held = w.call(&o3, "PhaseHoldings", json!({"project":"p1","phase":"P1","collection":"col_Org1MSP_Org3MSP"}), &[]).unwrap();
+    assert_eq!(held["values"], 8);
+    let h = w.call(&o3, "RecordHistory", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
+    assert_eq!(h.as_array().unwrap().len(), 2);
+    assert_eq!(w.call(&o3, "GetFile", json!({"project":"p1","phase":"P1","id":"f1"}), &[]).unwrap()["key_version"], 1);
+    assert_eq!(
+        w.call(&o3, "GetPhaseKey", json!({"project":"p1","phase":"P1","version":1}), &[]).unwrap()["key"],
+        base64::engine::general_purpose::STANDARD.encode([9u8; 32])
+    );
+    w.refused(&o3, "GetPhaseKey", p1.clone(), &[], "not_found:");
+    w.refused(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "forbidden:");
+    // The new key version; an upload sealed with the old one is refused.
+    w.call(&o3, "SetPhaseKey", p1.clone(), &[("phase_key", vec![3; 32])]).unwrap();
+    assert_eq!(w.call(&o1, "GetPhaseKey", p1.clone(), &[]).unwrap()["version"], 2);
+    w.refused(&o2, "GetPhaseKey", json!({"project":"p1","phase":"P1","version":2}), &[], "forbidden:");
+    let m = w.refused(&o3, "AnchorFile", p1.clone(), &anchor("f2", 1), "conflict:");
+    assert!(m.contains("upload it again"), "{m}");
+    w.call(&o3, "AnchorFile", p1.clone(), &anchor("f2", 2)).unwrap();
+    // Resealing f1 under version 2 keeps its size and hash.
+    let reseal = |v: u32, sha: &str| {
+        vec![("file", json!({"id":"f1","object_key":"p1/P1/f1.2","key_version":v,"size":5,"sha256":sha}).to_string().into_bytes())]
+    };
+    w.refused(&o1, "ResealFile", p1.clone(), &reseal(2, &"cd".repeat(32)), "conflict:");
+    w.refused(&o1, "ResealFile", p1.clone(), &reseal(1, &"ab".repeat(32)), "conflict:");
+    w.call(&o1, "ResealFile", p1.clone(), &reseal(2, &"ab".repeat(32))).unwrap();
+    let f1 = w.call(&o3, "GetFile", json!({"project":"p1","phase":"P1","id":"f1"}), &[]).unwrap();
+    assert_eq!((f1["key_version"].as_u64(), f1["object_key"].as_str()), (Some(2), Some("p1/P1/f1.2")));
+}
+
+#[test]
+fn a_large_migration_goes_in_batches_and_resumes_where_it_stopped() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2) = (user("Org1MSP", 1), user("Org2MSP", 1));
+    let p1 = json!({"project":"p1","phase":"P1"});
+    for i in 0..200 {
+        w.call(&o2, "PutRecord", p1.clone(), &doc(&format!("r{i:03}"), json!({"i":i}))).unwrap();
+    }
+    // An org joins: nothing is taken away, so the key stays.
+    let ph = w
+        .call(
+            &o1,
+            "UpdatePhase",
+            json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]}),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(ph["key_version"], 1);
+    // 200 records, 200 versions, 200 changes and one key: two batches.
+    let first = batch_of(&w, &o2);
+    assert_eq!((first["items"].as_array().unwrap().len(), first["last"].as_bool()), (svcflow_model::migration::MAX_BATCH_ITEMS, Some(false)));
+    let step = migrate(&w, &o2, &first).unwrap();
+    assert_eq!(step["done"], false);
+    // Interrupted here: the next read starts where the move stopped, with no cursor kept.
+    let second = batch_of(&w, &o1);
+    assert_eq!(second, batch_of(&w, &o2));
+    assert_eq!((second["items"].as_array().unwrap().len(), second["last"].as_bool()), (101, Some(true)));
+    // Reads during the migration see moved and unmoved values alike.
+    assert_eq!(w.call(&o1, "ListRecords", p1.clone(), &[]).unwrap().as_array().unwrap().len(), 200);
+    assert_eq!(w.call(&o1, "GetRecord", json!({"project":"p1","phase":"P1","id":"r000"}), &[]).unwrap()["document"]["i"], 0);
+    let done = migrate(&w, &o1, &second).unwrap();
+    assert_eq!((done["total"].as_u64(), done["done"].as_bool()), (Some(601), Some(true)));
+    assert_eq!(w.call(&user("Org3MSP", 1), "ListRecords", p1, &[]).unwrap().as_array().unwrap().len(), 200);
+}
+
+#[test]
+fn removing_an_identity_rotates_the_key_without_moving_data() {
+    let w = World::new();
+    w.scenario();
+    let (o1u1, o1u2) = (user("Org1MSP", 1), user("Org1MSP", 2));
+    let p3 = json!({"project":"p1","phase":"P3"});
+    // P3: Org1 User1 only. Add User2, then remove User1.
+    let both = json!([{"msp_id":"Org1MSP","identity":"id-User1@Org1MSP"},{"msp_id":"Org1MSP","identity":"id-User2@Org1MSP"}]);
+    let ph = w.call(&o1u1, "UpdatePhase", json!({"project":"p1","id":"P3","participants":both}), &[]).unwrap();
+    assert_eq!((ph["key_version"].as_u64(), ph.get("migration")), (Some(1), None));
+    w.call(&o1u2, "GetPhaseKey", p3.clone(), &[]).unwrap();
+    let ph = w
+        .call(&o1u1, "UpdatePhase", json!({"project":"p1","id":"P3","participants":[{"msp_id":"Org1MSP","identity":"id-User2@Org1MSP"}]}), &[])
+        .unwrap();
+    assert_eq!((ph["key_version"].as_u64(), ph.get("migration")), (Some(2), None));
+    w.call(&o1u2, "SetPhaseKey", p3.clone(), &[("phase_key", vec![5; 32])]).unwrap();
+    w.refused(&o1u1, "GetPhaseKey", p3.clone(), &[], "forbidden:");
+    assert_eq!(w.call(&o1u2, "GetPhaseKey", json!({"project":"p1","phase":"P3","version":1}), &[]).unwrap()["version"], 1);
+    w.refused(&o1u2, "GetPhaseKey", json!({"project":"p1","phase":"P3","version":3}), &[], "bad_request:");
 }

@@ -12,6 +12,7 @@ use crate::downloads::DownloadError;
 use crate::ledger::LedgerError;
 use crate::storage::StorageError;
 use crate::uploads::journal::JournalError;
+use crate::uploads::reseal::ResealError;
 use crate::uploads::UploadError;
 use crate::wallet::WalletError;
 
@@ -224,6 +225,15 @@ impl From<DownloadError> for Failure {
             DownloadError::Storage { source, .. } => source.into(),
         };
         Self { error, tx_id }
+    }
+}
+
+impl From<ResealError> for Failure {
+    fn from(e: ResealError) -> Self {
+        match e {
+            ResealError::Upload(u) => u.into(),
+            ResealError::Download(d) => d.into(),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use super::params::{FilePath, PhasePath};
 use super::{committed, paginate, Caller, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
 use crate::downloads::{self, Verified};
 use crate::storage::StorageError;
+use crate::uploads::reseal::Resealed;
 use crate::uploads::{self, Outcome, Upload};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -293,6 +294,22 @@ pub async fn verify(state: State, caller: Caller, path: web::Path<FilePath>) -> 
             })),
         Verified::Broken { reason, tx_id } => Ok(HttpResponse::Ok().json(Verification::NotVerified { verified: false, reason, tx_id })),
     }
+}
+
+/// Re-encrypt a phase's files
+///
+/// Seals every file of the phase that is under an older key version anew under the current one
+/// (after a participant was removed), and deletes the old objects: from then on a removed party
+/// that kept an old key can decrypt none of them, even holding the stored objects. Sizes and
+/// hashes stay; each file is checked against its anchor on the way.
+#[utoipa::path(
+    post, path = "/v1/projects/{project}/phases/{phase}/reseal", operation_id = "resealFiles", tag = "files", params(PhasePath),
+    responses((status = 200, description = "Every file of the phase is under `key_version`; `resealed` lists those this call sealed anew.", body = Resealed), Refused, Conflicts, Mismatch)
+)]
+pub async fn reseal(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
+    let done = uploads::reseal::phase(&state.uploads(), &caller.user, &project, &phase).await?;
+    Ok(HttpResponse::Ok().json(done))
 }
 
 #[cfg(test)]

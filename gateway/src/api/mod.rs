@@ -7,6 +7,7 @@ pub mod error;
 mod events;
 mod files;
 mod meta;
+mod migrations;
 mod openapi;
 mod params;
 mod projects;
@@ -52,6 +53,8 @@ pub const ROUTES: &[(Method, &str, Handler)] = &[
     (Method::PATCH, "/v1/projects/{project}/phases/{phase}", || web::route().to(projects::update_phase)),
     (Method::POST, "/v1/projects/{project}/phases/{phase}/activate", || web::route().to(projects::activate_phase)),
     (Method::POST, "/v1/projects/{project}/phases/{phase}/close", || web::route().to(projects::close_phase)),
+    (Method::GET, "/v1/projects/{project}/phases/{phase}/migration", || web::route().to(migrations::get)),
+    (Method::POST, "/v1/projects/{project}/phases/{phase}/migration", || web::route().to(migrations::start)),
     (Method::GET, "/v1/projects/{project}/phases/{phase}/records", || web::route().to(records::list)),
     (Method::PUT, "/v1/projects/{project}/phases/{phase}/records/{record}", || web::route().to(records::put)),
     (Method::GET, "/v1/projects/{project}/phases/{phase}/records/{record}", || web::route().to(records::get)),
@@ -61,6 +64,7 @@ pub const ROUTES: &[(Method, &str, Handler)] = &[
     (Method::GET, "/v1/projects/{project}/phases/{phase}/files/{file}", || web::route().to(files::get)),
     (Method::GET, "/v1/projects/{project}/phases/{phase}/files/{file}/content", || web::route().to(files::download)),
     (Method::GET, "/v1/projects/{project}/phases/{phase}/files/{file}/verify", || web::route().to(files::verify)),
+    (Method::POST, "/v1/projects/{project}/phases/{phase}/reseal", || web::route().to(files::reseal)),
 ];
 
 /// Registers every route on `cfg`.

@@ -15,7 +15,7 @@ use utoipa::{IntoResponses, OpenApi, PartialSchema, ToSchema};
 
 use super::error::{ApiError, ErrorBody, TX_ID_HEADER};
 use super::BLOCK_HEADER;
-use super::{events, files, meta, projects, records};
+use super::{events, files, meta, migrations, projects, records};
 
 const DESCRIPTION: &str = "\
 REST gateway in front of the svcflow Hyperledger Fabric chaincode: public projects and phases, \
@@ -53,9 +53,9 @@ maxLength counts characters, so a non-ASCII string reaches a byte limit sooner.
     paths(
         meta::healthz, meta::metrics, meta::openapi, meta::docs, meta::whoami, events::stream,
         projects::create, projects::list, projects::get, projects::add_phase, projects::list_phases, projects::get_phase,
-        projects::update_phase, projects::activate_phase, projects::close_phase,
+        projects::update_phase, projects::activate_phase, projects::close_phase, migrations::get, migrations::start,
         records::list, records::put, records::get, records::history,
-        files::upload, files::list, files::get, files::download, files::verify,
+        files::upload, files::list, files::get, files::download, files::verify, files::reseal,
     ),
     components(schemas(ErrorBody, events::EventData)),
     tags(

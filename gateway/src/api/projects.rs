@@ -145,17 +145,38 @@ pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>)
 
 /// Update a phase
 ///
-/// Renames, reorders (only while planned) or changes the participants of a phase (its orgs are
-/// fixed once it is active); what the body leaves out stays. A closed phase is read-only (409).
+/// Renames, reorders (only while planned) or changes the participants of a phase, planned or
+/// active; what the body leaves out stays. A closed phase is read-only (409).
 #[utoipa::path(
     patch, path = "/v1/projects/{project}/phases/{phase}", operation_id = "updatePhase", tag = "phases", params(PhasePath),
-    request_body = PhaseUpdate, responses(Committed<Phase, 200>, Refused, Conflicts, TooLarge)
+    description = "Renames, reorders (only while planned) or changes the participants of a phase, planned or active; what the body \
+                   leaves out stays. Removing any participant (an org, an identity or a role) makes a new key version \
+                   (`key_version`), which the removed party never receives. When the participant orgs change, the phase's data \
+                   moves to the new org set's collection: the answer is 202 with `migration` set and a `Location` of its \
+                   status, and the data moves in the background when the caller is a participant whose org stays (else such a \
+                   participant POSTs that location). Until it has moved, reads go on and writes are refused with 409. The new \
+                   orgs must share one with the current ones (409 otherwise: add first, then remove).",
+    request_body = PhaseUpdate,
+    responses(Committed<Phase, 200>, (status = 202, description = "Committed; the phase's data is moving to its new org set's collection.", body = Phase), Refused, Conflicts, TooLarge)
 )]
 pub async fn update_phase(state: State, caller: Caller, path: web::Path<PhasePath>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
     let body: PhaseUpdate = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
     let (p, c): (Phase, _) = state.invoke(&caller, Call::UpdatePhase(body), HashMap::new()).await?;
-    Ok(committed(StatusCode::OK, &p, &c))
+    if p.migration.is_none() {
+        return Ok(committed(StatusCode::OK, &p, &c));
+    }
+    let driving = super::migrations::start_if_allowed(&state, &caller, &p).await?;
+    let mut res = committed(StatusCode::ACCEPTED, &p, &c);
+    let headers = res.headers_mut();
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&super::migrations::location(&p)) {
+        headers.insert(actix_web::http::header::LOCATION, v);
+    }
+    headers.insert(
+        actix_web::http::header::HeaderName::from_static("x-migration"),
+        actix_web::http::header::HeaderValue::from_static(if driving { "moving" } else { "pending" }),
+    );
+    Ok(res)
 }
 
 async fn transition(state: State, caller: Caller, call: Call) -> Result<HttpResponse, Failure> {

@@ -1,6 +1,6 @@
 //! What every handler shares: one per gateway process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use actix_web::web;
@@ -28,13 +28,15 @@ pub struct AppState {
     pub journal: Journal,
     /// `WhoAmI` answers, by wallet user (an identity does not change while the gateway runs).
     whoami: Mutex<HashMap<String, Identity>>,
+    /// Phases (project, phase) whose migration this gateway is moving now.
+    migrations: Arc<Mutex<HashSet<(String, String)>>>,
 }
 
 pub type State = web::Data<Arc<AppState>>;
 
 impl AppState {
     pub fn new(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>, store: AnyStore, journal: Journal) -> Self {
-        Self { cfg, wallet, ledger, store, metrics: Metrics::default(), journal, whoami: Mutex::new(HashMap::new()) }
+        Self { cfg, wallet, ledger, store, metrics: Metrics::default(), journal, whoami: Mutex::new(HashMap::new()), migrations: Arc::default() }
     }
 
     /// A chaincode query as `caller`, decoded.
@@ -65,6 +67,38 @@ impl AppState {
         let id: Identity = self.query(caller, Call::WhoAmI(NoArgs {})).await?;
         self.whoami.lock().unwrap_or_else(|p| p.into_inner()).insert(caller.user.clone(), id.clone());
         Ok(id)
+    }
+
+    /// Whether this gateway is moving the phase's data now.
+    pub fn driving(&self, project: &str, phase: &str) -> bool {
+        self.migrations.lock().unwrap_or_else(|p| p.into_inner()).contains(&(project.to_owned(), phase.to_owned()))
+    }
+
+    /// Moves a migrating phase's data as `user` in the background, unless this gateway does so
+    /// already. A failure is logged; the data stays consistent and a new start resumes.
+    pub fn drive_migration(&self, user: String, project: String, phase: String) {
+        let key = (project.clone(), phase.clone());
+        if !self.migrations.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
+            return;
+        }
+        let (ledger, running) = (Arc::clone(&self.ledger), Arc::clone(&self.migrations));
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match crate::migration::run(&*ledger, &user, &project, &phase).await {
+                Ok(m) => tracing::info!(
+                    project,
+                    phase,
+                    values = m.values,
+                    transactions = m.transactions,
+                    ms = started.elapsed().as_millis() as u64,
+                    "migration done"
+                ),
+                Err(e) => {
+                    tracing::warn!(project, phase, tx_id = e.tx_id().unwrap_or(""), error = %e, "migration stopped; POST its /migration to resume")
+                }
+            }
+            running.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        });
     }
 
     /// What the upload pipeline and the sweep work with.

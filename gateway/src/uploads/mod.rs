@@ -11,6 +11,7 @@
 //! No HTTP here: the REST layer hands over a reader and maps [`UploadError`] to a status.
 
 pub mod journal;
+pub mod reseal;
 mod sweep;
 
 use std::collections::HashMap;
@@ -152,7 +153,7 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
         Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
-    let key = phase_key::get(env.ledger, &u.user, &u.project, &u.phase, true).await?;
+    let phase_key::Versioned { version: key_version, key } = phase_key::current(env.ledger, &u.user, &u.project, &u.phase, true).await?;
 
     // Each attempt writes its own object, so concurrent retries never overwrite each other.
     let object_key = format!("{}/{}/{}.{}", u.project, u.phase, u.id, random_hex(8)?);
@@ -174,8 +175,15 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
         return Err(e);
     }
     let sealed_size = sealed.size;
-    let anchor =
-        NewAnchor { id: u.id, name: u.name, size: sealed.size, sha256: sealed.sha256, content_type: u.content_type, object_key: object_key.clone() };
+    let anchor = NewAnchor {
+        id: u.id,
+        name: u.name,
+        size: sealed.size,
+        sha256: sealed.sha256,
+        content_type: u.content_type,
+        object_key: object_key.clone(),
+        key_version,
+    };
     let anchor = serde_json::to_vec(&anchor).map_err(|e| Refusal::internal(format!("encoding the anchor: {e}")))?;
     let transient = HashMap::from([(TRANSIENT_FILE.to_owned(), anchor)]);
     let phase = PhaseRef { project: item.project.clone(), phase: item.phase.clone() };

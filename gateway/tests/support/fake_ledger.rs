@@ -26,6 +26,8 @@ pub struct FakeLedger {
     world: Mutex<World>,
     identities: Mutex<HashMap<String, Identity>>,
     live: broadcast::Sender<LedgerEvent>,
+    /// The orgs each transaction submitted with named endorsers asked for.
+    pub endorsers: Mutex<Vec<(String, Vec<String>)>>,
 }
 
 impl FakeLedger {
@@ -33,7 +35,7 @@ impl FakeLedger {
     pub fn new() -> Self {
         let cfg = svcflow_chaincode::collection::config("Org1MSP,Org2MSP,Org3MSP").expect("collections");
         let world = World { ledger: RefCell::new(MemLedger::with_collections(&cfg)), tx: 0, blocks: Vec::new(), tx_block: HashMap::new(), height: 1 };
-        Self { world: Mutex::new(world), identities: Mutex::new(HashMap::new()), live: broadcast::channel(1024).0 }
+        Self { world: Mutex::new(world), identities: Mutex::new(HashMap::new()), live: broadcast::channel(1024).0, endorsers: Mutex::new(Vec::new()) }
     }
 
     /// Makes wallet users known: name → (MSP id, enrollment certificate PEM).
@@ -96,6 +98,17 @@ impl Ledger for FakeLedger {
 
     fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
         Box::pin(async move { self.run(user, call, transient, true) })
+    }
+
+    fn submit_endorsed_by<'a>(
+        &'a self,
+        user: &'a str,
+        call: &'a Call,
+        transient: HashMap<String, Vec<u8>>,
+        orgs: &'a [String],
+    ) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+        self.endorsers.lock().unwrap().push((call.name().to_owned(), orgs.to_vec()));
+        self.submit(user, call, transient)
     }
 
     fn block_of<'a>(&'a self, _user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>> {

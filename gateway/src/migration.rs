@@ -1,0 +1,89 @@
+//! Drives a phase's migration to its new org set's collection (see `svcflow_model::migration`):
+//! reads a batch from the old collection as a participant of both sets, hands it to
+//! `MigratePhase` endorsed by every org of both sets, and goes on until the last batch. Stopped
+//! half-way it resumes from whatever the old collection still holds.
+
+use std::collections::HashMap;
+
+use svcflow_model::call::{PhaseRef, ProjectArg};
+use svcflow_model::migration::{Batch, Progress, TRANSIENT_BATCH};
+use svcflow_model::phase::{org_set, Phase};
+use svcflow_model::{Call, Refusal};
+
+use crate::ledger::{self, Ledger, LedgerError};
+
+/// What a whole run moved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Moved {
+    pub values: u64,
+    pub transactions: u32,
+}
+
+/// The orgs whose peers must endorse a step: the collection-level endorsement policies of both
+/// collections (a write to the new one, a purge of the old one) ask for all of them.
+pub fn endorsing_orgs(phase: &Phase) -> Vec<String> {
+    let mut orgs: Vec<&str> = org_set(&phase.participants);
+    if let Some(m) = &phase.migration {
+        orgs.extend(org_set(&m.participants));
+    }
+    orgs.sort_unstable();
+    orgs.dedup();
+    orgs.into_iter().map(str::to_owned).collect()
+}
+
+pub async fn phase(ledger: &dyn Ledger, user: &str, project: &str, phase: &str) -> Result<Phase, LedgerError> {
+    let phases: Vec<Phase> = ledger::query(ledger, user, &Call::ListPhases(ProjectArg { project: project.to_owned() })).await?;
+    phases.into_iter().find(|p| p.id == phase).ok_or_else(|| LedgerError::Refused {
+        refusal: Refusal::not_found(format!("phase {phase} of project {project} does not exist")),
+        tx_id: None,
+    })
+}
+
+/// Moves batches as `user` until the migration ends. A step that lost a race (another driver
+/// moved the same values first) is simply read again.
+pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str) -> Result<Moved, LedgerError> {
+    let at = PhaseRef { project: project.to_owned(), phase: phase_id.to_owned() };
+    let mut moved = Moved::default();
+    let mut lost_races = 0;
+    loop {
+        let ph = phase(ledger, user, project, phase_id).await?;
+        if ph.migration.is_none() {
+            return Ok(moved);
+        }
+        let orgs = endorsing_orgs(&ph);
+        let batch: Batch = ledger::query(ledger, user, &Call::ReadMigrationBatch(at.clone())).await?;
+        let raw = serde_json::to_vec(&batch).map_err(|e| LedgerError::Unreadable {
+            what: "ReadMigrationBatch".into(),
+            tx_id: None,
+            detail: e.to_string(),
+        })?;
+        let transient = HashMap::from([(TRANSIENT_BATCH.to_owned(), raw)]);
+        let call = Call::MigratePhase(at.clone());
+        match ledger.submit_endorsed_by(user, &call, transient, &orgs).await {
+            Ok(c) => {
+                let step: Progress = serde_json::from_slice(&c.result).map_err(|e| LedgerError::Unreadable {
+                    what: "MigratePhase".into(),
+                    tx_id: Some(c.tx_id.clone()),
+                    detail: e.to_string(),
+                })?;
+                moved.values += step.moved;
+                moved.transactions += 1;
+                tracing::info!(tx_id = %c.tx_id, project, phase = phase_id, moved = step.moved, total = step.total, done = step.done, "migration step");
+                if step.done {
+                    return Ok(moved);
+                }
+            }
+            // Invalidated by a concurrent step, or refused because a value moved meanwhile (a
+            // conflict): either way the next read shows what is left.
+            Err(e) if lost_races < 5 && (matches!(e, LedgerError::Invalidated { conflict: true, .. }) || is_conflict(&e)) => {
+                lost_races += 1;
+                tracing::info!(project, phase = phase_id, error = %e, "migration step lost a race; reading again");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_conflict(e: &LedgerError) -> bool {
+    e.refusal().is_some_and(|r| r.kind == svcflow_model::ErrorKind::Conflict)
+}

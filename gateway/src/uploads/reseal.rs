@@ -1,0 +1,93 @@
+//! Re-encrypting a phase's files under its current key version (after a participant was
+//! removed): each older object is read back through its anchor's checks, sealed anew into a new
+//! object, and the anchor re-pointed (`ResealFile`); the old object is deleted after the commit.
+//! Both objects are in the journal until the outcome is known, so whichever the anchor does not
+//! name is removed, by this call or by the sweep.
+
+use std::collections::HashMap;
+
+use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::file::{FileAnchor, Reseal, TRANSIENT_FILE};
+use svcflow_model::{Call, Refusal};
+use tokio_util::io::StreamReader;
+
+use super::journal::Pending;
+use super::{discard, random_hex, Env, UploadError};
+use crate::downloads::{self, DownloadError};
+use crate::ledger;
+use crate::phase_key;
+use crate::storage::sealed;
+use crate::storage::{validate_key, StorageError};
+use futures_util::StreamExt;
+
+/// What a reseal did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Resealed {
+    /// The key version every file of the phase is now sealed with.
+    pub key_version: u32,
+    /// Files sealed anew by this call.
+    pub resealed: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+}
+
+/// Seals every file of the phase that is under an older key version anew, as `user`.
+pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Result<Resealed, ResealError> {
+    let current = phase_key::current(env.ledger, user, project, phase, true).await.map_err(UploadError::from)?;
+    let at = PhaseRef { project: project.to_owned(), phase: phase.to_owned() };
+    let files: Vec<FileAnchor> = ledger::query(env.ledger, user, &Call::ListFiles(at.clone())).await.map_err(UploadError::from)?;
+    let mut resealed = Vec::new();
+    for a in files.into_iter().filter(|a| a.key_version < current.version) {
+        let item = ItemRef { project: project.to_owned(), phase: phase.to_owned(), id: a.id.clone() };
+        let (a, plain) = downloads::open(env.ledger, env.store, user, item).await?;
+        let object_key = format!("{project}/{phase}/{}.{}", a.id, random_hex(8)?);
+        validate_key(&object_key).map_err(UploadError::Storage)?;
+        let pending = |key: &str| Pending {
+            object_key: key.to_owned(),
+            project: project.to_owned(),
+            phase: phase.to_owned(),
+            file: a.id.clone(),
+            user: user.to_owned(),
+        };
+        env.journal.begin(&pending(&object_key)).map_err(UploadError::from)?;
+        let mut reader = StreamReader::new(plain.map(|piece| piece.map_err(StorageError::into_io)));
+        let sealed = match sealed::put(env.store, &object_key, &current.key, &mut reader).await {
+            Ok(s) => s,
+            Err(e) => {
+                discard(env, &object_key).await;
+                return Err(UploadError::from(e).into());
+            }
+        };
+        // The old object is settled like a new one from here: kept only while the anchor names it.
+        env.journal.begin(&pending(&a.object_key)).map_err(UploadError::from)?;
+        let r = Reseal { id: a.id.clone(), object_key: object_key.clone(), key_version: current.version, size: sealed.size, sha256: sealed.sha256 };
+        let r = serde_json::to_vec(&r).map_err(|e| UploadError::from(Refusal::internal(format!("encoding the reseal: {e}"))))?;
+        let done = env.ledger.submit(user, &Call::ResealFile(at.clone()), HashMap::from([(TRANSIENT_FILE.to_owned(), r)])).await;
+        env.metrics.fabric_call("ResealFile", done.is_ok());
+        match done {
+            Ok(c) => {
+                tracing::info!(tx_id = %c.tx_id, project, phase, key_version = current.version, "file resealed");
+                env.journal.finish(&object_key);
+                discard(env, &a.object_key).await;
+                resealed.push(a.id);
+            }
+            Err(e) if e.maybe_committed() => {
+                env.journal.leave(&object_key);
+                env.journal.leave(&a.object_key);
+                return Err(UploadError::from(e).into());
+            }
+            Err(e) => {
+                env.journal.finish(&a.object_key);
+                discard(env, &object_key).await;
+                return Err(UploadError::from(e).into());
+            }
+        }
+    }
+    Ok(Resealed { key_version: current.version, resealed })
+}
