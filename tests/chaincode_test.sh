@@ -11,36 +11,6 @@ live_network chaincode
 P=cc$(date +%s)
 
 b64() { printf '%s' "$1" | base64 -w0; }
-endorsers() { # orgs...
-  local o p out=()
-  for o in "$@"; do p=$(org_peer "$o"); out+=(--peerAddresses "127.0.0.1:$(peer_port "$p")" --tlsRootCertFiles "$(peer_dir "$p")/tls/ca.crt"); done
-  printf '%s\n' "${out[@]}"
-}
-# inv ORG USER "ENDORSING ORGS" FUNC JSON [TRANSIENT-JSON]: invoke and wait for the commit.
-inv() {
-  local org=$1 user=$2 orgs=$3 fn=$4 arg=$5 tr=${6:-}
-  local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
-  local -a orgs_ eps
-  read -ra orgs_ <<<"$orgs"
-  mapfile -t eps < <(endorsers "${orgs_[@]}")
-  (
-    peer_cli_env "$org" "$user"
-    FABRIC_LOGGING_SPEC=error "$BIN/peer" chaincode invoke -o "$(orderer_address)" --tls --cafile "$ORDERER_CA" -C "$CHANNEL" -n svcflow \
-      "${eps[@]}" -c "$args" ${tr:+--transient "$tr"} --waitForEvent 2>&1
-  )
-}
-# q ORG USER FUNC JSON [PEER]: evaluate on the org's peer (or PEER); prints the payload.
-q() {
-  local org=$1 user=$2 fn=$3 arg=$4 peer=${5:-}
-  local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
-  (
-    peer_cli_env "$org" "$user" ${peer:+"$peer"}
-    FABRIC_LOGGING_SPEC=error "$BIN/peer" chaincode query -C "$CHANNEL" -n svcflow -c "$args"
-  )
-}
-ok_inv() { local out; { out=$(inv "$@") && ! grep -q 'Error' <<<"$out"; } || { echo "$out"; return 1; }; }
-# refused KIND cmd...: the command fails and its output names the refusal kind.
-refused() { local kind=$1 out; shift; out=$("$@" 2>&1) && { echo "unexpectedly succeeded: $out"; return 1; }; grep -q "$kind" <<<"$out" || { echo "$out"; return 1; }; }
 same() { [[ $1 == "$2" ]] || { printf 'before: %s\nafter:  %s\n' "$1" "$2"; return 1; }; }
 rec() { jq -cn "$1"; }
 

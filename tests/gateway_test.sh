@@ -15,20 +15,6 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"; jobs -p | xargs -r kill 2>/dev/null' EXIT
 
 port() { gw_port "org$1"; }
-# req ORG USER METHOD PATH [curl args...]: the body goes to $TMP/body, the status is printed.
-req() {
-  local o=$1 u=$2 m=$3 path=$4; shift 4
-  gwcurl "$o" "$u" "$path" -sS -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$m" "$@"
-}
-# expect STATUS ORG USER METHOD PATH [curl args...]: the status matches and an error is JSON.
-expect() {
-  local want=$1; shift
-  local got; got=$(req "$@")
-  [[ $got == "$want" ]] || { echo "status $got, wanted $want: $(head -c 600 "$TMP/body")"; return 1; }
-  if ((got >= 400)); then jq -e '.code and .message' "$TMP/body" >/dev/null || { echo "error body is not {code, message}: $(head -c 300 "$TMP/body")"; return 1; }; fi
-}
-header_is() { grep -qi "^$1: $2"$'\r' "$TMP/headers" || { echo "no '$1: $2' in:"; cat "$TMP/headers"; return 1; }; }
-body_has() { jq -e "$1" "$TMP/body" >/dev/null || { echo "body fails $1: $(head -c 600 "$TMP/body")"; return 1; }; }
 V=/v1/projects/$P
 
 # --- authentication -------------------------------------------------------------------------------
@@ -61,7 +47,6 @@ check "whoami as Org1 User2 is User2 (signed as the caller)" expect 200 1 User2 
 check "  … with User2's identity id" body_has '.identity.subject | test("User2@org1")'
 
 # --- projects and phases ----------------------------------------------------------------------
-participants() { local o out=(); for o in "$@"; do out+=("{\"msp_id\":\"Org${o}MSP\"}"); done; (IFS=,; echo "[${out[*]}]"); }
 check "create project $P (Org1 User1) → 201 with tx id" expect 201 1 User1 POST /v1/projects -d "{\"id\":\"$P\",\"name\":\"Bridge\"}"
 created_block=$(sed -n 's/^x-block-number: \([0-9]*\).*/\1/Ip' "$TMP/headers")
 check "add P1 {Org1, Org2}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P1\",\"name\":\"design\",\"participants\":$(participants 1 2)}"
@@ -130,20 +115,6 @@ check "one anchor for it" expect 200 1 User1 GET "$V/phases/P1/files?page_size=1
 check "  … exactly one once.txt" body_has '[.items[] | select(.name == "once.txt")] | length == 1'
 
 # The stored object altered behind the gateway's back (directly in the store).
-# Direct access to the gateways' store, behind their back: RGW over S3 (SigV4) or the fs dir.
-on_rgw() { [[ -f $STATE/ceph/s3.env ]] && port_open "$(rgw_port)"; }
-s3() { # METHOD KEY [curl args...]
-  local m=$1 k=$2; shift 2
-  ( load_env "$STATE/ceph/s3.env"
-    # RGW wants the payload hash header, which curl's SigV4 does not add.
-    local hash; hash=$(sha256sum </dev/null | cut -d' ' -f1)
-    [[ $m == PUT ]] && hash=$(sha256sum <"$1" | cut -d' ' -f1) && set -- -T "$@"
-    curl -sSf -X "$m" --aws-sigv4 "aws:amz:${SVCFLOW_S3_REGION:-default}:s3" --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" \
-      -H "x-amz-content-sha256: $hash" "$SVCFLOW_S3_ENDPOINT/$SVCFLOW_S3_BUCKET/$k" "$@" )
-}
-store_get() { if on_rgw; then s3 GET "$1" -o "$2"; else cp "$STATE/objects/$1" "$2"; fi; }
-store_put() { if on_rgw; then s3 PUT "$1" "$2"; else mkdir -p "$(dirname "$STATE/objects/$1")" && cp "$2" "$STATE/objects/$1"; fi; }
-store_has() { if on_rgw; then s3 GET "$1" -o /dev/null 2>/dev/null; else [[ -f $STATE/objects/$1 ]]; fi; }
 flip_byte() { python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[1],"wb").write(b)' "$1"; }
 tamper() { store_get "$okey" "$TMP/obj" && flip_byte "$TMP/obj" && store_put "$okey" "$TMP/obj"; }
 check "alter the stored object directly in the store" tamper
@@ -212,26 +183,9 @@ printf '%s-content' "$M" >"$TMP/priv.txt"
 req 2 User1 POST "$V/phases/P1/files?name=$M-name.txt&id=$M-fid" --data-binary @"$TMP/priv.txt" >/dev/null
 priv_sha=$(jq -r .file.sha256 "$TMP/body"); priv_okey=$(jq -r .file.object_key "$TMP/body")
 p1_key=$( (peer_cli_env org1 User1; "$BIN/peer" chaincode query -C "$CHANNEL" -n "$CC_NAME" -c "$(jq -cn --arg p "$P" '{Args:["GetPhaseKey",({project:$p,phase:"P1"}|tojson)]}')" 2>/dev/null) | jq -r .key)
-fetch_blocks() { # from to dir: every block as Org3's admin
-  local n
-  mkdir -p "$3"
-  for ((n = $1; n < $2; n++)); do
-    (peer_cli_env org3 Admin; "$BIN/peer" channel fetch "$n" "$3/$n.pb" -c "$CHANNEL" -o "127.0.0.1:$(orderer_port orderer1)" --tls --cafile "$ORDERER_CA" >/dev/null 2>&1) || { echo "fetch block $n failed"; return 1; }
-    "$BIN/configtxlator" proto_decode --type common.Block --input "$3/$n.pb" --output "$3/$n.json" || { echo "decode block $n failed"; return 1; }
-  done
-}
-no_private_bytes() { # dir strings...
-  local dir=$1 s found=0; shift
-  for s in "$@"; do
-    [[ -n $s && $s != null ]] || { echo "an empty marker"; return 1; }
-    if grep -rlaF -- "$s" "$dir" >/dev/null; then echo "found in blocks: $s ($(grep -rlaF -- "$s" "$dir" | head -3 | xargs -n1 basename | tr '\n' ' '))"; found=1; fi
-  done
-  return $found
-}
 blocks=$TMP/blocks
 check "Org3 fetches and decodes every block of the channel" fetch_blocks 0 "$(peer_height peer0.org3 "$CHANNEL")" "$blocks"
 check "  … the writes were there to find (the record and file are readable by participants)" bash -c "[[ -n '$priv_sha' && '$priv_sha' != null && -n '$p1_key' && '$p1_key' != null ]]"
-hex() { od -An -v -tx1 | tr -d ' \n'; }
 key_hex=$(base64 -d <<<"$p1_key" | hex)
 # Blocks hold bytes fields as base64 in the decoding and raw in the .pb: both are searched, and the
 # key also as hex of the raw blocks.

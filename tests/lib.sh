@@ -66,3 +66,88 @@ gwcurl() {
   local o=$1 t; t=$(user_tls "$1" "$2")
   curl --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(gw_port "org$o")$3" "${@:4}"
 }
+
+# For the peer CLI (after live_network): endorsers ORGS... -> --peerAddresses/--tlsRootCertFiles
+# lines for a peer of each org; inv and q invoke and query svcflow as an org's user.
+endorsers() { # orgs...
+  local o p out=()
+  for o in "$@"; do p=$(org_peer "$o"); out+=(--peerAddresses "127.0.0.1:$(peer_port "$p")" --tlsRootCertFiles "$(peer_dir "$p")/tls/ca.crt"); done
+  printf '%s\n' "${out[@]}"
+}
+# inv ORG USER "ENDORSING ORGS" FUNC JSON [TRANSIENT-JSON]: invoke and wait for the commit.
+inv() {
+  local org=$1 user=$2 orgs=$3 fn=$4 arg=$5 tr=${6:-}
+  local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
+  local -a orgs_ eps
+  read -ra orgs_ <<<"$orgs"
+  mapfile -t eps < <(endorsers "${orgs_[@]}")
+  (
+    peer_cli_env "$org" "$user"
+    FABRIC_LOGGING_SPEC=error "$BIN/peer" chaincode invoke -o "$(orderer_address)" --tls --cafile "$ORDERER_CA" -C "$CHANNEL" -n svcflow \
+      "${eps[@]}" -c "$args" ${tr:+--transient "$tr"} --waitForEvent 2>&1
+  )
+}
+# q ORG USER FUNC JSON [PEER]: evaluate on the org's peer (or PEER); prints the payload.
+q() {
+  local org=$1 user=$2 fn=$3 arg=$4 peer=${5:-}
+  local args; args=$(jq -cn --arg f "$fn" --arg a "$arg" '{Args:[$f,$a]}')
+  (
+    peer_cli_env "$org" "$user" ${peer:+"$peer"}
+    FABRIC_LOGGING_SPEC=error "$BIN/peer" chaincode query -C "$CHANNEL" -n svcflow -c "$args"
+  )
+}
+ok_inv() { local out; { out=$(inv "$@") && ! grep -q 'Error' <<<"$out"; } || { echo "$out"; return 1; }; }
+# refused KIND cmd...: the command fails and its output names the refusal kind.
+refused() { local kind=$1 out; shift; out=$("$@" 2>&1) && { echo "unexpectedly succeeded: $out"; return 1; }; grep -q "$kind" <<<"$out" || { echo "$out"; return 1; }; }
+
+# For the REST suites, with $TMP set:
+# req ORG USER METHOD PATH [curl args...]: the body goes to $TMP/body, the status is printed.
+req() {
+  local o=$1 u=$2 m=$3 path=$4; shift 4
+  gwcurl "$o" "$u" "$path" -sS -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' -X "$m" "$@"
+}
+# expect STATUS ORG USER METHOD PATH [curl args...]: the status matches and an error is JSON.
+expect() {
+  local want=$1; shift
+  local got; got=$(req "$@")
+  [[ $got == "$want" ]] || { echo "status $got, wanted $want: $(head -c 600 "$TMP/body")"; return 1; }
+  if ((got >= 400)); then jq -e '.code and .message' "$TMP/body" >/dev/null || { echo "error body is not {code, message}: $(head -c 300 "$TMP/body")"; return 1; }; fi
+}
+participants() { local o out=(); for o in "$@"; do out+=("{\"msp_id\":\"Org${o}MSP\"}"); done; (IFS=,; echo "[${out[*]}]"); }
+header_is() { grep -qi "^$1: $2"$'\r' "$TMP/headers" || { echo "no '$1: $2' in:"; cat "$TMP/headers"; return 1; }; }
+body_has() { jq -e "$1" "$TMP/body" >/dev/null || { echo "body fails $1: $(head -c 600 "$TMP/body")"; return 1; }; }
+
+# The chain as any org sees it: fetch_blocks FROM TO DIR fetches blocks FROM..TO-1 as Org3's admin
+# and decodes them; no_private_bytes DIR STRINGS... fails naming any string found in them.
+fetch_blocks() { # from to dir: every block as Org3's admin
+  local n
+  mkdir -p "$3"
+  for ((n = $1; n < $2; n++)); do
+    (peer_cli_env org3 Admin; "$BIN/peer" channel fetch "$n" "$3/$n.pb" -c "$CHANNEL" -o "127.0.0.1:$(orderer_port orderer1)" --tls --cafile "$ORDERER_CA" >/dev/null 2>&1) || { echo "fetch block $n failed"; return 1; }
+    "$BIN/configtxlator" proto_decode --type common.Block --input "$3/$n.pb" --output "$3/$n.json" || { echo "decode block $n failed"; return 1; }
+  done
+}
+no_private_bytes() { # dir strings...
+  local dir=$1 s found=0; shift
+  for s in "$@"; do
+    [[ -n $s && $s != null ]] || { echo "an empty marker"; return 1; }
+    if grep -rlaF -- "$s" "$dir" >/dev/null; then echo "found in blocks: $s ($(grep -rlaF -- "$s" "$dir" | head -3 | xargs -n1 basename | tr '\n' ' '))"; found=1; fi
+  done
+  return $found
+}
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+
+# Direct access to the gateways' store, behind their back: RGW over S3 (SigV4) or the fs dir.
+on_rgw() { [[ -f $STATE/ceph/s3.env ]] && port_open "$(rgw_port)"; }
+s3() { # METHOD KEY [curl args...]
+  local m=$1 k=$2; shift 2
+  ( load_env "$STATE/ceph/s3.env"
+    # RGW wants the payload hash header, which curl's SigV4 does not add.
+    local hash; hash=$(sha256sum </dev/null | cut -d' ' -f1)
+    [[ $m == PUT ]] && hash=$(sha256sum <"$1" | cut -d' ' -f1) && set -- -T "$@"
+    curl -sSf -X "$m" --aws-sigv4 "aws:amz:${SVCFLOW_S3_REGION:-default}:s3" --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" \
+      -H "x-amz-content-sha256: $hash" "$SVCFLOW_S3_ENDPOINT/$SVCFLOW_S3_BUCKET/$k" "$@" )
+}
+store_get() { if on_rgw; then s3 GET "$1" -o "$2"; else cp "$STATE/objects/$1" "$2"; fi; }
+store_put() { if on_rgw; then s3 PUT "$1" "$2"; else mkdir -p "$(dirname "$STATE/objects/$1")" && cp "$2" "$STATE/objects/$1"; fi; }
+store_has() { if on_rgw; then s3 GET "$1" -o /dev/null 2>/dev/null; else [[ -f $STATE/objects/$1 ]]; fi; }

@@ -64,12 +64,15 @@ if "$NET" install; then
   banner "gateway suite (tests/gateway_test.sh)"
   bash tests/gateway_test.sh | tee -a "$OUT"
   ((PIPESTATUS[0] == 0)) || failed+=("gateway suite")
+  banner "membership suite (tests/membership_test.sh)"
+  bash tests/membership_test.sh | tee -a "$OUT"
+  ((PIPESTATUS[0] == 0)) || failed+=("membership suite")
   banner "network suite (tests/network_test.sh)"
   bash tests/network_test.sh | tee -a "$OUT"
   ((PIPESTATUS[0] == 0)) || failed+=("network suite")
 else
   # Without Fabric the live suites cannot run: that is a failure, never a skip.
-  echo "Fabric could not be installed (the line above says why): the chaincode, gateway and network suites did not run"
+  echo "Fabric could not be installed (the line above says why): the chaincode, gateway, membership and network suites did not run"
   failed+=("network.sh install")
 fi
 

@@ -10,7 +10,7 @@ use svcflow_model::migration::{Batch, Progress, TRANSIENT_BATCH};
 use svcflow_model::phase::{org_set, Phase};
 use svcflow_model::{Call, Refusal};
 
-use crate::ledger::{self, Ledger, LedgerError};
+use crate::ledger::{self, Ledger, LedgerError, Stage};
 
 /// What a whole run moved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -66,6 +66,7 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str)
                     tx_id: Some(c.tx_id.clone()),
                     detail: e.to_string(),
                 })?;
+                lost_races = 0;
                 moved.values += step.moved;
                 moved.transactions += 1;
                 tracing::info!(tx_id = %c.tx_id, project, phase = phase_id, moved = step.moved, total = step.total, done = step.done, "migration step");
@@ -74,16 +75,27 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str)
                 }
             }
             // Invalidated by a concurrent step, or refused because a value moved meanwhile (a
-            // conflict): either way the next read shows what is left.
-            Err(e) if lost_races < 5 && (matches!(e, LedgerError::Invalidated { conflict: true, .. }) || is_conflict(&e)) => {
+            // conflict), or endorsed differently by a peer still committing the previous step:
+            // nothing of this step was ordered, and the next read shows what is left.
+            Err(e) if lost_races < MAX_RETRIES && retryable(&e) => {
                 lost_races += 1;
                 tracing::info!(project, phase = phase_id, error = %e, "migration step lost a race; reading again");
+                tokio::time::sleep(std::time::Duration::from_millis(100 << lost_races)).await;
             }
             Err(e) => return Err(e),
         }
     }
 }
 
-fn is_conflict(e: &LedgerError) -> bool {
-    e.refusal().is_some_and(|r| r.kind == svcflow_model::ErrorKind::Conflict)
+/// Retries of a step in a row before the run stops (a new start resumes it).
+const MAX_RETRIES: u32 = 6;
+
+fn retryable(e: &LedgerError) -> bool {
+    match e {
+        LedgerError::Invalidated { conflict, .. } => *conflict,
+        LedgerError::Refused { refusal, .. } => refusal.kind == svcflow_model::ErrorKind::Conflict,
+        // Endorsers whose answers differ (one is a block behind) fail the endorsement as a whole.
+        LedgerError::Failed { stage: Stage::Endorse, .. } => true,
+        _ => false,
+    }
 }

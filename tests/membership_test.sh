@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Live test of phase membership changes (issue 11) through REST and the peer CLI, on the real
+# network and store: an org joins an active phase and reads its history; an org leaves and its
+# peer keeps nothing of the phase (the old collection purged), nor can it open a file uploaded
+# after it left, even holding the object and the old key; writes wait with 409 while data moves;
+# a large phase moves in many batches; the CLI alone can move a phase; and no block carries any
+# of it. Prints "membership: N passed, N failed, N skipped". Its own project id: reruns are fine.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+live_network membership
+P=mb$(date +%s)
+V=/v1/projects/$P
+M=mm$(date +%s%N)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+first_block=$(peer_height peer0.org1 "$CHANNEL")
+
+# ended ORG USER PHASE: the phase's migration is over and nobody is moving data any more.
+ended() { req "$1" "$2" GET "$V/phases/$3/migration" >/dev/null && jq -e '.migrating == false and .driving == false' "$TMP/body" >/dev/null; }
+# holds ORG USER PEER PHASE COLLECTION: how many of the phase's values the collection has on PEER.
+holds() { q "$1" "$2" PhaseHoldings "{\"project\":\"$P\",\"phase\":\"$4\",\"collection\":\"$5\"}" "$3" | jq -r .values; }
+holds_is() { local want=$1 got; shift; got=$(holds "$@"); [[ $got == "$want" ]] || { echo "holds $got, wanted $want"; return 1; }; }
+holds_some() { local got; got=$(holds "$@"); [[ $got =~ ^[1-9][0-9]*$ ]] || { echo "holds '$got'"; return 1; }; }
+key_of() { q "$1" "$2" GetPhaseKey "{\"project\":\"$P\",\"phase\":\"$3\"${4:+,\"version\":$4}}" | jq -r .key; } # org user phase [version]
+object_of() { req 1 User1 GET "$V/phases/$1/files/$2" >/dev/null && jq -r .object_key "$TMP/body"; }      # phase file
+# opens KEY OBJECT-KEY: the stored object decrypts with KEY (outside any gateway).
+fails() { ! "$@"; }
+opens() { store_get "$2" "$TMP/sealed" && python3 "$HERE/unseal.py" "$1" "$TMP/sealed" >"$TMP/plain"; }
+
+# --- an org joins an active phase ------------------------------------------------------------
+check "create project $P with P1 {Org1, Org2}" expect 201 1 User1 POST /v1/projects -d "{\"id\":\"$P\",\"name\":\"Membership\"}"
+check "add P1 {Org1, Org2}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P1\",\"name\":\"design\",\"participants\":$(participants 1 2)}"
+check "Org2 puts $M-spec (version 1)" expect 201 2 User1 PUT "$V/phases/P1/records/$M-spec" -d "{\"doc\":\"$M-doc1\"}"
+check "Org1 updates it (version 2)" expect 200 1 User1 PUT "$V/phases/P1/records/$M-spec" -d "{\"doc\":\"$M-doc2\"}"
+printf '%s-before' "$M" >"$TMP/before.txt"
+check "Org1 uploads $M-before.txt" expect 201 1 User1 POST "$V/phases/P1/files?name=$M-before.txt&id=$M-fb" --data-binary @"$TMP/before.txt"
+check "  … sealed under key version 1" body_has '.file.key_version == 1'
+sha_before=$(jq -r .file.sha256 "$TMP/body")
+check "activate P1" expect 200 1 User1 POST "$V/phases/P1/activate"
+check "Org3 adds nothing yet: refused on P1 → 403" expect 403 3 User1 GET "$V/phases/P1/records/$M-spec"
+check "Org3 joins the active P1 → 202" expect 202 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1 2 3)}"
+check "  … the owner's gateway moves the data" header_is x-migration moving
+check "  … Location names the migration" header_is location "$V/phases/P1/migration"
+check "the migration ends" eventually 120 ended 1 User1 P1
+check "P1 lives in the three orgs' collection, key unchanged (nobody left)" expect 200 3 User1 GET "$V/phases/P1"
+check "  … col_Org1MSP_Org2MSP_Org3MSP, key version 1" body_has '.collection == "col_Org1MSP_Org2MSP_Org3MSP" and .key_version == 1 and (has("migration") | not)'
+check "Org3 reads the history from before it joined" expect 200 3 User1 GET "$V/phases/P1/records/$M-spec/history"
+check "  … both versions" body_has "[.items[].document.doc] == [\"$M-doc1\",\"$M-doc2\"]"
+check "Org3 downloads the file from before it joined" expect 200 3 User1 GET "$V/phases/P1/files/$M-fb/content"
+check "  … the same bytes" bash -c "[[ \$(sha256sum <'$TMP/body' | cut -d' ' -f1) == $sha_before ]]"
+check "peer0.org3 holds the phase now (its own read)" holds_some org3 User1 peer0.org3 P1 col_Org1MSP_Org2MSP_Org3MSP
+check "the old collection holds nothing of it (purged)" holds_is 0 org1 User1 peer0.org1 P1 col_Org1MSP_Org2MSP
+old_key=$(key_of org3 User1 P1)
+check "Org3 reads the key (version 1) while a participant, and keeps it" bash -c "[[ -n '$old_key' && '$old_key' != null ]]"
+
+# --- an org leaves -----------------------------------------------------------------------------
+check "Org3 leaves P1 → 202" expect 202 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1 2)}"
+check "  … the key rotates to version 2" body_has '.key_version == 2 and .migration.to == "col_Org1MSP_Org2MSP"'
+check "the migration ends" eventually 120 ended 1 User1 P1
+check "Org3 is refused on P1's records → 403" expect 403 3 User1 GET "$V/phases/P1/records/$M-spec"
+check "Org3 is refused on P1's files → 403" expect 403 3 User1 GET "$V/phases/P1/files/$M-fb/content"
+check "peer0.org3 holds nothing of P1: a read of the old collection endorsed there finds no data" \
+  holds_is 0 org3 User1 peer0.org3 P1 col_Org1MSP_Org2MSP_Org3MSP
+check "  … nor does peer0.org1 (the purge reached every peer of the collection)" holds_is 0 org1 User1 peer0.org1 P1 col_Org1MSP_Org2MSP_Org3MSP
+check "Org2 still reads the whole history" expect 200 2 User1 GET "$V/phases/P1/records/$M-spec/history"
+check "  … both versions" body_has '.items | length == 2'
+printf '%s-after' "$M" >"$TMP/after.txt"
+check "Org2 uploads $M-after.txt after Org3 left" expect 201 2 User1 POST "$V/phases/P1/files?name=$M-after.txt&id=$M-fa" --data-binary @"$TMP/after.txt"
+check "  … sealed under key version 2" body_has '.file.key_version == 2'
+check "Org3 cannot get key version 2" refused forbidden key_of org3 User1 P1 2
+check "Org3's old key opens the object stored before it left (until resealed)" opens "$old_key" "$(object_of P1 "$M-fb")"
+check "Org3's old key cannot open the object uploaded after it left" fails opens "$old_key" "$(object_of P1 "$M-fa")"
+fb_old=$(object_of P1 "$M-fb")
+check "reseal P1's files under version 2" expect 200 2 User1 POST "$V/phases/P1/reseal"
+check "  … the file from before" body_has ".key_version == 2 and .resealed == [\"$M-fb\"]"
+check "  … its old object is gone from the store" fails store_has "$fb_old"
+check "Org3's old key no longer opens that file's object" fails opens "$old_key" "$(object_of P1 "$M-fb")"
+check "Org1 still downloads it, verified against its anchor" expect 200 1 User1 GET "$V/phases/P1/files/$M-fb/verify"
+check "  … verified, under key version 2" body_has '.verified == true and .file.key_version == 2'
+
+# --- writes wait while the data moves ------------------------------------------------------------
+check "add P2 {Org2, Org3} (Org1 manages it, is not in it)" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P2\",\"name\":\"build\",\"participants\":$(participants 2 3)}"
+check "Org3 puts $M-plan in P2" expect 201 3 User1 PUT "$V/phases/P2/records/$M-plan" -d '{"steps":3}'
+check "Org3 leaves P2 → 202; its manager cannot move the data" expect 202 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 2)}"
+check "  … so the move waits for a participant" header_is x-migration pending
+check "a write to P2 meanwhile → 409 naming the migration" expect 409 2 User1 PUT "$V/phases/P2/records/x" -d '{}'
+check "  … from and to" body_has '.message | test("migrating from col_Org2MSP_Org3MSP to col_Org2MSP")'
+check "reads go on" expect 200 3 User1 GET "$V/phases/P2/records/$M-plan"
+check "the status names what moves where" expect 200 2 User1 GET "$V/phases/P2/migration"
+check "  … migrating, not driven" body_has '.migrating == true and .driving == false and .migration.to == "col_Org2MSP"'
+check "Org3 (leaving) may not move it → 403" expect 403 3 User1 POST "$V/phases/P2/migration"
+check "Org2 moves it → 202" expect 202 2 User1 POST "$V/phases/P2/migration"
+check "the migration ends" eventually 120 ended 2 User1 P2
+check "Org2 writes again" expect 201 2 User1 PUT "$V/phases/P2/records/x" -d '{}'
+check "Org3 is out" expect 403 3 User1 GET "$V/phases/P2/records/$M-plan"
+check "disjoint org sets → 409 (add first, then remove)" expect 409 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 1)}"
+check "  … saying so" body_has '.message | test("add the new orgs first")'
+check "an unknown MSP → 400 naming the field" expect 400 1 User1 PATCH "$V/phases/P2" -d '{"participants":[{"msp_id":"Org2MSP"},{"msp_id":"Org9MSP"}]}'
+check "  … participants[1].msp_id" body_has '.message | contains("participants[1].msp_id: Org9MSP is not an org of this channel")'
+
+# --- a large phase moves in many batches -------------------------------------------------------
+N=${SVCFLOW_MIGRATION_RECORDS:-1200}
+check "add P4 {Org1, Org2}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P4\",\"name\":\"bulk\",\"participants\":$(participants 1 2)}"
+put_many() {
+  local i
+  for ((i = 1; i <= N; i++)); do
+    gwcurl 1 User1 "$V/phases/P4/records/r$i" -sS -o /dev/null -w '%{http_code}\n' -X PUT -d "{\"n\":$i}" >>"$TMP/codes" &
+    ((i % 16 == 0)) && wait
+  done
+  wait
+  [[ $(grep -c '^201$' "$TMP/codes") == "$N" ]] || { sort "$TMP/codes" | uniq -c; return 1; }
+}
+check "put $N records in P4 (16 at a time)" put_many
+check "Org3 joins P4 → 202" expect 202 1 User1 PATCH "$V/phases/P4" -d "{\"participants\":$(participants 1 2 3)}"
+moving() { req 1 User1 GET "$V/phases/P4/migration" >/dev/null && jq -e '.migrating and .migration.moved > 0' "$TMP/body" >/dev/null; }
+check "the first batch moves" eventually 60 moving
+kill_gw() { kill -KILL "$(cat "$PIDS/gateway.org1.pid")" && gw_start org1 force && gw_wait_healthy org1; }
+check "Org1's gateway is killed mid-migration and restarted" kill_gw
+check "  … the phase is left half-moved, nobody moving it" expect 200 2 User1 GET "$V/phases/P4/migration"
+check "  … some moved, writes still wait" body_has '.migrating and .driving == false and .migration.moved > 0'
+check "Org1 resumes it → 202" expect 202 1 User1 POST "$V/phases/P4/migration"
+check "the migration ends" eventually 600 ended 1 User1 P4
+check "peer0.org3 holds every value of P4: records, versions, changes and the key" holds_is $((3 * N + 1)) org3 User1 peer0.org3 P4 col_Org1MSP_Org2MSP_Org3MSP
+check "the old collection holds none" holds_is 0 org1 User1 peer0.org1 P4 col_Org1MSP_Org2MSP
+check "Org3 reads the last record" expect 200 3 User1 GET "$V/phases/P4/records/r$N"
+
+# --- the peer CLI alone ------------------------------------------------------------------------
+b64() { printf '%s' "$1" | base64 -w0; }
+check "CLI: add P3 {Org1}" ok_inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P3\",\"name\":\"audit\",\"participants\":$(participants 1)}"
+check "CLI: Org1 puts $M-cli" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"record_id\":\"$(b64 "$M-cli")\",\"record\":\"$(b64 "{\"doc\":\"$M-clidoc\"}")\"}"
+check "CLI: Org2 joins P3 (UpdatePhase)" ok_inv org1 User1 "org1 org2" UpdatePhase "{\"project\":\"$P\",\"id\":\"P3\",\"participants\":$(participants 1 2)}"
+batch=$(q org1 User1 ReadMigrationBatch "{\"project\":\"$P\",\"phase\":\"P3\"}")
+check "CLI: read the batch (an evaluation: never in a block)" jq -e '.last == true and (.items | length == 3)' <<<"$batch"
+check "CLI: move it (MigratePhase, endorsed by both orgs)" ok_inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"batch\":\"$(b64 "$batch")\"}"
+cli_read() { q org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"$M-cli\"}" | jq -e ".document.doc == \"$M-clidoc\""; }
+check "CLI: Org2 reads the record" eventually 10 cli_read
+
+# --- nothing of it in any block ------------------------------------------------------------------
+blocks=$TMP/blocks
+check "Org3 fetches and decodes every block of this suite" fetch_blocks "$first_block" "$(peer_height peer0.org3 "$CHANNEL")" "$blocks"
+new_key=$(key_of org1 User1 P1)
+check "no record id, document, file name or id, hash, object key or key (either version) in them" \
+  no_private_bytes "$blocks" "$M-spec" "$M-doc1" "$M-doc2" "$M-before.txt" "$M-after.txt" "$M-fb" "$M-fa" "$M-cli" "$M-clidoc" "$M-plan" \
+  "$sha_before" "$(object_of P1 "$M-fb")" "$fb_old" "$old_key" "$new_key"
+raw_keys() { local k; for k in "$old_key" "$new_key"; do cat "$blocks"/*.pb | hex | grep -qi "$(base64 -d <<<"$k" | hex)" && { echo "a raw key is in a block"; return 1; }; done; return 0; }
+check "  … nor the keys' raw bytes" raw_keys
+check "  … while the blocks do carry the migrations' public facts" bash -c "grep -rlaF -- 'PhaseMigrated' '$blocks' >/dev/null"
+
+finish membership
