@@ -101,5 +101,5 @@ check "close P2" ok_inv org1 User1 "org1 org2" ClosePhase "{\"project\":\"$P\",\
 s1=$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")
 check "write to the closed P2 refused" refused "conflict: phase P2 is closed" inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"record_id\":\"$(b64 r2)\",\"record\":\"$(b64 '{"x":false}')\"}"
 check "P2's records unchanged" same "$s1" "$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")"
-check "collection outside the definition names the fix" refused "addCollection Org1MSP,Org4MSP" inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P9\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org4MSP\"}]}"
+check "an MSP not on the channel is named by its field" refused "participants\[1\].msp_id: Org4MSP is not an org of this channel" inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P9\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org4MSP\"}]}"
 finish chaincode

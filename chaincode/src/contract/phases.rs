@@ -29,8 +29,9 @@ async fn require_collection<S: Stub>(stub: &S, ps: &[Participant]) -> Result<Str
     if let Err(e) = collection_exists(stub, &name).await {
         for (i, p) in ps.iter().enumerate() {
             if collection_exists(stub, &collection::name_for([p.msp_id.as_str()])).await.is_err() {
+                let orgs = collection::org_set_arg(model::org_set(ps));
                 return Err(ContractError::bad(format!(
-                    "participants[{i}].msp_id: {} is not an org of this channel (the chaincode has no collection for it)",
+                    "participants[{i}].msp_id: {} is not an org of this channel, or one the chaincode definition has no collections for yet (an admin adds them with: fabric-network/network.sh addCollection {orgs})",
                     p.msp_id
                 )));
             }

@@ -37,7 +37,8 @@ pub struct EventsQuery {
 /// the block's event does not carry them; the gateway asks the chaincode as the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventData<'a> {
-    /// ProjectCreated, PhaseAdded, PhaseUpdated, PhaseActivated, PhaseClosed, PhaseKeySet, RecordPut or FileAnchored.
+    /// ProjectCreated, PhaseAdded, PhaseUpdated, PhaseActivated, PhaseClosed, PhaseKeySet, RecordPut, FileAnchored,
+    /// FileResealed, PhaseMigrating (a batch of a migration moved) or PhaseMigrated (the last).
     #[schema(value_type = String, example = "RecordPut")]
     pub event: &'a str,
     pub block_number: u64,
@@ -143,7 +144,7 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
                 }
             }
             let change = match (&ids.phase, ev.name.as_str()) {
-                (Some(phase), "RecordPut" | "FileAnchored") => {
+                (Some(phase), "RecordPut" | "FileAnchored" | "FileResealed") => {
                     let at = TxRef { project: ids.project.clone(), phase: phase.clone(), tx_id: ev.tx_id.clone() };
                     state.query::<Change>(&caller, Call::GetChange(at)).await.ok()
                 }
