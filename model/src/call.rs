@@ -51,6 +51,43 @@ pub struct CollectionRef {
     pub collection: String,
 }
 
+/// A page of a phase's records or files: after `bookmark` (the last id of the previous page).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhasePage {
+    pub project: String,
+    pub phase: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bookmark: String,
+}
+
+/// A page of one record's versions: after `bookmark` (the last version of the previous page).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemPage {
+    pub project: String,
+    pub phase: String,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bookmark: String,
+}
+
+impl PhasePage {
+    pub fn req(&self) -> PageReq {
+        PageReq { page_size: self.page_size, bookmark: self.bookmark.clone() }
+    }
+}
+
+impl ItemPage {
+    pub fn req(&self) -> PageReq {
+        PageReq { page_size: self.page_size, bookmark: self.bookmark.clone() }
+    }
+}
+
 /// One transaction of a phase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,12 +174,15 @@ calls! {
     /// submitted transaction's arguments are public.
     PutRecord(PhaseRef) = Write,
     GetRecord(ItemRef) = Read,
-    ListRecords(PhaseRef) = Read,
-    RecordHistory(ItemRef) = Read,
+    /// A page of the phase's records (latest versions), by id.
+    ListRecords(PhasePage) = Read,
+    /// A page of one record's versions, oldest first.
+    RecordHistory(ItemPage) = Read,
     /// The anchor, with the file's id, comes in the transient map under `file`.
     AnchorFile(PhaseRef) = Write,
     GetFile(ItemRef) = Read,
-    ListFiles(PhaseRef) = Read,
+    /// A page of the phase's file anchors, by id.
+    ListFiles(PhasePage) = Read,
     /// Seals an anchored file's object anew under the current key version: the new object key
     /// and key version come in the transient map under `file`; size and hash stay.
     ResealFile(PhaseRef) = Write,

@@ -1,12 +1,13 @@
 //! File anchors: the private proof (name, size, hash, object key) of an off-chain object.
 
-use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
 use svcflow_model::change::Written;
 use svcflow_model::file::{FileAnchor, NewAnchor, Reseal, TRANSIENT_FILE};
 use svcflow_model::ids;
+use svcflow_model::page::Page;
 
 use super::phases::{as_participant, read_private};
-use super::records::{note_change, private_list};
+use super::records::{bookmark_id, note_change, private_page};
 use super::{decode, emit, me, to_json};
 use crate::error::{ContractError, Result};
 use crate::keys;
@@ -58,9 +59,12 @@ pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
     }
 }
 
-pub async fn list<S: Stub>(stub: &S, req: PhaseRef) -> Result<Vec<FileAnchor>> {
+pub async fn list<S: Stub>(stub: &S, req: PhasePage) -> Result<Page<FileAnchor>> {
+    let size = req.req().size()?;
+    let after = bookmark_id(&req.bookmark)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    private_list(stub, &phase, keys::FILE, &[&phase.project, &phase.id], "file anchor").await
+    let after = after.map(|id| keys::file(&phase.project, &phase.id, id));
+    private_page(stub, &phase, (keys::FILE, &[&phase.project, &phase.id]), after, size, |a: &FileAnchor| a.id.clone()).await
 }
 
 /// Points an anchor at its object sealed anew under the current key version; the plaintext's

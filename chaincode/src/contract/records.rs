@@ -1,9 +1,10 @@
 //! Records: private JSON documents of a phase with every version, in its collection.
 
 use serde::de::DeserializeOwned;
-use svcflow_model::call::{ItemRef, PhaseRef, TxRef};
+use svcflow_model::call::{ItemPage, ItemRef, PhasePage, PhaseRef, TxRef};
 use svcflow_model::change::{Change, Written};
 use svcflow_model::ids;
+use svcflow_model::page::{Page, MAX_PAGE_BYTES};
 use svcflow_model::phase::Phase;
 use svcflow_model::record::{Record, MAX_RECORD_BYTES, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
 
@@ -87,38 +88,80 @@ pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
     }
 }
 
-/// Every private value of `object_type` under `attrs` in the phase's collection.
-pub(super) async fn private_list<S: Stub, T: DeserializeOwned>(
+/// A page of the private values of `object_type` under `attrs` in the phase's collection (and, while
+/// it migrates, what has moved to the new one), after the key `after`: at most `size` items and,
+/// past the first, fewer than `MAX_PAGE_BYTES` stored bytes. The bookmark is `id_of` the last
+/// item when more follow.
+pub(super) async fn private_page<S: Stub, T: DeserializeOwned>(
     stub: &S,
     phase: &Phase,
-    object_type: &str,
-    attrs: &[&str],
-    what: &str,
-) -> Result<Vec<T>> {
+    (object_type, attrs): (&str, &[&str]),
+    after: Option<String>,
+    size: u32,
+    id_of: impl Fn(&T) -> String,
+) -> Result<Page<T>> {
     let (start, end) = keys::prefix_range(object_type, attrs);
-    let mut pairs = stub.private_range(&phase.collection, &start, &end).await.map_err(|e| not_held_here(stub, phase, e))?;
+    // The smallest key after `after`: a composite key ends in \0, so none equals this one.
+    let start = after.map(|k| k + "\u{0}").unwrap_or(start);
+    let limit = size as usize + 1;
+    let mut pairs = stub.private_range_limit(&phase.collection, &start, &end, limit).await.map_err(|e| not_held_here(stub, phase, e))?;
     if let Some(m) = &phase.migration {
         // What has moved already; a peer that does not hold the new collection has only the rest.
-        if let Ok(moved) = stub.private_range(&m.to, &start, &end).await {
+        if let Ok(moved) = stub.private_range_limit(&m.to, &start, &end, limit).await {
             pairs.extend(moved);
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
             pairs.dedup_by(|a, b| a.0 == b.0);
+            pairs.truncate(limit);
         }
     }
-    pairs.iter().map(|(_, v)| decode(what, v)).collect()
+    let mut more = pairs.len() > size as usize;
+    pairs.truncate(size as usize);
+    let mut items = Vec::with_capacity(pairs.len());
+    let mut bytes = 0;
+    for (i, (_, v)) in pairs.iter().enumerate() {
+        if i > 0 && bytes + v.len() > MAX_PAGE_BYTES {
+            more = true;
+            break;
+        }
+        bytes += v.len();
+        items.push(decode::<T>(object_type, v)?);
+    }
+    let bookmark = if more { items.last().map(&id_of).unwrap_or_default() } else { String::new() };
+    Ok(Page { items, bookmark })
 }
 
-pub async fn list<S: Stub>(stub: &S, req: PhaseRef) -> Result<Vec<Record>> {
+pub async fn list<S: Stub>(stub: &S, req: PhasePage) -> Result<Page<Record>> {
+    let size = req.req().size()?;
+    let after = bookmark_id(&req.bookmark)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    private_list(stub, &phase, keys::RECORD, &[&phase.project, &phase.id], "record").await
+    let after = after.map(|id| keys::record(&phase.project, &phase.id, id));
+    private_page(stub, &phase, (keys::RECORD, &[&phase.project, &phase.id]), after, size, |r: &Record| r.id.clone()).await
 }
 
-pub async fn history<S: Stub>(stub: &S, req: ItemRef) -> Result<Vec<Record>> {
+/// A list's bookmark: none, or the last id of the previous page.
+pub(super) fn bookmark_id(bookmark: &str) -> Result<Option<&str>> {
+    if bookmark.is_empty() {
+        return Ok(None);
+    }
+    ids::validate_id("bookmark", bookmark)?;
+    Ok(Some(bookmark))
+}
+
+pub async fn history<S: Stub>(stub: &S, req: ItemPage) -> Result<Page<Record>> {
     ids::validate_id("record", &req.id)?;
+    let size = req.req().size()?;
+    let after = match req.bookmark.as_str() {
+        "" => None,
+        b => Some(b.parse::<u64>().map_err(|_| ContractError::bad(format!("bookmark {b:?} is not a version number")))?),
+    };
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    let versions: Vec<Record> = private_list(stub, &phase, keys::RECORD_VERSION, &[&phase.project, &phase.id, &req.id], "record").await?;
-    if versions.is_empty() {
+    let after_key = after.map(|v| keys::record_version(&phase.project, &phase.id, &req.id, v));
+    let page = private_page(stub, &phase, (keys::RECORD_VERSION, &[&phase.project, &phase.id, &req.id]), after_key, size, |r: &Record| {
+        r.version.to_string()
+    })
+    .await?;
+    if page.items.is_empty() && after.is_none() {
         return Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id)));
     }
-    Ok(versions)
+    Ok(page)
 }

@@ -133,9 +133,9 @@ fn division_holds_for_records() {
     // Versions and history.
     w.call(&o1u1, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"spec":2}))).unwrap();
     let h = w.call(&o2, "RecordHistory", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
-    let versions: Vec<u64> = h.as_array().unwrap().iter().map(|r| r["version"].as_u64().unwrap()).collect();
+    let versions: Vec<u64> = h["items"].as_array().unwrap().iter().map(|r| r["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, vec![1, 2]);
-    assert_eq!(w.call(&o2, "ListRecords", json!({"project":"p1","phase":"P1"}), &[]).unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(w.call(&o2, "ListRecords", json!({"project":"p1","phase":"P1"}), &[]).unwrap()["items"].as_array().unwrap().len(), 1);
     // The phase key goes only to participants.
     let k = w.call(&o2, "GetPhaseKey", json!({"project":"p1","phase":"P1"}), &[]).unwrap();
     assert_eq!(k["key"], base64::engine::general_purpose::STANDARD.encode([9u8; 32]));
@@ -273,7 +273,7 @@ fn files_anchor_once_and_only_for_participants() {
     w.refused(&o3, "GetChange", json!({"project":"p1","phase":"P1","tx_id":"tx7"}), &[], "forbidden:");
     w.refused(&o1, "AnchorFile", json!({"project":"p1","phase":"P1"}), &anchor("b.txt"), "conflict:");
     w.refused(&o3, "GetFile", json!({"project":"p1","phase":"P1","id":"f1"}), &[], "forbidden:");
-    assert_eq!(w.call(&o1, "ListFiles", json!({"project":"p1","phase":"P1"}), &[]).unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(w.call(&o1, "ListFiles", json!({"project":"p1","phase":"P1"}), &[]).unwrap()["items"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -388,7 +388,7 @@ fn an_org_swapped_on_an_active_phase_moves_its_data_and_the_leaver_keeps_nothing
     let held = w.call(&o3, "PhaseHoldings", json!({"project":"p1","phase":"P1","collection":"col_Org1MSP_Org3MSP"}), &[]).unwrap();
     assert_eq!(held["values"], 8);
     let h = w.call(&o3, "RecordHistory", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
-    assert_eq!(h.as_array().unwrap().len(), 2);
+    assert_eq!(h["items"].as_array().unwrap().len(), 2);
     assert_eq!(w.call(&o3, "GetFile", json!({"project":"p1","phase":"P1","id":"f1"}), &[]).unwrap()["key_version"], 1);
     assert_eq!(
         w.call(&o3, "GetPhaseKey", json!({"project":"p1","phase":"P1","version":1}), &[]).unwrap()["key"],
@@ -443,11 +443,11 @@ fn a_large_migration_goes_in_batches_and_resumes_where_it_stopped() {
     assert_eq!(second, batch_of(&w, &o2));
     assert_eq!((second["items"].as_array().unwrap().len(), second["last"].as_bool()), (101, Some(true)));
     // Reads during the migration see moved and unmoved values alike.
-    assert_eq!(w.call(&o1, "ListRecords", p1.clone(), &[]).unwrap().as_array().unwrap().len(), 200);
+    assert_eq!(all_records(&w, &o1), 200);
     assert_eq!(w.call(&o1, "GetRecord", json!({"project":"p1","phase":"P1","id":"r000"}), &[]).unwrap()["document"]["i"], 0);
     let done = migrate(&w, &o1, &second).unwrap();
     assert_eq!((done["total"].as_u64(), done["done"].as_bool()), (Some(601), Some(true)));
-    assert_eq!(w.call(&user("Org3MSP", 1), "ListRecords", p1, &[]).unwrap().as_array().unwrap().len(), 200);
+    assert_eq!(all_records(&w, &user("Org3MSP", 1)), 200);
 }
 
 #[test]
@@ -469,4 +469,54 @@ fn removing_an_identity_rotates_the_key_without_moving_data() {
     w.refused(&o1u1, "GetPhaseKey", p3.clone(), &[], "forbidden:");
     assert_eq!(w.call(&o1u2, "GetPhaseKey", json!({"project":"p1","phase":"P3","version":1}), &[]).unwrap()["version"], 1);
     w.refused(&o1u2, "GetPhaseKey", json!({"project":"p1","phase":"P3","version":3}), &[], "bad_request:");
+}
+
+/// How many records of p1/P1 `as_` reads, page after page (100 at most each).
+fn all_records(w: &World, as_: &Identity) -> usize {
+    let (mut n, mut bookmark) = (0, String::new());
+    loop {
+        let page = w.call(as_, "ListRecords", json!({"project":"p1","phase":"P1","page_size":100,"bookmark":bookmark}), &[]).unwrap();
+        n += page["items"].as_array().unwrap().len();
+        bookmark = page["bookmark"].as_str().unwrap().to_owned();
+        if bookmark.is_empty() {
+            return n;
+        }
+    }
+}
+
+#[test]
+fn private_lists_come_in_bounded_pages() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2) = (user("Org1MSP", 1), user("Org2MSP", 1));
+    let p1 = json!({"project":"p1","phase":"P1"});
+    for i in 0..5 {
+        w.call(&o2, "PutRecord", p1.clone(), &doc(&format!("r{i}"), json!({"i":i}))).unwrap();
+    }
+    let page = |arg: serde_json::Value| w.call(&o1, "ListRecords", arg, &[]).unwrap();
+    let ids = |p: &serde_json::Value| p["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let first = page(json!({"project":"p1","phase":"P1","page_size":2}));
+    assert_eq!((ids(&first), first["bookmark"].as_str()), (vec!["r0".to_owned(), "r1".into()], Some("r1")));
+    let last = page(json!({"project":"p1","phase":"P1","page_size":2,"bookmark":"r3"}));
+    assert_eq!((ids(&last), last["bookmark"].as_str()), (vec!["r4".to_owned()], Some("")));
+    assert_eq!(all_records(&w, &o1), 5);
+    w.refused(&o1, "ListRecords", json!({"project":"p1","phase":"P1","page_size":101}), &[], "bad_request:");
+    w.refused(&o1, "ListRecords", json!({"project":"p1","phase":"P1","bookmark":"a b"}), &[], "bad_request:");
+    // Big records: a page stops before 8 MiB of them, whatever its page_size.
+    let big = "x".repeat((1 << 20) - 100);
+    for i in 0..10 {
+        w.call(&o2, "PutRecord", p1.clone(), &doc(&format!("s{i}"), json!({"pad":big}))).unwrap();
+    }
+    let p = page(json!({"project":"p1","phase":"P1","page_size":100,"bookmark":"r4"}));
+    assert_eq!((p["items"].as_array().unwrap().len(), p["bookmark"].as_str()), (7, Some("s6")));
+    // History pages by version number.
+    for v in 0..3 {
+        w.call(&o2, "PutRecord", p1.clone(), &doc("h", json!({"v":v}))).unwrap();
+    }
+    let h = w.call(&o1, "RecordHistory", json!({"project":"p1","phase":"P1","id":"h","page_size":2}), &[]).unwrap();
+    assert_eq!((h["items"][1]["version"].as_u64(), h["bookmark"].as_str()), (Some(2), Some("2")));
+    let h = w.call(&o1, "RecordHistory", json!({"project":"p1","phase":"P1","id":"h","page_size":2,"bookmark":"2"}), &[]).unwrap();
+    assert_eq!((h["items"][0]["version"].as_u64(), h["bookmark"].as_str()), (Some(3), Some("")));
+    w.refused(&o1, "RecordHistory", json!({"project":"p1","phase":"P1","id":"h","bookmark":"x"}), &[], "bad_request:");
+    assert_eq!(w.call(&o1, "ListFiles", p1, &[]).unwrap()["bookmark"], "");
 }

@@ -53,8 +53,8 @@ pub struct PageQuery {
 
 pub use svcflow_model::page::MAX_PAGE_SIZE;
 
-/// One page of a list the chaincode returns whole (private data has no paginated range
-/// queries): items sorted by id, the bookmark being the last id of the page.
+/// One page of a list as the chaincode pages it: items by id (versions by number), the bookmark
+/// being the last of the page when more follow.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IdPage<T> {
     pub items: Vec<T>,
@@ -68,40 +68,7 @@ pub struct Items<T> {
     pub items: Vec<T>,
 }
 
-pub fn paginate<T>(mut all: Vec<T>, id: impl Fn(&T) -> &str, q: &PageQuery) -> Result<IdPage<T>, Failure> {
-    let size = q.page_size.unwrap_or(svcflow_model::page::DEFAULT_PAGE_SIZE);
-    if size == 0 || size > MAX_PAGE_SIZE {
-        return Err(ApiError::BadRequest(format!("page_size must be 1 to {MAX_PAGE_SIZE}")).into());
-    }
-    all.sort_by(|a, b| id(a).cmp(id(b)));
-    let start = if q.bookmark.is_empty() { 0 } else { all.partition_point(|x| id(x) <= q.bookmark.as_str()) };
-    let mut items: Vec<T> = all.into_iter().skip(start).collect();
-    let more = items.len() > size as usize;
-    items.truncate(size as usize);
-    let bookmark = if more { items.last().map(|x| id(x).to_owned()).unwrap_or_default() } else { String::new() };
-    Ok(IdPage { items, bookmark })
-}
-
 /// A JSON response for a committed write: the tx id and block in headers.
 pub fn committed<T: Serialize>(status: StatusCode, body: &T, c: &Committed) -> HttpResponse {
     HttpResponse::build(status).insert_header((TX_ID_HEADER, c.tx_id.as_str())).insert_header((BLOCK_HEADER, c.block_number.to_string())).json(body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pages_by_id_with_a_bookmark() {
-        let all: Vec<String> = ["c", "a", "e", "b", "d"].iter().map(|s| s.to_string()).collect();
-        let q = |n, b: &str| PageQuery { page_size: Some(n), bookmark: b.into() };
-        let p = paginate(all.clone(), |s| s.as_str(), &q(2, "")).unwrap();
-        assert_eq!((p.items, p.bookmark.as_str()), (vec!["a".to_string(), "b".into()], "b"));
-        let p = paginate(all.clone(), |s| s.as_str(), &q(2, "b")).unwrap();
-        assert_eq!((p.items, p.bookmark.as_str()), (vec!["c".to_string(), "d".into()], "d"));
-        let p = paginate(all.clone(), |s| s.as_str(), &q(2, "d")).unwrap();
-        assert_eq!((p.items, p.bookmark.as_str()), (vec!["e".to_string()], ""));
-        assert_eq!(paginate(all.clone(), |s| s.as_str(), &q(0, "")).unwrap_err().error.status(), 400);
-        assert_eq!(paginate(all, |s| s.as_str(), &q(101, "")).unwrap_err().error.status(), 400);
-    }
 }

@@ -6,8 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::call::{ItemRef, PhasePage};
 use svcflow_model::file::FileAnchor;
+use svcflow_model::page::Page;
 use svcflow_model::{ids, Call};
 use tokio_util::io::StreamReader;
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::ApiError;
 use super::openapi::{Binary, Committed, Conflicts, Mismatch, Refused, TooLarge};
 use super::params::{FilePath, PhasePath};
-use super::{committed, paginate, Caller, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
+use super::{committed, Caller, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
 use crate::downloads::{self, Verified};
 use crate::storage::StorageError;
 use crate::uploads::reseal::Resealed;
@@ -195,8 +196,9 @@ pub async fn upload(
 )]
 pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    let all: Vec<FileAnchor> = state.query(&caller, Call::ListFiles(PhaseRef { project, phase })).await?;
-    Ok(HttpResponse::Ok().json(paginate(all, |a| a.id.as_str(), &q)?))
+    let PageQuery { page_size, bookmark } = q.into_inner();
+    let page: Page<FileAnchor> = state.query(&caller, Call::ListFiles(PhasePage { project, phase, page_size, bookmark })).await?;
+    Ok(HttpResponse::Ok().json(IdPage { items: page.items, bookmark: page.bookmark }))
 }
 
 /// Get a file anchor

@@ -22,7 +22,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 
-pub use body::{committed, json_body, json_bytes, paginate, IdPage, Items, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
+pub use body::{committed, json_body, json_bytes, IdPage, Items, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
 pub use caller::Caller;
 use error::ApiError;
 pub use error::{Failure, TX_ID_HEADER};

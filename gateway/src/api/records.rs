@@ -5,14 +5,15 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::call::{ItemPage, ItemRef, PhasePage, PhaseRef};
 use svcflow_model::change::Written;
+use svcflow_model::page::Page;
 use svcflow_model::record::{Record, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
 use svcflow_model::Call;
 
 use super::openapi::{Committed, Conflicts, Refused, TooLarge};
 use super::params::{PhasePath, RecordPath};
-use super::{committed, json_bytes, paginate, Caller, Failure, IdPage, Items, PageQuery, State};
+use super::{committed, json_bytes, Caller, Failure, IdPage, PageQuery, State};
 
 /// The chaincode's own limit is 1 MiB of document; a little slack for whitespace it drops.
 const RECORD_LIMIT: usize = (1 << 20) + 1024;
@@ -63,19 +64,21 @@ pub async fn get(state: State, caller: Caller, path: web::Path<RecordPath>) -> R
 )]
 pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    let all: Vec<Record> = state.query(&caller, Call::ListRecords(PhaseRef { project, phase })).await?;
-    Ok(HttpResponse::Ok().json(paginate(all, |r| r.id.as_str(), &q)?))
+    let PageQuery { page_size, bookmark } = q.into_inner();
+    let page: Page<Record> = state.query(&caller, Call::ListRecords(PhasePage { project, phase, page_size, bookmark })).await?;
+    Ok(HttpResponse::Ok().json(IdPage { items: page.items, bookmark: page.bookmark }))
 }
 
 /// Record history
 ///
-/// Every version of a record.
+/// Every version of a record, oldest first, a page at a time (the bookmark is a version number).
 #[utoipa::path(
     get, path = "/v1/projects/{project}/phases/{phase}/records/{record}/history", operation_id = "getRecordHistory",
-    tag = "records", params(RecordPath), responses((status = 200, description = "Every version of the record.", body = Items<Record>), Refused)
+    tag = "records", params(RecordPath, PageQuery), responses((status = 200, description = "A page of the record's versions.", body = IdPage<Record>), Refused)
 )]
-pub async fn history(state: State, caller: Caller, path: web::Path<RecordPath>) -> Result<HttpResponse, Failure> {
+pub async fn history(state: State, caller: Caller, path: web::Path<RecordPath>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let RecordPath(project, phase, id) = path.into_inner();
-    let items: Vec<Record> = state.query(&caller, Call::RecordHistory(ItemRef { project, phase, id })).await?;
-    Ok(HttpResponse::Ok().json(Items { items }))
+    let PageQuery { page_size, bookmark } = q.into_inner();
+    let page: Page<Record> = state.query(&caller, Call::RecordHistory(ItemPage { project, phase, id, page_size, bookmark })).await?;
+    Ok(HttpResponse::Ok().json(IdPage { items: page.items, bookmark: page.bookmark }))
 }

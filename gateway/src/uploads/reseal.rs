@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
-use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
 use svcflow_model::file::{FileAnchor, Reseal, TRANSIENT_FILE};
+use svcflow_model::page::{Page, MAX_PAGE_SIZE};
 use svcflow_model::{Call, Refusal};
 use tokio_util::io::StreamReader;
 
@@ -41,9 +42,19 @@ pub enum ResealError {
 pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Result<Resealed, ResealError> {
     let current = phase_key::current(env.ledger, user, project, phase, true).await.map_err(UploadError::from)?;
     let at = PhaseRef { project: project.to_owned(), phase: phase.to_owned() };
-    let files: Vec<FileAnchor> = ledger::query(env.ledger, user, &Call::ListFiles(at.clone())).await.map_err(UploadError::from)?;
+    let mut older = Vec::new();
+    let mut bookmark = String::new();
+    loop {
+        let list = Call::ListFiles(PhasePage { project: project.to_owned(), phase: phase.to_owned(), page_size: Some(MAX_PAGE_SIZE), bookmark });
+        let page: Page<FileAnchor> = ledger::query(env.ledger, user, &list).await.map_err(UploadError::from)?;
+        older.extend(page.items.into_iter().filter(|a| a.key_version < current.version));
+        if page.bookmark.is_empty() {
+            break;
+        }
+        bookmark = page.bookmark;
+    }
     let mut resealed = Vec::new();
-    for a in files.into_iter().filter(|a| a.key_version < current.version) {
+    for a in older {
         let item = ItemRef { project: project.to_owned(), phase: phase.to_owned(), id: a.id.clone() };
         let (a, plain) = downloads::open(env.ledger, env.store, user, item).await?;
         let object_key = format!("{project}/{phase}/{}.{}", a.id, random_hex(8)?);
