@@ -32,6 +32,9 @@ use crate::stub::{KvPage, Stub};
 
 /// Fabric's own default limit for chaincode messages.
 pub const MAX_MESSAGE_BYTES: usize = 100 * 1024 * 1024;
+/// Private values per range request (records are at most 1 MiB: a chunk stays far below
+/// [`MAX_MESSAGE_BYTES`]).
+const PRIVATE_CHUNK: usize = 32;
 
 /// How the server is started (from `CHAINCODE_*` environment variables).
 #[derive(Clone, Debug)]
@@ -403,10 +406,28 @@ impl Stub for TxStub {
         Ok(())
     }
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(self.range(collection, start, end, None, usize::MAX).await?.0)
+        self.private_range_limit(collection, start, end, usize::MAX).await
     }
+    /// In ranges of at most [`PRIVATE_CHUNK`] values: the peer sends a range's results in
+    /// batches of 100, which for values of 1 MiB would pass the 100 MiB message limit. For a
+    /// collection the peer takes the query's page size as the range's total (it cannot page
+    /// private data), so each range asks for one chunk and the next starts after its last key.
     async fn private_range_limit(&self, collection: &str, start: &str, end: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
-        Ok(self.range(collection, start, end, None, limit).await?.0)
+        let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut from = start.to_owned();
+        while out.len() < limit {
+            let want = (limit - out.len()).min(PRIVATE_CHUNK);
+            let (chunk, _) = self.range(collection, &from, end, Some((want as u32, "")), want).await?;
+            let got = chunk.len();
+            if let Some((k, _)) = chunk.last() {
+                from = format!("{k}\u{0}");
+            }
+            out.extend(chunk);
+            if got < want {
+                break;
+            }
+        }
+        Ok(out)
     }
     async fn purge_private(&self, collection: &str, key: &str) -> Result<()> {
         self.call(Msg::PurgePrivateData, DelState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;

@@ -105,6 +105,10 @@ pub fn map_error(stage: Stage, e: &GatewayError) -> LedgerError {
         }
         GatewayError::Endorse(t) | GatewayError::Evaluate(t) => match t.details.iter().find_map(|d| Refusal::from_gateway_detail(&d.message)) {
             Some(refusal) => LedgerError::Refused { refusal, tx_id },
+            // Not the chaincode's answer: an endorsing org with no peer up (no endorsement plan),
+            // endorsers that disagree (one a block behind), a peer that failed. Nothing was
+            // ordered; it is the network's state, worth a retry.
+            None if stage == Stage::Endorse => LedgerError::Unavailable { stage, tx_id, detail: format!("endorsement failed: {}", describe(e)) },
             None => LedgerError::Failed { stage, tx_id, detail: describe(e) },
         },
         other => LedgerError::Failed { stage, tx_id, detail: describe(other) },
@@ -347,10 +351,15 @@ mod tests {
         );
         assert_eq!(e.refusal().map(|r| r.kind), Some(svcflow_model::ErrorKind::Forbidden));
         assert_eq!((e.to_string().as_str(), e.tx_id()), ("not a participant of phase P", Some("tx1")));
-        // A peer's own failure (no chaincode response of ours) is no refusal.
+        // A peer's own failure (no chaincode response of ours) is no refusal: at endorsement it is
+        // the network's state (503, retry), nothing having been ordered.
         let e =
             map_error(Stage::Endorse, &endorse_err_with(Code::Aborted, "failed", &["private data matching public hash version is not available"]));
-        assert!(matches!(e, LedgerError::Failed { stage: Stage::Endorse, .. }), "{e:?}");
+        assert!(matches!(e, LedgerError::Unavailable { stage: Stage::Endorse, .. }) && !e.maybe_committed(), "{e:?}");
+        let e = map_error(Stage::Endorse, &endorse_err(Code::FailedPrecondition, "no peers available to satisfy the endorsement policy"));
+        assert!(matches!(e, LedgerError::Unavailable { stage: Stage::Endorse, .. }), "{e:?}");
+        let e = map_error(Stage::Evaluate, &endorse_err(Code::Aborted, "failed"));
+        assert!(matches!(e, LedgerError::Failed { stage: Stage::Evaluate, .. }), "{e:?}");
         let e = map_error(Stage::Endorse, &endorse_err(Code::Unavailable, "connection refused"));
         assert!(matches!(e, LedgerError::Unavailable { stage: Stage::Endorse, .. }), "{e:?}");
         assert!(!e.maybe_committed());

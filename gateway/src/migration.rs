@@ -95,7 +95,7 @@ fn retryable(e: &LedgerError) -> bool {
         LedgerError::Invalidated { conflict, .. } => *conflict,
         LedgerError::Refused { refusal, .. } => refusal.kind == svcflow_model::ErrorKind::Conflict,
         // Endorsers whose answers differ (one is a block behind) fail the endorsement as a whole.
-        LedgerError::Failed { stage: Stage::Endorse, .. } => true,
+        LedgerError::Unavailable { stage: Stage::Endorse, .. } | LedgerError::Failed { stage: Stage::Endorse, .. } => true,
         _ => false,
     }
 }

@@ -374,3 +374,58 @@ async fn membership_changes_move_the_data_and_rotate_the_key() {
         "participants[1].msp_id: Org9MSP is not an org of this channel",
     );
 }
+
+/// A 256 KiB tmpfs as the file store (the test runs as root, as CI does): it must be mounted, or
+/// the test fails — a full disk is never skipped.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"]).arg(dir.path()).status().unwrap();
+        assert!(ok.success(), "mounting a tmpfs for the full-disk test (needs root)");
+        Self(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_store_answers_507_and_keeps_nothing() {
+    let disk = SmallDisk::mount();
+    let ledger = Arc::new(FakeLedger::new());
+    let g =
+        start(Options { org: 1, users: &[("User1", "client")], upload_limit: 1 << 20, objects: Some(disk.0.path()), ledger: Some(ledger.clone()) });
+    ledger.register(g.identities());
+    let c = g.as_user("User1");
+    assert_eq!(call(c.post(g.url("/v1/projects")).body(r#"{"id":"d1","name":"Disk"}"#)).await.0, 201);
+    let phase = json!({"id": "P1", "name": "p", "participants": [{"msp_id": "Org1MSP"}]});
+    assert_eq!(call(c.post(g.url("/v1/projects/d1/phases")).body(phase.to_string())).await.0, 201);
+    let files = "/v1/projects/d1/phases/P1/files";
+    assert_eq!(call(c.post(g.url(&format!("{files}?name=small.txt"))).body("fits")).await.0, 201);
+    let big = vec![7u8; 900 * 1024];
+    assert_error(call(c.post(g.url(&format!("{files}?name=big.bin&id=big"))).body(big)).await, 507, "insufficient_storage", "full");
+    let (s, l) = call(c.get(g.url(files))).await;
+    assert_eq!((s, l["items"].as_array().map(Vec::len)), (200, Some(1)), "{l}");
+    let leftovers: Vec<_> = walk(disk.0.path()).into_iter().filter(|p| p.to_string_lossy().contains("big")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let incoming = std::fs::read_dir(disk.0.path().join(".incoming")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(incoming, 0, "no temporary file left");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

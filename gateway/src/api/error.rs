@@ -17,6 +17,8 @@ use crate::uploads::UploadError;
 use crate::wallet::WalletError;
 
 pub const TX_ID_HEADER: &str = "x-tx-id";
+/// What a 503 suggests: long enough for a restarted peer or a Raft election.
+const RETRY_AFTER_SECS: &str = "5";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -40,6 +42,8 @@ pub enum ApiError {
     Integrity(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -69,6 +73,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::Integrity(_) => 502,
             ApiError::Unavailable(_) => 503,
+            ApiError::InsufficientStorage(_) => 507,
             ApiError::Internal(_) => 500,
         }
     }
@@ -84,6 +89,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Integrity(_) => "integrity",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::InsufficientStorage(_) => "insufficient_storage",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -113,6 +119,7 @@ impl From<StorageError> for ApiError {
             StorageError::InvalidKey(..) => ApiError::BadRequest(e.to_string()),
             StorageError::Integrity(_) => ApiError::Integrity(e.to_string()),
             StorageError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
+            StorageError::Full(_) => ApiError::InsufficientStorage(e.to_string()),
             StorageError::Backend(_) | StorageError::Io(_) | StorageError::Crypto(_) | StorageError::DataKey(_) => ApiError::Internal(e.to_string()),
         }
     }
@@ -254,6 +261,10 @@ impl ResponseError for Failure {
             ApiError::MethodNotAllowed { allow, .. } => {
                 r.insert_header((header::ALLOW, allow.as_str()));
             }
+            // A peer, orderer or the store is down or overloaded: worth a retry soon.
+            ApiError::Unavailable(_) => {
+                r.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+            }
             _ => {}
         }
         r.json(self.error.body(self.tx_id.clone()))
@@ -263,6 +274,19 @@ impl ResponseError for Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn faults_of_the_network_and_store_are_503_or_507_never_blamed_on_the_client() {
+        let full = StorageError::store_io(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert_eq!(ApiError::from(full).status(), 507);
+        assert_eq!(ApiError::from(StorageError::store_io(std::io::Error::from(std::io::ErrorKind::PermissionDenied))).status(), 500);
+        let upload = Failure::from(UploadError::from(StorageError::Full("disk".into())));
+        assert_eq!((upload.error.status(), upload.error.code()), (507, "insufficient_storage"));
+        let down = Failure::from(ApiError::Unavailable("no peer".into()));
+        let r = down.error_response();
+        assert_eq!(r.status().as_u16(), 503);
+        assert_eq!(r.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some(RETRY_AFTER_SECS));
+    }
 
     #[test]
     fn chaincode_kinds_map_to_statuses() {

@@ -14,7 +14,7 @@ use tokio_util::io::StreamReader;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::openapi::{Binary, Committed, Conflicts, Mismatch, Refused, TooLarge};
+use super::openapi::{Binary, Committed, Conflicts, Mismatch, Refused, StoreFull, TooLarge};
 use super::params::{FilePath, PhasePath};
 use super::{committed, Caller, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
 use crate::downloads::{self, Verified};
@@ -99,7 +99,7 @@ fn bad(m: impl Into<String>) -> Failure {
         Committed<Uploaded, 201>,
         (status = 200, description = "An idempotent replay: the anchor an earlier request with the same Idempotency-Key made; nothing stored.",
          body = Uploaded, headers(("idempotent-replayed" = String, description = "Always `true`."), ("x-tx-id" = String, description = "The anchoring transaction."))),
-        Refused, Conflicts, TooLarge, Mismatch
+        Refused, Conflicts, TooLarge, Mismatch, StoreFull
     )
 )]
 pub async fn upload(
@@ -306,7 +306,7 @@ pub async fn verify(state: State, caller: Caller, path: web::Path<FilePath>) -> 
 /// hashes stay; each file is checked against its anchor on the way.
 #[utoipa::path(
     post, path = "/v1/projects/{project}/phases/{phase}/reseal", operation_id = "resealFiles", tag = "files", params(PhasePath),
-    responses((status = 200, description = "Every file of the phase is under `key_version`; `resealed` lists those this call sealed anew.", body = Resealed), Refused, Conflicts, Mismatch)
+    responses((status = 200, description = "Every file of the phase is under `key_version`; `resealed` lists those this call sealed anew.", body = Resealed), Refused, Conflicts, Mismatch, StoreFull)
 )]
 pub async fn reseal(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();

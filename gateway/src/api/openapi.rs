@@ -94,7 +94,11 @@ fn error_kinds() -> Vec<(ApiError, &'static str)> {
             Integrity("the object of file drawing-1 is missing from the store".into()),
             "The stored object does not match its on-chain anchor, or is missing.",
         ),
-        (Unavailable("no peer of Org1MSP answered".into()), "Fabric or the object store cannot be reached now; retry later."),
+        (
+            Unavailable("no peer of Org1MSP answered".into()),
+            "Fabric or the object store cannot be reached now, or is overloaded; retry after `Retry-After` seconds.",
+        ),
+        (InsufficientStorage("object store full: No space left on device".into()), "The object store has no room for the file."),
         (Internal("AnchorFile answered unexpected JSON".into()), "An unexpected error."),
     ]
 }
@@ -112,6 +116,7 @@ fn _every_kind_is_described(e: &ApiError) {
         | PayloadTooLarge(_)
         | Integrity(_)
         | Unavailable(_)
+        | InsufficientStorage(_)
         | Internal(_) => {}
     }
 }
@@ -127,6 +132,9 @@ fn error_response(e: &ApiError, means: &str) -> Response {
     match e {
         ApiError::Unauthenticated(_) => r.header("www-authenticate", string_header("Always `Mutual-TLS`.")),
         ApiError::MethodNotAllowed { .. } => r.header("allow", string_header("The methods the path serves, e.g. `GET, POST`.")),
+        ApiError::Unavailable(_) => r
+            .header(TX_ID_HEADER, string_header("The Fabric transaction the error concerns, when there is one."))
+            .header("retry-after", string_header("Seconds to wait before retrying.")),
         _ => r.header(TX_ID_HEADER, string_header("The Fabric transaction the error concerns, when there is one.")),
     }
     .build()
@@ -162,6 +170,8 @@ error_set! {
     TooLarge: PayloadTooLarge;
     /// The stored object does not match its anchor.
     Mismatch: Integrity;
+    /// The object store has no room.
+    StoreFull: InsufficientStorage;
 }
 
 /// Bytes of any kind: a file's.

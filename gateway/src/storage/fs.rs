@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use tokio::fs;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use super::{validate_key, ByteStream, ObjectInfo, ObjectStore, Result, StorageError};
@@ -83,16 +83,29 @@ impl ObjectStore for FsStore {
         let dest = self.path(key)?;
         let tmp = self.root.join(".incoming").join(format!("{}.{}", std::process::id(), hex::encode(rand16()?)));
         let mut guard = TmpFile(Some(tmp.clone()));
-        let mut file = fs::File::create(&tmp).await?;
-        let n = tokio::io::copy(body, &mut file).await.map_err(StorageError::from_io)?;
-        file.flush().await?;
-        file.sync_all().await?;
+        let mut file = fs::File::create(&tmp).await.map_err(StorageError::store_io)?;
+        // Read and write apart: a failing body is the caller's, a failing write (a full disk) the store's.
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut n = 0u64;
+        loop {
+            let got = body.read(&mut buf).await.map_err(StorageError::from_io)?;
+            if got == 0 {
+                break;
+            }
+            file.write_all(&buf[..got]).await.map_err(StorageError::store_io)?;
+            n += got as u64;
+        }
+        file.flush().await.map_err(StorageError::store_io)?;
+        file.sync_all().await.map_err(StorageError::store_io)?;
         drop(file);
         let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&parent).await?;
-        fs::rename(&tmp, &dest).await?;
+        fs::create_dir_all(&parent).await.map_err(StorageError::store_io)?;
+        fs::rename(&tmp, &dest).await.map_err(StorageError::store_io)?;
         guard.0 = None;
-        fsync_dir(&parent).await?;
+        fsync_dir(&parent).await.map_err(|e| match e {
+            StorageError::Io(e) => StorageError::store_io(e),
+            other => other,
+        })?;
         Ok(n)
     }
 

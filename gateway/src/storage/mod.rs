@@ -35,6 +35,9 @@ pub enum StorageError {
     Crypto(#[from] openssl::error::ErrorStack),
     #[error("a data key must be 32 bytes, got {0}")]
     DataKey(usize),
+    /// The store has no room: its disk or its quota is full.
+    #[error("object store full: {0}")]
+    Full(String),
 }
 
 impl StorageError {
@@ -53,6 +56,14 @@ impl StorageError {
     }
 
     /// The opposite of [`StorageError::from_io`].
+    /// An error of the store's own I/O (not of the bytes handed to it): full, or a store failure.
+    pub fn store_io(e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => StorageError::Full(e.to_string()),
+            _ => StorageError::Backend(e.to_string()),
+        }
+    }
+
     pub fn into_io(self) -> std::io::Error {
         match self {
             StorageError::Io(e) => e,

@@ -48,6 +48,7 @@ impl S3Store {
 fn map_err(e: S3Error) -> StorageError {
     match &e {
         S3Error::HttpFailWithBody(404, _) => StorageError::NotFound(String::new()),
+        S3Error::HttpFailWithBody(507, _) => StorageError::Full(e.to_string()),
         S3Error::HttpFailWithBody(500..=599, _) => StorageError::Unavailable(e.to_string()),
         S3Error::Reqwest(r) if r.is_connect() || r.is_timeout() || r.is_request() || r.is_body() => StorageError::Unavailable(e.to_string()),
         S3Error::Io(_) => StorageError::Unavailable(e.to_string()),
@@ -73,8 +74,11 @@ impl ObjectStore for S3Store {
             .execute_stream(body)
             .await
             .map_err(with_key(key))?;
-        if !(200..300).contains(&resp.status_code()) {
-            return Err(StorageError::Backend(format!("PUT {key}: HTTP {}", resp.status_code())));
+        match resp.status_code() {
+            200..=299 => {}
+            507 => return Err(StorageError::Full(format!("PUT {key}: HTTP 507"))),
+            code @ 500..=599 => return Err(StorageError::Unavailable(format!("PUT {key}: HTTP {code}"))),
+            code => return Err(StorageError::Backend(format!("PUT {key}: HTTP {code}"))),
         }
         Ok(resp.uploaded_bytes() as u64)
     }
