@@ -250,22 +250,41 @@ check "no anchor for the interrupted upload" expect 404 1 User1 GET "$V/phases/P
 check "the same id uploads cleanly afterwards" expect 201 1 User1 POST "$V/phases/P1/files?name=big.bin&id=killed" --data-binary 'small now'
 
 # A gateway that died after storing an object but before its anchor: the journal entry names an
-# object that exists and has no anchor. The sweep deletes it, and leaves an anchored one alone.
+# object that exists and has no anchor. The sweep settles each entry from the ledger: an object
+# whose transaction was never sent, or is final without naming it, goes; an anchored one stays; one
+# whose transaction may still be ordered waits (10 minutes) however old its entry.
 req 1 User1 GET "$V/phases/P1/files/$ifid" >/dev/null; anchored_key=$(jq -r .object_key "$TMP/body")
-orphan_key="$P/P1/orphan.0123456789abcdef"
-journal_entry() { # object-key file-id
+orphan_key="$P/P1/orphan.0123456789abcdef"      # no transaction
+final_key="$P/P1/orphan.final0123456789ab"      # a final transaction that anchored something else
+waiting_key="$P/P1/orphan.waiting0123456789"    # a transaction in no block (yet)
+journal_entry() { # object-key file-id [tx-id [idle]]
   local f="$GW_DIR/org1/journal/${1//\//\~}.json"
-  jq -cn --arg k "$1" --arg p "$P" --arg f "$2" '{object_key:$k,project:$p,phase:"P1",file:$f,user:"User1@org1.svcflow.local"}' >"$f"
-  touch -d '1 hour ago' "$f"
+  jq -cn --arg k "$1" --arg p "$P" --arg f "$2" --arg t "${3:-}" \
+    '{object_key:$k,project:$p,phase:"P1",file:$f,user:"User1@org1.svcflow.local"} + (if $t == "" then {} else {tx_id:$t} end)' >"$f"
+  touch -d "${4:-1 hour ago}" "$f"
 }
-plant() { echo "stored, never anchored" >"$TMP/orphan" && store_put "$orphan_key" "$TMP/orphan" && store_has "$orphan_key"; }
-check "plant an object in the store with no anchor" plant
-check "  … and journal entries for it and for an anchored object" bash -c "$(declare -f journal_entry); GW_DIR='$GW_DIR' P='$P'; journal_entry '$orphan_key' orphan && journal_entry '$anchored_key' '$ifid'"
-orphan_gone() { ! store_has "$orphan_key"; }
-journal_empty() { [[ -z $(ls "$GW_DIR/org1/journal") ]]; }
-check "the sweep removes the unanchored object" eventually 20 orphan_gone
-check "  … and settles both entries" eventually 20 journal_empty
+plant() { local k; for k in "$@"; do echo "stored, never anchored" >"$TMP/orphan" && store_put "$k" "$TMP/orphan" && store_has "$k" || return 1; done; }
+check "plant objects in the store with no anchor" plant "$orphan_key" "$final_key" "$waiting_key"
+entries() {
+  journal_entry "$orphan_key" orphan && journal_entry "$anchored_key" "$ifid" && journal_entry "$final_key" final "$evtx" &&
+    journal_entry "$waiting_key" waiting "$(printf 'f%.0s' {1..64})" '2 minutes ago'
+}
+check "  … and journal entries for them and for an anchored object" entries
+gone() { ! store_has "$1"; }
+entry_gone() { [[ ! -e "$GW_DIR/org1/journal/${1//\//\~}.json" ]]; }
+check "the sweep removes the object whose transaction was never sent" eventually 20 gone "$orphan_key"
+check "  … and the one whose transaction is final without naming it" eventually 20 gone "$final_key"
+check "  … settles the anchored object's entry" eventually 20 entry_gone "$anchored_key"
 check "  … the anchored object is untouched" expect 200 1 User1 GET "$V/phases/P1/files/$ifid/content"
+sleep 3 # several sweeps (every second here)
+check "  … and keeps the object whose transaction may still be ordered" store_has "$waiting_key"
+check "  … with its entry" bash -c "[[ -e '$GW_DIR/org1/journal/${waiting_key//\//\~}.json' ]]"
+# What the test planted goes: its entry first, then the object.
+rm -f "$GW_DIR/org1/journal/${waiting_key//\//\~}.json" && store_del "$waiting_key"
+# An idempotent retry answers 200 only while the anchored object is there.
+check "the anchored once.txt loses its object behind the gateway's back" store_del "$anchored_key"
+check "  … its idempotent retry is no 200 but 502 naming the missing object" expect 502 1 User1 POST "$V/phases/P1/files?name=once.txt" -H 'Idempotency-Key: k-1' --data-binary 'once'
+check "  … integrity" body_has '.code == "integrity" and (.message | test("object is missing"))'
 
 # --- uploads verified by a full re-read before anchoring ----------------------------------------
 restart_full() { SVCFLOW_GW_VERIFY_UPLOADS=full gw_start org2 force && gw_wait_healthy org2; }

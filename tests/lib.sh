@@ -150,4 +150,5 @@ s3() { # METHOD KEY [curl args...]
 }
 store_get() { if on_rgw; then s3 GET "$1" -o "$2"; else cp "$STATE/objects/$1" "$2"; fi; }
 store_put() { if on_rgw; then s3 PUT "$1" "$2"; else mkdir -p "$(dirname "$STATE/objects/$1")" && cp "$2" "$STATE/objects/$1"; fi; }
+store_del() { if on_rgw; then s3 DELETE "$1"; else rm -f "$STATE/objects/$1"; fi; }
 store_has() { if on_rgw; then s3 GET "$1" -o /dev/null 2>/dev/null; else [[ -f $STATE/objects/$1 ]]; fi; }

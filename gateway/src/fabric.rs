@@ -19,7 +19,7 @@ use tonic_gw::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_gw::Code;
 
 use crate::config;
-use crate::ledger::{BoxFuture, Committed, EventStream, Ledger, LedgerError, LedgerEvent, Stage};
+use crate::ledger::{BoxFuture, Committed, EventStream, Ledger, LedgerError, LedgerEvent, Stage, SubmitOptions};
 use crate::signer::OpensslSigner;
 use crate::wallet::{UserIdentity, Wallet};
 
@@ -215,7 +215,14 @@ impl Fabric {
 
     /// A transaction: endorsed (failing over between peers), ordered, and waited for until it
     /// is committed valid. Private inputs go in `transient` only.
-    async fn submit_call(&self, user: &str, call: &Call, transient: HashMap<String, Vec<u8>>, orgs: &[String]) -> Result<Committed, LedgerError> {
+    async fn submit_call(
+        &self,
+        user: &str,
+        call: &Call,
+        transient: HashMap<String, Vec<u8>>,
+        opts: SubmitOptions<'_>,
+    ) -> Result<Committed, LedgerError> {
+        let orgs = opts.endorsers;
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
         let (func, arg) = (call.name(), argument(call)?);
         let arg = arg.as_str();
@@ -234,6 +241,9 @@ impl Fabric {
             })
             .await?;
         let tx_id = tx.transaction_id().to_owned();
+        if let Some(note) = opts.before_order {
+            note(&tx_id).map_err(|detail| LedgerError::Failed { stage: Stage::Endorse, tx_id: Some(tx_id.clone()), detail })?;
+        }
         let result = tx.result().to_vec();
         // Past endorsement the transaction may be ordered whatever the error says; only an
         // invalid commit status is a certain failure.
@@ -270,6 +280,21 @@ impl Fabric {
         block.header.map(|h| h.number).ok_or_else(|| unreadable("a block without a header".into()))
     }
 
+    /// A transaction's validation from the query system chaincode: `None` when the peer answers
+    /// that no block holds it.
+    async fn transaction_status(&self, user: &str, tx_id: &str) -> Result<Option<bool>, LedgerError> {
+        let raw = match self.evaluate_on(user, "qscc", "GetTransactionByID", vec![self.channel.clone(), tx_id.to_owned()], Stage::Block).await {
+            Ok(raw) => raw,
+            // The peer answered, and without the transaction: qscc has no other failure for a
+            // well-formed id on a channel the peer is on. Unreachable peers stay errors.
+            Err(LedgerError::Failed { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let unreadable = |detail: String| LedgerError::Unreadable { what: "GetTransactionByID".into(), tx_id: Some(tx_id.to_owned()), detail };
+        let t = fabric_gateway::pb::protos::ProcessedTransaction::decode(raw.as_slice()).map_err(|e| unreadable(e.to_string()))?;
+        Ok(Some(t.validation_code == TxValidationCode::Valid as i32))
+    }
+
     /// Chaincode events from `start_block` on (or from now), read as `user`.
     async fn event_stream(&self, user: &str, start_block: Option<u64>, after_tx: Option<String>) -> Result<EventStream, LedgerError> {
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
@@ -294,18 +319,18 @@ impl Ledger for Fabric {
         Box::pin(async move { self.evaluate_on(user, &self.chaincode, call.name(), vec![argument(call)?], Stage::Evaluate).await })
     }
 
-    fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
-        Box::pin(self.submit_call(user, call, transient, &[]))
-    }
-
-    fn submit_endorsed_by<'a>(
+    fn submit_with<'a>(
         &'a self,
         user: &'a str,
         call: &'a Call,
         transient: HashMap<String, Vec<u8>>,
-        orgs: &'a [String],
+        opts: SubmitOptions<'a>,
     ) -> BoxFuture<'a, Result<Committed, LedgerError>> {
-        Box::pin(self.submit_call(user, call, transient, orgs))
+        Box::pin(self.submit_call(user, call, transient, opts))
+    }
+
+    fn tx_status<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<Option<bool>, LedgerError>> {
+        Box::pin(self.transaction_status(user, tx_id))
     }
 
     fn block_of<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>> {

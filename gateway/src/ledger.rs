@@ -22,6 +22,21 @@ pub struct Committed {
     pub block_number: u64,
 }
 
+/// Called with the transaction's id once it is endorsed, before it is sent for ordering; an
+/// error stops it there (nothing ordered).
+pub type BeforeOrder<'a> = &'a (dyn Fn(&str) -> Result<(), String> + Send + Sync);
+
+/// What [`Ledger::submit_with`] may add to a plain submit.
+#[derive(Default, Clone, Copy)]
+pub struct SubmitOptions<'a> {
+    /// Endorse on a peer of each of these orgs. Fabric's gateway otherwise lets only orgs that
+    /// are members of every collection a transaction with transient data touches endorse it,
+    /// which a write to one collection and a purge of another cannot satisfy.
+    pub endorsers: &'a [String],
+    /// E.g. to journal the tx id, so that an unknown outcome can be settled from the ledger.
+    pub before_order: Option<BeforeOrder<'a>>,
+}
+
 /// A chaincode event of a committed transaction.
 #[derive(Debug, Clone)]
 pub struct LedgerEvent {
@@ -114,17 +129,19 @@ pub trait Ledger: Send + Sync {
     fn evaluate<'a>(&'a self, user: &'a str, call: &'a Call) -> BoxFuture<'a, Result<Vec<u8>, LedgerError>>;
     /// A transaction: endorsed, ordered and waited for until committed valid. Private inputs go
     /// in `transient` only.
-    fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>>;
-    /// A transaction endorsed by a peer of each of `orgs`. Fabric's gateway otherwise lets only
-    /// orgs that are members of every collection a transaction with transient data touches
-    /// endorse it, which a write to one collection and a purge of another cannot satisfy.
-    fn submit_endorsed_by<'a>(
+    fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+        self.submit_with(user, call, transient, SubmitOptions::default())
+    }
+    /// A transaction with options: who endorses, and a step between endorsement and ordering.
+    fn submit_with<'a>(
         &'a self,
         user: &'a str,
         call: &'a Call,
         transient: HashMap<String, Vec<u8>>,
-        orgs: &'a [String],
+        opts: SubmitOptions<'a>,
     ) -> BoxFuture<'a, Result<Committed, LedgerError>>;
+    /// Whether transaction `tx_id` is in a block: `Some(valid)`, or `None` when no block holds it.
+    fn tx_status<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<Option<bool>, LedgerError>>;
     /// The number of the block holding `tx_id`.
     fn block_of<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>>;
     /// Chaincode events from `start_block` on (or from now), or right after `after_tx`.
@@ -153,7 +170,18 @@ pub async fn invoke<T: DeserializeOwned>(
     call: &Call,
     transient: HashMap<String, Vec<u8>>,
 ) -> Result<(T, Committed), LedgerError> {
-    let c = ledger.submit(user, call, transient).await?;
+    invoke_with(ledger, user, call, transient, SubmitOptions::default()).await
+}
+
+/// A committed transaction submitted with options, its answer decoded.
+pub async fn invoke_with<T: DeserializeOwned>(
+    ledger: &dyn Ledger,
+    user: &str,
+    call: &Call,
+    transient: HashMap<String, Vec<u8>>,
+    opts: SubmitOptions<'_>,
+) -> Result<(T, Committed), LedgerError> {
+    let c = ledger.submit_with(user, call, transient, opts).await?;
     let v = decode(call, &c.result, Some(&c.tx_id))?;
     Ok((v, c))
 }

@@ -10,7 +10,7 @@ use svcflow_model::migration::{Batch, Progress, TRANSIENT_BATCH};
 use svcflow_model::phase::{org_set, Phase};
 use svcflow_model::{Call, Refusal};
 
-use crate::ledger::{self, Ledger, LedgerError, Stage};
+use crate::ledger::{self, Ledger, LedgerError, Stage, SubmitOptions};
 
 /// What a whole run moved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -59,7 +59,7 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str)
         })?;
         let transient = HashMap::from([(TRANSIENT_BATCH.to_owned(), raw)]);
         let call = Call::MigratePhase(at.clone());
-        match ledger.submit_endorsed_by(user, &call, transient, &orgs).await {
+        match ledger.submit_with(user, &call, transient, SubmitOptions { endorsers: &orgs, before_order: None }).await {
             Ok(c) => {
                 let step: Progress = serde_json::from_slice(&c.result).map_err(|e| LedgerError::Unreadable {
                     what: "MigratePhase".into(),

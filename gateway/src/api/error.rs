@@ -216,6 +216,7 @@ impl From<UploadError> for Failure {
             UploadError::Body(_) => ApiError::BadRequest(message).into(),
             UploadError::AlreadyAnchored { tx_id, .. } => Failure::tx(ApiError::Conflict(message), Some(&tx_id)),
             UploadError::NotStored { .. } => ApiError::Integrity(message).into(),
+            UploadError::ObjectMissing { tx_id, .. } => Failure::tx(ApiError::Integrity(message), Some(&tx_id)),
             UploadError::Journal(j) => ApiError::from(j).into(),
             UploadError::Storage(s) => s.into(),
             UploadError::Ledger(l) => l.into(),

@@ -25,7 +25,7 @@ use svcflow_model::{ids, Call, ErrorKind, Refusal};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::config::VerifyUploads;
-use crate::ledger::{self, Committed, Ledger, LedgerError};
+use crate::ledger::{self, Committed, Ledger, LedgerError, SubmitOptions};
 use crate::metrics::Metrics;
 use crate::phase_key;
 use crate::storage::sealed::{self, DataKey, Expect, Sealed};
@@ -48,6 +48,8 @@ pub enum UploadError {
     /// The store answered for the object with other bytes than were written.
     #[error("stored object {object_key} has {found:?} bytes, {written} were written")]
     NotStored { object_key: String, found: Option<u64>, written: u64 },
+    #[error("file {id} is anchored (transaction {tx_id}) but its object is missing from the store")]
+    ObjectMissing { id: String, tx_id: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
@@ -146,6 +148,10 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
     // A retry of an upload that was anchored: answer with that anchor, store nothing.
     match ledger::query::<FileAnchor>(env.ledger, &u.user, &Call::GetFile(item.clone())).await {
         Ok(a) if u.idempotent && a.uploader.msp_id == u.msp_id && a.name == u.name => {
+            // The answer promises the file: only when its object is there too.
+            if env.store.head(&a.object_key).await.map_err(UploadError::Storage)?.is_none() {
+                return Err(UploadError::ObjectMissing { id: a.id, tx_id: a.tx_id });
+            }
             let block_number = env.ledger.block_of(&u.user, &a.tx_id).await.ok();
             return Ok(Outcome::Replayed { anchor: a, block_number });
         }
@@ -158,8 +164,14 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
     // Each attempt writes its own object, so concurrent retries never overwrite each other.
     let object_key = format!("{}/{}/{}.{}", u.project, u.phase, u.id, random_hex(8)?);
     validate_key(&object_key).map_err(UploadError::Storage)?;
-    let pending =
-        Pending { object_key: object_key.clone(), project: u.project.clone(), phase: u.phase.clone(), file: u.id.clone(), user: u.user.clone() };
+    let pending = Pending {
+        object_key: object_key.clone(),
+        project: u.project.clone(),
+        phase: u.phase.clone(),
+        file: u.id.clone(),
+        user: u.user.clone(),
+        tx_id: None,
+    };
     env.journal.begin(&pending)?;
     let mut limited = Limited { inner: body, left: u.limit, limit: u.limit };
     let sealed = match sealed::put(env.store, &object_key, &key, &mut limited).await {
@@ -187,7 +199,11 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
     let anchor = serde_json::to_vec(&anchor).map_err(|e| Refusal::internal(format!("encoding the anchor: {e}")))?;
     let transient = HashMap::from([(TRANSIENT_FILE.to_owned(), anchor)]);
     let phase = PhaseRef { project: item.project.clone(), phase: item.phase.clone() };
-    let anchored = ledger::invoke::<Written>(env.ledger, &u.user, &Call::AnchorFile(phase), transient).await;
+    // The tx id goes into the journal before the anchor is ordered: an unknown outcome is then
+    // settled by asking the ledger about that transaction.
+    let note = |tx_id: &str| env.journal.note(&Pending { tx_id: Some(tx_id.to_owned()), ..pending.clone() }).map_err(|e| e.to_string());
+    let opts = SubmitOptions { endorsers: &[], before_order: Some(&note) };
+    let anchored = ledger::invoke_with::<Written>(env.ledger, &u.user, &Call::AnchorFile(phase), transient, opts).await;
     env.metrics.fabric_call("AnchorFile", anchored.is_ok());
     match anchored {
         Ok((_, committed)) => {

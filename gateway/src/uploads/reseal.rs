@@ -15,7 +15,7 @@ use tokio_util::io::StreamReader;
 use super::journal::Pending;
 use super::{discard, random_hex, Env, UploadError};
 use crate::downloads::{self, DownloadError};
-use crate::ledger;
+use crate::ledger::{self, SubmitOptions};
 use crate::phase_key;
 use crate::storage::sealed;
 use crate::storage::{validate_key, StorageError};
@@ -59,14 +59,15 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Res
         let (a, plain) = downloads::open(env.ledger, env.store, user, item).await?;
         let object_key = format!("{project}/{phase}/{}.{}", a.id, random_hex(8)?);
         validate_key(&object_key).map_err(UploadError::Storage)?;
-        let pending = |key: &str| Pending {
+        let pending = |key: &str, tx_id: Option<&str>| Pending {
             object_key: key.to_owned(),
             project: project.to_owned(),
             phase: phase.to_owned(),
             file: a.id.clone(),
             user: user.to_owned(),
+            tx_id: tx_id.map(str::to_owned),
         };
-        env.journal.begin(&pending(&object_key)).map_err(UploadError::from)?;
+        env.journal.begin(&pending(&object_key, None)).map_err(UploadError::from)?;
         let mut reader = StreamReader::new(plain.map(|piece| piece.map_err(StorageError::into_io)));
         let sealed = match sealed::put(env.store, &object_key, &current.key, &mut reader).await {
             Ok(s) => s,
@@ -76,10 +77,19 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Res
             }
         };
         // The old object is settled like a new one from here: kept only while the anchor names it.
-        env.journal.begin(&pending(&a.object_key)).map_err(UploadError::from)?;
+        env.journal.begin(&pending(&a.object_key, None)).map_err(UploadError::from)?;
         let r = Reseal { id: a.id.clone(), object_key: object_key.clone(), key_version: current.version, size: sealed.size, sha256: sealed.sha256 };
         let r = serde_json::to_vec(&r).map_err(|e| UploadError::from(Refusal::internal(format!("encoding the reseal: {e}"))))?;
-        let done = env.ledger.submit(user, &Call::ResealFile(at.clone()), HashMap::from([(TRANSIENT_FILE.to_owned(), r)])).await;
+        // Both entries learn the transaction before it is ordered, so that the sweep can settle
+        // them from the ledger if the outcome stays unknown.
+        let note = |tx_id: &str| {
+            env.journal
+                .note(&pending(&object_key, Some(tx_id)))
+                .and_then(|()| env.journal.note(&pending(&a.object_key, Some(tx_id))))
+                .map_err(|e| e.to_string())
+        };
+        let opts = SubmitOptions { endorsers: &[], before_order: Some(&note) };
+        let done = env.ledger.submit_with(user, &Call::ResealFile(at.clone()), HashMap::from([(TRANSIENT_FILE.to_owned(), r)]), opts).await;
         env.metrics.fabric_call("ResealFile", done.is_ok());
         match done {
             Ok(c) => {

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use futures_util::{FutureExt, StreamExt};
 use svcflow_chaincode::identity::{from_pem, Identity};
 use svcflow_chaincode::stub::{MemLedger, MemStub};
-use svcflow_gateway::ledger::{BoxFuture, Committed, EventStream, Ledger, LedgerError, LedgerEvent, Stage};
+use svcflow_gateway::ledger::{BeforeOrder, BoxFuture, Committed, EventStream, Ledger, LedgerError, LedgerEvent, Stage, SubmitOptions};
 use svcflow_model::{Call, Refusal};
 use tokio::sync::broadcast;
 
@@ -50,8 +50,16 @@ impl FakeLedger {
         self.identities.lock().unwrap().get(user).cloned().ok_or_else(|| LedgerError::NoSigner(user.to_owned()))
     }
 
-    /// Runs `call` as one transaction; commits it when `commit` and it succeeded.
-    fn run(&self, user: &str, call: &Call, transient: HashMap<String, Vec<u8>>, commit: bool) -> Result<Committed, LedgerError> {
+    /// Runs `call` as one transaction; commits it when `commit` and it succeeded. `before_order`
+    /// sees the tx id of a successful transaction before it commits.
+    fn run(
+        &self,
+        user: &str,
+        call: &Call,
+        transient: HashMap<String, Vec<u8>>,
+        commit: bool,
+        before_order: Option<BeforeOrder<'_>>,
+    ) -> Result<Committed, LedgerError> {
         let creator = self.identity(user)?;
         let arg = call.argument().map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
         let mut w = self.world.lock().unwrap();
@@ -76,6 +84,9 @@ impl FakeLedger {
         if !commit {
             return Ok(Committed { result, tx_id, block_number: 0 });
         }
+        if let Some(note) = before_order {
+            note(&tx_id).map_err(|detail| LedgerError::Failed { stage: Stage::Endorse, tx_id: Some(tx_id.clone()), detail })?;
+        }
         stub.commit();
         let events: Vec<(String, Vec<u8>)> = stub.events.borrow().clone();
         drop(stub);
@@ -93,22 +104,25 @@ impl FakeLedger {
 
 impl Ledger for FakeLedger {
     fn evaluate<'a>(&'a self, user: &'a str, call: &'a Call) -> BoxFuture<'a, Result<Vec<u8>, LedgerError>> {
-        Box::pin(async move { self.run(user, call, HashMap::new(), false).map(|c| c.result) })
+        Box::pin(async move { self.run(user, call, HashMap::new(), false, None).map(|c| c.result) })
     }
 
-    fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
-        Box::pin(async move { self.run(user, call, transient, true) })
-    }
-
-    fn submit_endorsed_by<'a>(
+    fn submit_with<'a>(
         &'a self,
         user: &'a str,
         call: &'a Call,
         transient: HashMap<String, Vec<u8>>,
-        orgs: &'a [String],
+        opts: SubmitOptions<'a>,
     ) -> BoxFuture<'a, Result<Committed, LedgerError>> {
-        self.endorsers.lock().unwrap().push((call.name().to_owned(), orgs.to_vec()));
-        self.submit(user, call, transient)
+        if !opts.endorsers.is_empty() {
+            self.endorsers.lock().unwrap().push((call.name().to_owned(), opts.endorsers.to_vec()));
+        }
+        Box::pin(async move { self.run(user, call, transient, true, opts.before_order) })
+    }
+
+    fn tx_status<'a>(&'a self, _user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<Option<bool>, LedgerError>> {
+        // Only committed transactions get a block here; a refused one never reached ordering.
+        Box::pin(async move { Ok(self.world.lock().unwrap().tx_block.contains_key(tx_id).then_some(true)) })
     }
 
     fn block_of<'a>(&'a self, _user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>> {
