@@ -156,8 +156,20 @@ s3_curl() { # method path [curl args...]
 }
 
 create_bucket() {
-  s3_curl HEAD "$BUCKET" -o /dev/null 2>/dev/null && return 0
-  step "create bucket $BUCKET" "$LOGS/bootstrap.log" s3_curl PUT "$BUCKET"
+  s3_curl HEAD "$BUCKET" -o /dev/null 2>/dev/null || step "create bucket $BUCKET" "$LOGS/bootstrap.log" s3_curl PUT "$BUCKET"
+  step "bucket lifecycle: abort incomplete multipart uploads after a day" "$LOGS/bootstrap.log" set_lifecycle
+}
+
+# A writer killed mid-upload leaves the parts of its multipart upload behind, listed by no object;
+# the gateways' sweep aborts those of the objects it settles, and this rule whatever else is left.
+LIFECYCLE='<LifecycleConfiguration><Rule><ID>abort-incomplete-multipart</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>'
+set_lifecycle() {
+  load_env "$STATE/s3.env"
+  local hash md5
+  hash=$(printf '%s' "$LIFECYCLE" | sha256sum | cut -d' ' -f1)
+  md5=$(printf '%s' "$LIFECYCLE" | openssl dgst -md5 -binary | base64)
+  curl -fsS --max-time 30 -X PUT --aws-sigv4 "aws:amz:default:s3" -H "x-amz-content-sha256: $hash" -H "Content-MD5: $md5" \
+    --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" --data-binary "$LIFECYCLE" "http://127.0.0.1:$RGW_PORT/$BUCKET?lifecycle"
 }
 
 start_mon() {

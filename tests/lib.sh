@@ -67,6 +67,9 @@ gwcurl() {
   curl --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(gw_port "org$o")$3" "${@:4}"
 }
 
+# The orderer(s) whose metrics say they lead the channel's Raft (one, normally).
+leader_name() { local o; for o in "${ORDERERS[@]}"; do [[ $(metric "$(ops_port "$o")" "consensus_etcdraft_is_leader\\{channel=\"$CHANNEL\"\\}") == 1 ]] && echo "$o"; done; }
+
 # For the peer CLI (after live_network): endorsers ORGS... -> --peerAddresses/--tlsRootCertFiles
 # lines for a peer of each org; inv and q invoke and query svcflow as an org's user.
 endorsers() { # orgs...

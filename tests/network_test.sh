@@ -33,7 +33,6 @@ peers_same_height() { # [min]
   for p in "${PEERS[@]}"; do h=$(peer_height "$p" "$CHANNEL"); hs+=("$p=$h"); [[ -n $h && $h -ge ${1:-1} ]] || { echo "${hs[*]}"; return 1; }; done
   [[ $(printf '%s\n' "${hs[@]}" | cut -d= -f2 | sort -u | wc -l) == 1 ]] || { echo "${hs[*]}"; return 1; }
 }
-leader_name() { local o; for o in "${ORDERERS[@]}"; do [[ $(metric "$(ops_port "$o")" "consensus_etcdraft_is_leader\\{channel=\"$CHANNEL\"\\}") == 1 ]] && echo "$o"; done; }
 
 # A real endorsed transaction through ordering that needs no application chaincode:
 # Org1 approves a throwaway chaincode definition and waits for the commit event.

@@ -67,12 +67,18 @@ if "$NET" install; then
   banner "membership suite (tests/membership_test.sh)"
   bash tests/membership_test.sh | tee -a "$OUT"
   ((PIPESTATUS[0] == 0)) || failed+=("membership suite")
+  banner "schema suite (tests/schema_test.sh)"
+  bash tests/schema_test.sh | tee -a "$OUT"
+  ((PIPESTATUS[0] == 0)) || failed+=("schema suite")
+  banner "fault suite (tests/fault_test.sh)"
+  bash tests/fault_test.sh | tee -a "$OUT"
+  ((PIPESTATUS[0] == 0)) || failed+=("fault suite")
   banner "network suite (tests/network_test.sh)"
   bash tests/network_test.sh | tee -a "$OUT"
   ((PIPESTATUS[0] == 0)) || failed+=("network suite")
 else
   # Without Fabric the live suites cannot run: that is a failure, never a skip.
-  echo "Fabric could not be installed (the line above says why): the chaincode, gateway, membership and network suites did not run"
+  echo "Fabric could not be installed (the line above says why): the chaincode, gateway, membership, schema, fault and network suites did not run"
   failed+=("network.sh install")
 fi
 

@@ -49,6 +49,10 @@ pub struct Server {
     /// its way is never raced.
     #[serde(default = "default_sweep_after_ms")]
     pub sweep_after_ms: u64,
+    /// A journalled transaction in no block this long after it was sent was never ordered (the
+    /// orderer that took it failed first): the sweep then deletes its object.
+    #[serde(default = "default_give_up_ordering_ms")]
+    pub give_up_ordering_ms: u64,
     /// HTTP worker threads (default: one per core).
     #[serde(default)]
     pub workers: Option<usize>,
@@ -137,6 +141,9 @@ fn default_journal_dir() -> PathBuf {
 fn default_sweep_after_ms() -> u64 {
     120_000
 }
+fn default_give_up_ordering_ms() -> u64 {
+    600_000
+}
 fn default_channel() -> String {
     "svcflow".into()
 }
@@ -183,6 +190,7 @@ impl Config {
                 "UPLOAD_LIMIT_BYTES" => self.server.upload_limit_bytes = num(&v)?,
                 "JOURNAL_DIR" => self.server.journal_dir = v.into(),
                 "SWEEP_AFTER_MS" => self.server.sweep_after_ms = num(&v)?,
+                "GIVE_UP_ORDERING_MS" => self.server.give_up_ordering_ms = num(&v)?,
                 "WORKERS" => self.server.workers = Some(num(&v)? as usize),
                 "MSP_ID" => self.fabric.msp_id = v,
                 "WALLET" => self.fabric.wallet = v.into(),

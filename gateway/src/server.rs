@@ -64,11 +64,12 @@ pub async fn run(state: AppState) -> Result<(), String> {
     let listen = state.cfg.server.listen.clone();
     let workers = state.cfg.server.workers;
     let sweep_after = Duration::from_millis(state.cfg.server.sweep_after_ms);
+    let give_up = Duration::from_millis(state.cfg.server.give_up_ordering_ms);
     let state = Arc::new(state);
     let sweeper = state.clone();
     actix_web::rt::spawn(async move {
         loop {
-            let n = uploads::sweep(&sweeper.uploads(), sweep_after).await;
+            let n = uploads::sweep(&sweeper.uploads(), sweep_after, give_up).await;
             if n > 0 {
                 tracing::info!(settled = n, "journal sweep");
             }

@@ -16,8 +16,9 @@ use crate::error::{Refusal, Result};
 pub const TRANSIENT_BATCH: &str = "batch";
 /// Values per batch: bounded so a transaction stays small and quick to endorse.
 pub const MAX_BATCH_ITEMS: usize = 500;
-/// Bytes of values per batch (a batch may exceed it by its last value).
-pub const MAX_BATCH_BYTES: usize = 2 << 20;
+/// Bytes of values per batch (a batch may exceed it by its last value, a record of at most 1 MiB):
+/// base64 in the answer of `ReadMigrationBatch`, it stays within the 4 MiB a gRPC client takes.
+pub const MAX_BATCH_BYTES: usize = 1 << 20;
 
 /// One private value of the phase, as it is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

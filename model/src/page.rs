@@ -7,8 +7,9 @@ use crate::error::{Refusal, Result};
 pub const MAX_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// Stored bytes per page of private items: a page holds at least one item and stops before this
-/// many bytes, so 100 records of 1 MiB never meet Fabric's 100 MiB message limit.
-pub const MAX_PAGE_BYTES: usize = 8 << 20;
+/// many bytes, so a page of large records stays within the 4 MiB a gRPC client takes by default
+/// (the gateway's does: its Fabric Gateway client sets no other limit).
+pub const MAX_PAGE_BYTES: usize = 3584 << 10;
 
 /// A page of a list and the bookmark of the next one (empty when there is none).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

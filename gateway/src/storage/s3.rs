@@ -90,8 +90,16 @@ impl ObjectStore for S3Store {
         Ok(Box::pin(resp.bytes.map(move |r| r.map_err(|e| with_key(&owned)(e)))))
     }
 
+    /// Also aborts any incomplete multipart upload of the key: a writer killed mid-upload, or one
+    /// whose own abort failed (RGW was down), leaves parts that no object lists.
     async fn delete(&self, key: &str) -> Result<()> {
         validate_key(key)?;
+        for page in self.bucket.list_multiparts_uploads(Some(key), None).await.map_err(map_err)? {
+            for u in page.uploads.iter().filter(|u| u.key == key) {
+                self.bucket.abort_upload(key, &u.id).await.map_err(map_err)?;
+                tracing::info!(object = key, upload_id = %u.id, "aborted an incomplete multipart upload");
+            }
+        }
         self.bucket.delete_object(key).await.map_err(with_key(key))?;
         Ok(())
     }

@@ -177,8 +177,9 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
     let sealed = match sealed::put(env.store, &object_key, &key, &mut limited).await {
         Ok(s) => s,
         Err(e) => {
-            // A failed put leaves nothing behind.
-            env.journal.finish(&object_key);
+            // A failed put may still have left parts of a multipart upload (its own abort failed
+            // with the store down): removed now, or by the sweep.
+            discard(env, &object_key).await;
             return Err(e.into());
         }
     };

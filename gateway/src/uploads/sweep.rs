@@ -14,10 +14,6 @@ use super::Env;
 use crate::ledger;
 use crate::storage::{ObjectStore, StorageError};
 
-/// A transaction sent for ordering is in a block within seconds (the Raft batch timeout) unless
-/// the orderer that took it failed before replicating it; past this it never will be.
-pub const ORDERING_GIVEN_UP: Duration = Duration::from_secs(600);
-
 /// What to do with an entry.
 #[derive(Debug, PartialEq, Eq)]
 enum Settle {
@@ -29,7 +25,10 @@ enum Settle {
     Wait,
 }
 
-async fn decide(env: &Env<'_>, p: &Pending, idle: Duration) -> Settle {
+/// A transaction sent for ordering is in a block within seconds (the Raft batch timeout) unless
+/// the orderer that took it failed before replicating it; `give_up` after it was sent, it never
+/// will be (`server.give_up_ordering_ms`).
+async fn decide(env: &Env<'_>, p: &Pending, idle: Duration, give_up: Duration) -> Settle {
     let item = ItemRef { project: p.project.clone(), phase: p.phase.clone(), id: p.file.clone() };
     match ledger::query::<FileAnchor>(env.ledger, &p.user, &Call::GetFile(item)).await {
         Ok(a) if a.object_key == p.object_key => return Settle::Keep,
@@ -47,7 +46,7 @@ async fn decide(env: &Env<'_>, p: &Pending, idle: Duration) -> Settle {
     match env.ledger.tx_status(&p.user, tx_id).await {
         // Final either way, and the anchor does not name the object: nothing ever will.
         Ok(Some(_)) => Settle::Remove("its transaction is final and the anchor names another object or none"),
-        Ok(None) if idle >= ORDERING_GIVEN_UP => Settle::Remove("its transaction is in no block long after it was sent"),
+        Ok(None) if idle >= give_up => Settle::Remove("its transaction is in no block long after it was sent"),
         Ok(None) => Settle::Wait,
         Err(e) => {
             tracing::warn!(object = %p.object_key, tx_id = %tx_id, error = %e, "journal sweep: transaction status unknown for now");
@@ -57,10 +56,10 @@ async fn decide(env: &Env<'_>, p: &Pending, idle: Duration) -> Settle {
 }
 
 /// One pass over the entries idle for at least `min_age`; the number settled.
-pub async fn sweep(env: &Env<'_>, min_age: Duration) -> usize {
+pub async fn sweep(env: &Env<'_>, min_age: Duration, give_up: Duration) -> usize {
     let mut settled = 0;
     for (p, idle) in env.journal.stale(min_age) {
-        match decide(env, &p, idle).await {
+        match decide(env, &p, idle, give_up).await {
             Settle::Keep => {
                 env.journal.finish(&p.object_key);
                 settled += 1;
