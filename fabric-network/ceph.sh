@@ -169,7 +169,7 @@ set_lifecycle() {
   hash=$(printf '%s' "$LIFECYCLE" | sha256sum | cut -d' ' -f1)
   md5=$(printf '%s' "$LIFECYCLE" | openssl dgst -md5 -binary | base64)
   curl -fsS --max-time 30 -X PUT --aws-sigv4 "aws:amz:default:s3" -H "x-amz-content-sha256: $hash" -H "Content-MD5: $md5" \
-    --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" --data-binary "$LIFECYCLE" "http://127.0.0.1:$RGW_PORT/$BUCKET?lifecycle"
+    --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" --data-binary "$LIFECYCLE" "http://127.0.0.1:$RGW_PORT/$BUCKET?lifecycle="
 }
 
 start_mon() {

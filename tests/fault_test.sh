@@ -42,38 +42,42 @@ put() { # org tag id: one record write, logged
   code=$(gwcurl "$1" User1 "$V/phases/F/records/$3" -sS -o /dev/null -w '%{http_code}' -X PUT -d "{\"id\":\"$3\"}" --max-time 60 2>/dev/null)
   echo "record $2 $3 ${code:-000} -" >>"$LOG"
 }
+# Waits name their jobs: a gateway started from this shell is a job of it too, and never ends.
 writes() { # tag n: n record writes through Org1's and Org2's gateways, 4 at a time
-  local i
+  local i pids=()
   for ((i = 1; i <= $2; i++)); do
     put $((i % 2 + 1)) "$1" "$1-r$i" &
-    ((i % 4 == 0)) && wait
+    pids+=($!)
+    if ((i % 4 == 0)); then wait "${pids[@]}"; pids=(); fi
   done
-  wait
+  ((${#pids[@]} == 0)) || wait "${pids[@]}"
 }
 restore() { "$NET" up >/dev/null 2>&1; } # starts whatever is down, leaves the rest
 
 # --- a gateway killed at a random point of an upload, 20 times ------------------------------------
 kill_uploads() {
-  local i
+  local i up
   for ((i = 1; i <= 20; i++)); do
     upload 1 kill "kill$i" $((4 << 20)) --limit-rate 6M &
+    up=$!
     sleep "0.$((RANDOM % 9 + 1))"
     kill -KILL "$(cat "$PIDS/gateway.org1.pid")" 2>/dev/null
-    wait
+    wait "$up"
     fast_gw org1 || return 1
     inject kill
   done
 }
-kill_uploads
+kill_uploads 2>/dev/null # (the shell reports each killed gateway: noise)
 check "Org1's gateway killed during 20 uploads, restarted each time" bash -c "[[ $(injected kill) == 20 ]]"
 
 # --- RGW stopped and started during an upload, 3 times ---------------------------------------------
 if on_rgw; then
   for i in 1 2 3; do
     upload 2 rgw "rgw$i" $((24 << 20)) --limit-rate 12M &
+    up=$!
     sleep 1
     "$NET_DIR/ceph.sh" stop-rgw >/dev/null 2>&1
-    wait
+    wait "$up"
     "$NET_DIR/ceph.sh" start-rgw >/dev/null 2>&1
     upload 2 rgw "rgw$i-after" $((1 << 20))
     inject rgw
@@ -91,9 +95,10 @@ raft_fault() { # role
   victim=$leader
   if [[ $1 == follower ]]; then for o in "${ORDERERS[@]}"; do [[ $o != "$leader" ]] && { victim=$o; break; }; done; fi
   writes "raft-$1" 40 &
+  local w=$!
   sleep 1
   kill -KILL "$(cat "$PIDS/$victim.pid")"
-  wait
+  wait "$w"
   restore
   inject raft
 }
@@ -101,7 +106,16 @@ check "the Raft leader killed under 40 record writes, restarted" raft_fault lead
 check "a Raft follower killed under 40 record writes, restarted" raft_fault follower
 
 # --- peer0.org1 killed: Org1's gateway fails over to peer1.org1 ---------------------------------
-peer1_fault() { writes peer1 20 & sleep 1; kill -KILL "$(cat "$PIDS/peer0.org1.pid")"; wait; writes peer1-after 20; restore; inject peer1; }
+peer1_fault() {
+  writes peer1 20 &
+  local w=$!
+  sleep 1
+  kill -KILL "$(cat "$PIDS/peer0.org1.pid")"
+  wait "$w"
+  writes peer1-after 20
+  restore
+  inject peer1
+}
 check "peer0.org1 killed under record writes, restarted" peer1_fault
 failover_ok() { # every write through Org1 after the kill was committed by peer1.org1
   local bad; bad=$(awk '$2 == "peer1-after" && $4 !~ /^2/' "$LOG" | wc -l)
@@ -126,7 +140,15 @@ committed_x() { local code; code=$(req 1 User1 PUT "$V/phases/F/records/peer2-x"
 check "  … and once peer0.org2 is back, it commits" eventually 60 committed_x
 
 # --- a chaincode server restarted under load -----------------------------------------------------
-cc_fault() { writes cc 40 & sleep 1; stop_all chaincode.org1; restore; wait; inject cc; }
+cc_fault() {
+  writes cc 40 &
+  local w=$!
+  sleep 1
+  stop_all chaincode.org1
+  restore
+  wait "$w"
+  inject cc
+}
 check "chaincode.org1 restarted under 40 record writes" cc_fault
 after_cc() { writes cc-after 8; [[ $(awk '$2 == "cc-after" && $4 !~ /^2/' "$LOG" | wc -l) == 0 ]]; }
 check "  … the peers reconnected: writes through both orgs commit" eventually 60 after_cc
@@ -174,7 +196,7 @@ anchors() { # every object key an anchor of phase F names
 check "list every anchor of F" anchors
 stored() { # every object of phase F in the store
   if on_rgw; then
-    s3 GET "?list-type=2&prefix=$P/F/&max-keys=1000" -o "$TMP/list" && grep -o '<Key>[^<]*</Key>' "$TMP/list" | sed 's/<[^>]*>//g' | sort
+    s3 GET "?list-type=2&max-keys=1000&prefix=$P%2FF%2F" -o "$TMP/list" && grep -o '<Key>[^<]*</Key>' "$TMP/list" | sed 's/<[^>]*>//g' | sort
   else
     (cd "$STATE/objects" 2>/dev/null && find "$P/F" -type f 2>/dev/null | sort)
   fi
@@ -208,7 +230,7 @@ orphans() {
 check "no object in the store that no anchor names" orphans
 no_parts() {
   on_rgw || return 0
-  s3 GET "?uploads&prefix=$P/" -o "$TMP/uploads" || return 1
+  s3 GET "?prefix=$P%2F&uploads=" -o "$TMP/uploads" || return 1
   if grep -q '<Upload>' "$TMP/uploads"; then grep -o '<Key>[^<]*</Key>' "$TMP/uploads"; return 1; fi
 }
 check "no incomplete multipart upload left" no_parts

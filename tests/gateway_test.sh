@@ -154,6 +154,23 @@ refused_download() {
 check "the altered object is refused on download" refused_download
 check "verify reports it" expect 200 1 User1 GET "$V/phases/P1/files/$fid/verify"
 check "  … not verified" body_has '.verified == false'
+# Truncated at a chunk boundary: every chunk left authenticates, only the end is missing. The
+# download must still end abnormally (curl sees an error), never as a clean shorter body.
+check "Org1 uploads another 3 MB file" expect 201 1 User1 POST "$V/phases/P1/files?name=trunc.bin&id=trunc" --data-binary @"$TMP/drawing.bin"
+tkey=$(jq -r .file.object_key "$TMP/body")
+truncate_object() { # keep the header and the first two 1 MiB chunks (nonce + ciphertext + tag each)
+  store_get "$tkey" "$TMP/tobj" && truncate -s $((25 + 2 * (12 + (1 << 20) + 16))) "$TMP/tobj" && store_put "$tkey" "$TMP/tobj"
+}
+check "truncate its stored object at a chunk boundary" truncate_object
+cut_off() {
+  local got rc
+  got=$(gwcurl 1 User1 "$V/phases/P1/files/trunc/content" -sS -o "$TMP/out" -w '%{http_code}' 2>"$TMP/err"); rc=$?
+  { [[ $got == 200 ]] && ((rc != 0)); } || { echo "status $got, curl exit $rc, $(stat -c %s "$TMP/out") bytes: a clean end"; return 1; }
+  (($(stat -c %s "$TMP/out") <= 2 << 20)) || { echo "more than the authenticated chunks were sent"; return 1; }
+}
+check "  … its download starts (200) and is cut off, never ended cleanly" cut_off
+check "  … verify reports it" expect 200 1 User1 GET "$V/phases/P1/files/trunc/verify"
+check "  … not verified" body_has '.verified == false'
 
 # --- bad input: 4xx with a JSON body, never 5xx, nothing changed ---------------------------------
 check "bad JSON → 400" expect 400 1 User1 POST /v1/projects -d '{"id":'
@@ -249,11 +266,11 @@ check "restart it (sweeping after 1 s)" restart_gw
 check "the journal is settled" eventually 30 bash -c "! ls '$GW_DIR/org1/journal' | grep -q killed"
 check "no anchor for the interrupted upload" expect 404 1 User1 GET "$V/phases/P1/files/killed"
 no_parts() {
-  s3 GET "?uploads&prefix=$P/P1/killed" -o "$TMP/uploads" || return 1
+  s3 GET "?prefix=$P%2FP1%2Fkilled&uploads=" -o "$TMP/uploads" || return 1
   if grep -q '<Upload>' "$TMP/uploads"; then head -c 600 "$TMP/uploads"; return 1; fi
 }
 lifecycle() {
-  s3 GET "?lifecycle" -o "$TMP/lc" || return 1
+  s3 GET "?lifecycle=" -o "$TMP/lc" || return 1
   grep -q '<DaysAfterInitiation>1</DaysAfterInitiation>' "$TMP/lc" || { head -c 600 "$TMP/lc"; return 1; }
 }
 if on_rgw; then

@@ -142,6 +142,8 @@ hex() { od -An -v -tx1 | tr -d ' \n'; }
 
 # Direct access to the gateways' store, behind their back: RGW over S3 (SigV4) or the fs dir.
 on_rgw() { [[ -f $STATE/ceph/s3.env ]] && port_open "$(rgw_port)"; }
+# curl 7.88's SigV4 signs the query as written: give its keys in order, every key with "=", and
+# "/" in values as %2F (e.g. "?prefix=p%2F&uploads="), or RGW answers 403.
 s3() { # METHOD KEY [curl args...]
   local m=$1 k=$2; shift 2
   ( load_env "$STATE/ceph/s3.env"

@@ -31,7 +31,9 @@ unknown or expired certificate gets 401 `unauthenticated`. `/healthz`, `/metrics
 **Errors** are JSON `{code, message, tx_id?}` (schema ErrorBody), one code per status (see \
 components/responses). A path no route has answers 404 `not_found`; a path that has routes, \
 asked with a method none of them serves (HEAD, OPTIONS and TRACE included), answers 405 \
-`method_not_allowed` with an `Allow` header listing the methods it serves.
+`method_not_allowed` with an `Allow` header listing the methods it serves. A peer, orderer or the \
+object store that is down or overloaded answers 503 `unavailable` with `Retry-After`; a full store \
+507 `insufficient_storage`; a 500 `internal` is a bug.
 
 **What is refused with 400 before anything reaches Fabric**, beyond the schemas' types: a query \
 parameter no operation lists (every query is closed); a request body that is not JSON or names \
