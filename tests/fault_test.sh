@@ -43,10 +43,10 @@ put() { # org tag id: one record write, logged
   echo "record $2 $3 ${code:-000} -" >>"$LOG"
 }
 # Waits name their jobs: a gateway started from this shell is a job of it too, and never ends.
-writes() { # tag n: n record writes through Org1's and Org2's gateways, 4 at a time
+writes() { # tag n [org]: n record writes through Org1's and Org2's gateways (or org's), 4 at a time
   local i pids=()
   for ((i = 1; i <= $2; i++)); do
-    put $((i % 2 + 1)) "$1" "$1-r$i" &
+    put "${3:-$((i % 2 + 1))}" "$1" "$1-r$i" &
     pids+=($!)
     if ((i % 4 == 0)); then wait "${pids[@]}"; pids=(); fi
   done
@@ -112,16 +112,17 @@ peer1_fault() {
   sleep 1
   kill -KILL "$(cat "$PIDS/peer0.org1.pid")"
   wait "$w"
-  writes peer1-after 20
+  writes peer1-after 20 1
   restore
   inject peer1
 }
 check "peer0.org1 killed under record writes, restarted" peer1_fault
-failover_ok() { # every write through Org1 after the kill was committed by peer1.org1
+# (Through Org2's gateway a write may get 503 until discovery drops the dead peer: retry later.)
+failover_ok() { # every write through Org1 after the kill was committed through peer1.org1
   local bad; bad=$(awk '$2 == "peer1-after" && $4 !~ /^2/' "$LOG" | wc -l)
   ((bad == 0)) || { awk '$2 == "peer1-after" && $4 !~ /^2/' "$LOG" | head; return 1; }
 }
-check "  … every write after the kill was acknowledged (failover)" failover_ok
+check "  … every write through Org1's gateway after the kill was acknowledged (failover)" failover_ok
 
 # --- peer0.org2 killed: an {Org1, Org2} private write has no Org2 endorser -----------------------
 stop_peer0_org2() { kill -KILL "$(cat "$PIDS/peer0.org2.pid")"; }
