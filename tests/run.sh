@@ -56,29 +56,17 @@ cargo test --workspace --release --locked 2>&1 | tee -a "$OUT"
 
 # --- Live Fabric suites ------------------------------------------------------------------------
 banner "Fabric $(sed -n 's/^FABRIC_VERSION=//p' fabric-network/lib/fabric.sh) binaries (network.sh install)"
+# The network suite ends with `down`, so it runs last.
+LIVE_SUITES=(chaincode gateway membership schema fault network)
 if "$NET" install; then
-  # The network suite ends with `down`, so it runs last.
-  banner "chaincode suite (tests/chaincode_test.sh)"
-  bash tests/chaincode_test.sh | tee -a "$OUT"
-  ((PIPESTATUS[0] == 0)) || failed+=("chaincode suite")
-  banner "gateway suite (tests/gateway_test.sh)"
-  bash tests/gateway_test.sh | tee -a "$OUT"
-  ((PIPESTATUS[0] == 0)) || failed+=("gateway suite")
-  banner "membership suite (tests/membership_test.sh)"
-  bash tests/membership_test.sh | tee -a "$OUT"
-  ((PIPESTATUS[0] == 0)) || failed+=("membership suite")
-  banner "schema suite (tests/schema_test.sh)"
-  bash tests/schema_test.sh | tee -a "$OUT"
-  ((PIPESTATUS[0] == 0)) || failed+=("schema suite")
-  banner "fault suite (tests/fault_test.sh)"
-  bash tests/fault_test.sh | tee -a "$OUT"
-  ((PIPESTATUS[0] == 0)) || failed+=("fault suite")
-  banner "network suite (tests/network_test.sh)"
-  bash tests/network_test.sh | tee -a "$OUT"
-  ((PIPESTATUS[0] == 0)) || failed+=("network suite")
+  for suite in "${LIVE_SUITES[@]}"; do
+    banner "$suite suite (tests/${suite}_test.sh)"
+    bash "tests/${suite}_test.sh" | tee -a "$OUT"
+    ((PIPESTATUS[0] == 0)) || failed+=("$suite suite")
+  done
 else
   # Without Fabric the live suites cannot run: that is a failure, never a skip.
-  echo "Fabric could not be installed (the line above says why): the chaincode, gateway, membership, schema, fault and network suites did not run"
+  echo "Fabric could not be installed (the line above says why): the ${LIVE_SUITES[*]} suites did not run"
   failed+=("network.sh install")
 fi
 
