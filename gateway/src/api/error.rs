@@ -9,7 +9,7 @@ use svcflow_model::{ErrorKind, Refusal};
 use utoipa::ToSchema;
 
 use crate::downloads::DownloadError;
-use crate::ledger::LedgerError;
+use crate::ledger::{LedgerError, Stage};
 use crate::storage::StorageError;
 use crate::uploads::journal::JournalError;
 use crate::uploads::reseal::ResealError;
@@ -130,6 +130,11 @@ impl From<LedgerError> for ApiError {
         match e {
             LedgerError::Refused { refusal, .. } => refusal.into(),
             LedgerError::Unavailable { .. } => ApiError::Unavailable(e.to_string()),
+            // Sent for ordering, then no (clear) answer: an orderer or peer failing, not a bug.
+            // The outcome is unknown; the answer carries the tx id to look it up or retry.
+            LedgerError::Failed { stage: Stage::Submit | Stage::CommitStatus, .. } => {
+                ApiError::Unavailable(format!("{e}; the transaction may still commit"))
+            }
             LedgerError::Invalidated { conflict: true, .. } => ApiError::Conflict(e.to_string()),
             LedgerError::NoSigner(_) => ApiError::Unauthenticated(e.to_string()),
             LedgerError::Failed { .. } | LedgerError::Invalidated { .. } | LedgerError::Unreadable { .. } => ApiError::Internal(e.to_string()),
@@ -283,6 +288,11 @@ mod tests {
         assert_eq!(ApiError::from(StorageError::store_io(std::io::Error::from(std::io::ErrorKind::PermissionDenied))).status(), 500);
         let upload = Failure::from(UploadError::from(StorageError::Full("disk".into())));
         assert_eq!((upload.error.status(), upload.error.code()), (507, "insufficient_storage"));
+        let lost = LedgerError::Failed { stage: Stage::CommitStatus, tx_id: Some("t".into()), detail: "h2 protocol error".into() };
+        let f = Failure::from(lost);
+        assert_eq!((f.error.status(), f.tx_id.as_deref()), (503, Some("t")), "an orderer lost mid-commit is no bug: {}", f.error);
+        let evaluate = LedgerError::Failed { stage: Stage::Evaluate, tx_id: None, detail: "x".into() };
+        assert_eq!(Failure::from(evaluate).error.status(), 500);
         let down = Failure::from(ApiError::Unavailable("no peer".into()));
         let r = down.error_response();
         assert_eq!(r.status().as_u16(), 503);
