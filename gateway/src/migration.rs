@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use svcflow_model::call::{PhaseRef, ProjectArg};
 use svcflow_model::migration::{Batch, Progress, TRANSIENT_BATCH};
 use svcflow_model::phase::{org_set, Phase};
-use svcflow_model::{Call, Refusal};
+use svcflow_model::Call;
 
 use crate::ledger::{self, Ledger, LedgerError, Stage, SubmitOptions};
 
@@ -33,10 +33,7 @@ pub fn endorsing_orgs(phase: &Phase) -> Vec<String> {
 
 pub async fn phase(ledger: &dyn Ledger, user: &str, project: &str, phase: &str) -> Result<Phase, LedgerError> {
     let phases: Vec<Phase> = ledger::query(ledger, user, &Call::ListPhases(ProjectArg { project: project.to_owned() })).await?;
-    phases.into_iter().find(|p| p.id == phase).ok_or_else(|| LedgerError::Refused {
-        refusal: Refusal::not_found(format!("phase {phase} of project {project} does not exist")),
-        tx_id: None,
-    })
+    svcflow_model::phase::find(phases, project, phase).map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })
 }
 
 /// Moves batches as `user` until the migration ends. A step that lost a race (another driver

@@ -113,6 +113,11 @@ pub struct Migration {
     pub batches: u32,
 }
 
+/// Phase `id` among a project's phases (as `ListPhases` answers them).
+pub fn find(phases: Vec<Phase>, project: &str, id: &str) -> Result<Phase> {
+    phases.into_iter().find(|p| p.id == id).ok_or_else(|| Refusal::not_found(format!("phase {id} of project {project} does not exist")))
+}
+
 /// Whether going from `old` to `new` takes anything away from anyone: an org, an identity or a
 /// role no longer listed. Such a change rotates the phase key.
 pub fn removes(old: &[Participant], new: &[Participant]) -> bool {

@@ -62,6 +62,12 @@ pub struct IdPage<T> {
     pub bookmark: String,
 }
 
+impl<T> From<svcflow_model::page::Page<T>> for IdPage<T> {
+    fn from(p: svcflow_model::page::Page<T>) -> Self {
+        Self { items: p.items, bookmark: p.bookmark }
+    }
+}
+
 /// A whole list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Items<T> {

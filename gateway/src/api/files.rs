@@ -198,7 +198,7 @@ pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: w
     let PhasePath(project, phase) = path.into_inner();
     let PageQuery { page_size, bookmark } = q.into_inner();
     let page: Page<FileAnchor> = state.query(&caller, Call::ListFiles(PhasePage { project, phase, page_size, bookmark })).await?;
-    Ok(HttpResponse::Ok().json(IdPage { items: page.items, bookmark: page.bookmark }))
+    Ok(HttpResponse::Ok().json(IdPage::from(page)))
 }
 
 /// Get a file anchor

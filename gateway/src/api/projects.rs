@@ -138,9 +138,7 @@ pub async fn list_phases(state: State, caller: Caller, path: web::Path<ProjectPa
 pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
     let phases: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project: project.clone() })).await?;
-    let p =
-        phases.into_iter().find(|p| p.id == phase).ok_or_else(|| ApiError::NotFound(format!("phase {phase} of project {project} does not exist")))?;
-    Ok(HttpResponse::Ok().json(p))
+    Ok(HttpResponse::Ok().json(svcflow_model::phase::find(phases, &project, &phase)?))
 }
 
 /// Update a phase

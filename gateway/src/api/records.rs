@@ -66,7 +66,7 @@ pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: w
     let PhasePath(project, phase) = path.into_inner();
     let PageQuery { page_size, bookmark } = q.into_inner();
     let page: Page<Record> = state.query(&caller, Call::ListRecords(PhasePage { project, phase, page_size, bookmark })).await?;
-    Ok(HttpResponse::Ok().json(IdPage { items: page.items, bookmark: page.bookmark }))
+    Ok(HttpResponse::Ok().json(IdPage::from(page)))
 }
 
 /// Record history
@@ -80,5 +80,5 @@ pub async fn history(state: State, caller: Caller, path: web::Path<RecordPath>, 
     let RecordPath(project, phase, id) = path.into_inner();
     let PageQuery { page_size, bookmark } = q.into_inner();
     let page: Page<Record> = state.query(&caller, Call::RecordHistory(ItemPage { project, phase, id, page_size, bookmark })).await?;
-    Ok(HttpResponse::Ok().json(IdPage { items: page.items, bookmark: page.bookmark }))
+    Ok(HttpResponse::Ok().json(IdPage::from(page)))
 }
