@@ -408,7 +408,7 @@ impl Stub for TxStub {
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.private_range_limit(collection, start, end, usize::MAX).await
     }
-    /// In ranges of at most [`PRIVATE_CHUNK`] values: the peer sends a range's results in
+    /// In ranges of at most `PRIVATE_CHUNK` (32) values: the peer sends a range's results in
     /// batches of 100, which for values of 1 MiB would pass the 100 MiB message limit. For a
     /// collection the peer takes the query's page size as the range's total (it cannot page
     /// private data), so each range asks for one chunk and the next starts after its last key.
