@@ -81,6 +81,9 @@ Verbs:
   gateways             build the REST gateways; (re)start those not running this build and config
                        ($(gw_ports))
   logs NODE [-f]       show (or follow) a node's log: ${ORDERERS[*]} ${PEERS[*]} ...
+  p12 ORG [USER] [FILE] USER's (User1's) client certificate and key as a PKCS#12 file for a
+                       browser, to open the dashboard at its org's gateway (password: svcflow,
+                       or SVCFLOW_P12_PASSWORD); default FILE: \$SVCFLOW_STATE_DIR/p12/USER@DOMAIN.p12
   env ORG [USER]       print exports for the peer CLI as ORG's USER (Admin by default):
                          eval "\$(fabric-network/network.sh env org1 User1)"
   -h                   this help
@@ -126,6 +129,7 @@ main() {
     gateways) cmd_gateways ;;
     logs) cmd_logs "${args[@]}" ;;
     env) cmd_env "${args[@]}" ;;
+    p12) cmd_p12 "${args[@]}" ;;
     -h | --help | help) usage ;;
     "") usage; exit 1 ;;
     *) say "network.sh: unknown verb '$verb'"; usage >&2; exit 1 ;;

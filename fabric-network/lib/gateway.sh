@@ -101,3 +101,23 @@ gw_ports() {
   for o in "${ORGS[@]}"; do msp=$(org_msp "$o"); list+="${list:+, }${msp%MSP} $(gw_port "$o")"; done
   echo "$list"
 }
+
+# A user's TLS client certificate and key as one PKCS#12 file, for a browser: the dashboard
+# (https://127.0.0.1:<gateway port>/) knows its user by this certificate. Password:
+# SVCFLOW_P12_PASSWORD, "svcflow" by default (browsers' import dialogs want one).
+cmd_p12() { # org user [file]
+  local org=${1:-} user=${2:-User1}
+  org=$(tr '[:upper:]' '[:lower:]' <<<"${org%MSP}")
+  [[ " ${ORGS[*]} " == *" $org "* ]] || die "p12 (unknown org '${1:-}'; one of ${ORGS[*]})"
+  local name tls p12
+  name=$user@$(org_domain "$org")
+  tls=$(org_dir "$org")/users/$name/tls
+  [[ -f $tls/client.crt ]] || die "p12 (no identity $user in $org: $tls; run network.sh up first)"
+  p12=${3:-$STATE/p12/$name.p12}
+  mkdir -p "$(dirname "$p12")"
+  (umask 077 && P12_PASS=${SVCFLOW_P12_PASSWORD:-svcflow} openssl pkcs12 -export -inkey "$tls/client.key" -in "$tls/client.crt" \
+    -name "$name" -out "$p12" -passout env:P12_PASS) || die "p12 (openssl pkcs12 -export)"
+  say "wrote $p12 (password: ${SVCFLOW_P12_PASSWORD:-svcflow}): $name's client certificate and key"
+  say "import it into the browser, trust the gateway's CA $GW_DIR/$org/tls/ca.crt, then open https://127.0.0.1:$(gw_port "$org")/"
+  echo "$p12"
+}

@@ -77,10 +77,12 @@ pub async fn run(state: AppState) -> Result<(), String> {
         }
     });
     let data = web::Data::new(state.clone());
-    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).wrap(middleware::from_fn(api::observe)).configure(api::routes))
-        .on_connect(crate::tls::on_connect)
-        .shutdown_timeout(30)
-        .client_request_timeout(Duration::from_secs(30));
+    let mut server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).wrap(middleware::from_fn(api::observe)).configure(crate::dashboard::routes).configure(api::routes)
+    })
+    .on_connect(crate::tls::on_connect)
+    .shutdown_timeout(30)
+    .client_request_timeout(Duration::from_secs(30));
     if let Some(w) = workers {
         server = server.workers(w);
     }

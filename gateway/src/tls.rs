@@ -52,6 +52,11 @@ pub fn acceptor(server: &Server) -> Result<SslAcceptorBuilder, String> {
     b.set_verify_cert_store(store.build()).map_err(|e| e.to_string())?;
     // Accept the handshake whatever the chain says; the result is read back per connection.
     b.set_verify_callback(SslVerifyMode::PEER, |_ok, _ctx| true);
+    // With client certificates asked for, OpenSSL refuses to resume a session (a fatal alert, the
+    // handshake fails) unless the server names a session id context. Browsers resume on their
+    // second connection, so without it every page load broke; the resumed session keeps the
+    // client certificate and its verify result, which `on_connect` reads as on a full handshake.
+    b.set_session_id_context(b"svcflow-gateway").map_err(|e| e.to_string())?;
     Ok(b)
 }
 

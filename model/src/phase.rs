@@ -169,7 +169,8 @@ pub struct PhaseUpdate {
     /// Only while the phase is planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
-    /// Once the phase is active its participant orgs are fixed; identities and roles within them may change.
+    /// Until the phase closes. A new org set keeps the old participants until the phase's data has
+    /// moved to the new set's collection (see `Phase::migration`); any removal rotates the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub participants: Option<Vec<Participant>>,
