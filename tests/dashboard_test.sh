@@ -82,6 +82,15 @@ served() {
 }
 check "each gateway serves the dashboard page and its script, no certificate needed" served
 
+# The event stream answers at once, before any event (the peer's own stream waits for one).
+stream_opens() {
+  local t; t=$(user_tls 2 User1)
+  timeout 3 curl -sN --cacert "$GW_DIR/org2/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" \
+    "https://127.0.0.1:$(gw_port org2)/v1/events?project=no-such-project" -o "$TMP/stream"
+  grep -q '^: svcflow events' "$TMP/stream" || { echo "nothing within 3 s: $(head -c 200 "$TMP/stream")"; return 1; }
+}
+check "GET /v1/events answers within 3 s with no event to send" stream_opens
+
 # Browsers resume TLS sessions on their next connections; a resumed session must still carry the
 # client certificate (TLS 1.2 session id and TLS 1.3 ticket alike).
 resumed() { # tls-version

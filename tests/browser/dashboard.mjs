@@ -144,6 +144,9 @@ try {
     await shot(u1, "projects");
     return me.replace(/\s+/g, " ");
   });
+  await check("the page's live-event stream opens at once (status: live)", async () => {
+    await u1.page.locator("#live.on").waitFor({ timeout: 3000 });
+  });
   await check("projects page: every control named and reachable by Tab", () => accessible(u1));
   await check("projects page fits 390 px", () => narrow(u1, "projects"));
 
@@ -154,8 +157,19 @@ try {
     await f.getByLabel("Description").fill("made by the dashboard suite");
     await f.getByRole("button", { name: "Create project" }).click();
     const n = await notice(u1.page, "main");
-    await u1.page.locator(`tr[data-project="${PROJECT}"]`).waitFor({ timeout: 10000 });
     return `tx ${n.tx.slice(0, 12)} block ${n.block}`;
+  });
+  await check("the project list pages by bookmark until the new project shows", async () => {
+    // Other suites' projects come first in a shared ledger: page on (projects are listed by id).
+    let pages = 1;
+    while (!(await u1.page.locator(`tr[data-project="${PROJECT}"]`).count())) {
+      const next = u1.page.getByRole("button", { name: "Next page" });
+      assert(await next.isEnabled(), `not on any of ${pages} pages`);
+      await next.click();
+      pages++;
+      await u1.page.waitForFunction((n) => document.querySelector(".pager .meta")?.textContent === `page ${n}`, pages, { timeout: 10000 });
+    }
+    return `on page ${pages}`;
   });
 
   // ---- Org1: the project's flow ----------------------------------------------------------------
@@ -169,7 +183,7 @@ try {
     await u1.page.locator(`li.phase-card[data-phase="${id}"]`).waitFor({ timeout: 30000 });
   };
   await check("Org1 adds phases design {Org1, Org2}, build {Org1}, review {Org1, Org2, Org3}", async () => {
-    await u1.page.locator(`tr[data-project="${PROJECT}"] a`).click();
+    await u1.page.getByRole("link", { name: `Open ${PROJECT}` }).click();
     await u1.page.waitForSelector("#add-phase");
     await addPhase("design", "Design", ["Org1MSP", "Org2MSP"]);
     await addPhase("build", "Build", ["Org1MSP"]);
@@ -202,9 +216,12 @@ try {
     await form.getByRole("button", { name: "Save participants" }).click();
     await u1.page.waitForFunction(() => [...document.querySelectorAll('li.phase-card[data-phase="build"] .lane')].some((l) => l.textContent.includes("admins")), null, { timeout: 30000 });
   });
-  await check("project page: screenshot, every control named and reachable by Tab", async () => {
+  await check("project page: every control named and reachable by Tab (participants form open); screenshot", async () => {
+    const note = await accessible(u1);
+    await u1.page.reload();
+    await u1.page.locator('li.phase-card[data-phase="build"]').waitFor({ timeout: 20000 });
     await shot(u1, "project");
-    return accessible(u1);
+    return note;
   });
   await check("project page fits 390 px (the flow becomes a column)", () => narrow(u1, "project"));
 

@@ -102,16 +102,25 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
         None => (q.from_block, None),
     };
     let me = state.identity(&caller).await?;
-    let mut events = state.ledger.events(&caller.user, start, after).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<web::Bytes>(64);
     let state = state.into_inner();
     tokio::spawn(async move {
-        // Phases by (project, id), read as the caller when an event names one not seen yet or
-        // that may have changed.
-        let mut phases: HashMap<(String, String), Phase> = HashMap::new();
+        // The peer answers its event stream's headers only with the first event, which may be
+        // minutes away: the response starts (and a browser's EventSource opens) before that.
         if tx.send(web::Bytes::from_static(b": svcflow events\n\n")).await.is_err() {
             return;
         }
+        let mut events = match state.ledger.events(&caller.user, start, after).await {
+            Ok(events) => events,
+            Err(e) => {
+                let reason = serde_json::json!({ "reason": format!("the peer's event stream failed: {e}") });
+                let _ = tx.send(web::Bytes::from(format!("event: end\ndata: {reason}\n\n"))).await;
+                return;
+            }
+        };
+        // Phases by (project, id), read as the caller when an event names one not seen yet or
+        // that may have changed.
+        let mut phases: HashMap<(String, String), Phase> = HashMap::new();
         loop {
             let ev = tokio::select! {
                 ev = events.next() => ev,
