@@ -174,13 +174,29 @@ tls_issue() { # org dir cn kind(server|client) log
 
 channel_block() { echo "$STATE/channel-artifacts/$1.block"; }
 
+# configtx.yaml with the block cutting of SVCFLOW_BATCH_TIMEOUT, SVCFLOW_BATCH_MAX_COUNT and
+# SVCFLOW_BATCH_PREFERRED_BYTES when set (for benchmarks; a channel keeps the values it was
+# created with): the directory configtxgen reads.
+configtx_dir() {
+  if [[ -z ${SVCFLOW_BATCH_TIMEOUT:-}${SVCFLOW_BATCH_MAX_COUNT:-}${SVCFLOW_BATCH_PREFERRED_BYTES:-} ]]; then
+    echo "$NET_DIR"; return
+  fi
+  local dir=$STATE/configtx
+  mkdir -p "$dir"
+  # Its paths are relative to its own directory: they point at the crypto from the copy too.
+  sed -e "s#\.\./crypto-config/#$CRYPTO/#g" -e "s/^  BatchTimeout: .*/  BatchTimeout: ${SVCFLOW_BATCH_TIMEOUT:-100ms}/" \
+    -e "s/^    MaxMessageCount: .*/    MaxMessageCount: ${SVCFLOW_BATCH_MAX_COUNT:-200}/" \
+    -e "s/^    PreferredMaxBytes: .*/    PreferredMaxBytes: ${SVCFLOW_BATCH_PREFERRED_BYTES:-2 MB}/" "$NET_DIR/configtx.yaml" >"$dir/configtx.yaml"
+  echo "$dir"
+}
+
 make_genesis() { # channel
   local block
   block=$(channel_block "$1")
   [[ -f $block ]] && return 0
   mkdir -p "$(dirname "$block")"
   step "genesis block for channel $1 (configtxgen)" "$LOGS/configtxgen.log" \
-    "$BIN/configtxgen" -configPath "$NET_DIR" -profile SvcflowChannel -channelID "$1" -outputBlock "$block"
+    "$BIN/configtxgen" -configPath "$(configtx_dir)" -profile SvcflowChannel -channelID "$1" -outputBlock "$block"
 }
 
 start_orderer() {

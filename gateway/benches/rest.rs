@@ -13,99 +13,18 @@
 //! Knobs: N (2000 records), INFLIGHT (200), FILE_MIB (1024), UPLOADS (8), UPLOAD_MIB (1024);
 //! ONLY=records or ONLY=files runs one part (the RSS part runs with files).
 
+mod support;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use fabric_gateway::{EcdsaP256Signer, Gateway, Identity};
 use futures_util::StreamExt;
+use support::{cpu_ticks, drive, gateway_pid, knob, raw_contract, rest_client, rss_kib, Run, GW};
 use svcflow_gateway::storage::s3::{S3Config, S3Store};
 use svcflow_gateway::storage::ObjectStore;
-use tokio::sync::Semaphore;
-
-const ORG1: &str = "org1.svcflow.local";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-fn user_dir(rel: &str) -> PathBuf {
-    root().join("crypto-config/peerOrganizations").join(ORG1).join("users/User1@org1.svcflow.local").join(rel)
-}
-fn first_file(dir: PathBuf) -> PathBuf {
-    std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (is the network up? fabric-network/network.sh up)", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .next()
-        .unwrap_or_else(|| panic!("{} is empty", dir.display()))
-}
-fn knob(k: &str, d: u64) -> u64 {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
-}
-
-fn rest_client() -> reqwest::Client {
-    let id = reqwest::Identity::from_pkcs8_pem(
-        &std::fs::read(user_dir("tls/client.crt")).expect("cert"),
-        &std::fs::read(user_dir("tls/client.key")).expect("key"),
-    )
-    .expect("client identity");
-    let ca = reqwest::Certificate::from_pem(
-        &std::fs::read(root().join("fabric-network/.state/gateway/org1/tls/ca.crt")).expect("gateway CA (network.sh up)"),
-    )
-    .expect("ca");
-    reqwest::Client::builder().identity(id).add_root_certificate(ca).pool_max_idle_per_host(256).build().expect("client")
-}
-
-const GW: &str = "https://127.0.0.1:7443";
-
-#[derive(Default)]
-struct Run {
-    lat: Vec<Duration>,
-    failed: usize,
-    took: Duration,
-}
-
-impl Run {
-    fn pct(&self, p: f64) -> u128 {
-        self.lat.get(((self.lat.len().max(1) - 1) as f64 * p) as usize).map(|d| d.as_millis()).unwrap_or(0)
-    }
-    fn tps(&self) -> f64 {
-        self.lat.len() as f64 / self.took.as_secs_f64()
-    }
-}
-
-/// Runs `n` jobs with `inflight` at once, timing each.
-async fn drive<F, Fut>(n: usize, inflight: usize, job: F) -> Run
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
-{
-    let sem = Arc::new(Semaphore::new(inflight));
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(n);
-    for i in 0..n {
-        let permit = sem.clone().acquire_owned().await.expect("semaphore");
-        let fut = job(i);
-        tasks.push(tokio::spawn(async move {
-            let _permit = permit;
-            let t = Instant::now();
-            let ok = fut.await;
-            (t.elapsed(), ok)
-        }));
-    }
-    let mut run = Run::default();
-    for t in tasks {
-        match t.await {
-            Ok((d, true)) => run.lat.push(d),
-            _ => run.failed += 1,
-        }
-    }
-    run.took = started.elapsed();
-    run.lat.sort();
-    run
-}
 
 /// A stream of `len` bytes in 1 MiB pieces of one random buffer (content does not matter to a
 /// store that does not compress; the gateway encrypts it anyway).
@@ -126,29 +45,6 @@ fn body_stream(len: u64) -> impl futures_util::Stream<Item = Result<Bytes, std::
 
 fn mib_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / (1 << 20) as f64 / d.as_secs_f64()
-}
-
-fn gateway_pid() -> u32 {
-    std::fs::read_to_string(root().join("fabric-network/.state/pids/gateway.org1.pid"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .expect("gateway.org1 pid (network.sh up)")
-}
-
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at ") ".
-    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
 }
 
 /// Uploads `len` bytes through REST; the stored object's key, or `None` (reason on stderr).
@@ -189,17 +85,7 @@ async fn main() {
     .expect("add phase");
     assert_eq!(r.status().as_u16(), 201, "add phase: {}", r.text().await.unwrap_or_default());
 
-    // Raw fabric-gateway client, as the same user, through the same peer.
-    let cert = std::fs::read(first_file(user_dir("msp/signcerts"))).expect("cert");
-    let key = std::fs::read_to_string(first_file(user_dir("msp/keystore"))).expect("key");
-    let ca =
-        std::fs::read(root().join("crypto-config/peerOrganizations").join(ORG1).join("peers/peer0.org1.svcflow.local/tls/ca.crt")).expect("tls ca");
-    let tls = tonic_gw::transport::ClientTlsConfig::new().ca_certificate(tonic_gw::transport::Certificate::from_pem(ca)).domain_name("localhost");
-    let channel =
-        tonic_gw::transport::Channel::from_static("https://127.0.0.1:7051").tls_config(tls).expect("tls").connect().await.expect("peer0.org1");
-    let gateway =
-        Gateway::connect(Identity::new("Org1MSP", cert), Arc::new(EcdsaP256Signer::from_pem(&key).expect("signer")), channel).expect("gateway");
-    let contract = Arc::new(gateway.get_network("svcflow").get_contract("svcflow"));
+    let contract = raw_contract().await;
 
     // Warm both paths up (connections, chaincode), then measure: REST, raw, REST again, raw
     // again; the better of each pair is reported so a passing hiccup does not decide the ratio.
@@ -219,10 +105,12 @@ async fn main() {
         let project = project.clone();
         move |i: usize| {
             let contract = contract.clone();
-            let arg = format!(r#"{{"project":"{project}","phase":"P","id":"{tag}{i}"}}"#);
+            // The record id is private: it travels in the transient map, like the document.
+            let arg = format!(r#"{{"project":"{project}","phase":"P"}}"#);
             async move {
                 let mut transient = HashMap::new();
                 transient.insert("record".to_owned(), format!(r#"{{"i":{i},"note":"throughput"}}"#).into_bytes());
+                transient.insert("record_id".to_owned(), format!("{tag}{i}").into_bytes());
                 let res = async {
                     let commit =
                         contract.new_proposal("PutRecord").with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;

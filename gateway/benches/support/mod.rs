@@ -1,0 +1,161 @@
+//! What the benchmarks share: where the network's files are, the clients (REST as Org1 User1,
+//! the raw `fabric-gateway` crate as the same user through peer0.org1), a driver that runs jobs
+//! with a number in flight, and /proc readings (CPU ticks, RSS) of the network's processes.
+#![allow(dead_code)] // each bench uses part of it
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fabric_gateway::{Contract, EcdsaP256Signer, Gateway, Identity};
+use tokio::sync::Semaphore;
+
+const ORG1: &str = "org1.svcflow.local";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+pub fn user_dir(rel: &str) -> PathBuf {
+    root().join("crypto-config/peerOrganizations").join(ORG1).join("users/User1@org1.svcflow.local").join(rel)
+}
+pub fn first_file(dir: PathBuf) -> PathBuf {
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (is the network up? fabric-network/network.sh up)", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .next()
+        .unwrap_or_else(|| panic!("{} is empty", dir.display()))
+}
+pub fn knob(k: &str, d: u64) -> u64 {
+    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+}
+
+pub fn rest_client() -> reqwest::Client {
+    let id = reqwest::Identity::from_pkcs8_pem(
+        &std::fs::read(user_dir("tls/client.crt")).expect("cert"),
+        &std::fs::read(user_dir("tls/client.key")).expect("key"),
+    )
+    .expect("client identity");
+    let ca = reqwest::Certificate::from_pem(
+        &std::fs::read(root().join("fabric-network/.state/gateway/org1/tls/ca.crt")).expect("gateway CA (network.sh up)"),
+    )
+    .expect("ca");
+    reqwest::Client::builder().identity(id).add_root_certificate(ca).pool_max_idle_per_host(256).build().expect("client")
+}
+
+pub const GW: &str = "https://127.0.0.1:7443";
+
+#[derive(Default)]
+pub struct Run {
+    pub lat: Vec<Duration>,
+    pub failed: usize,
+    pub took: Duration,
+}
+
+impl Run {
+    pub fn pct(&self, p: f64) -> u128 {
+        self.lat.get(((self.lat.len().max(1) - 1) as f64 * p) as usize).map(|d| d.as_millis()).unwrap_or(0)
+    }
+    pub fn tps(&self) -> f64 {
+        self.lat.len() as f64 / self.took.as_secs_f64()
+    }
+}
+
+/// Runs `n` jobs with `inflight` at once, timing each.
+pub async fn drive<F, Fut>(n: usize, inflight: usize, job: F) -> Run
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let sem = Arc::new(Semaphore::new(inflight));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let permit = sem.clone().acquire_owned().await.expect("semaphore");
+        let fut = job(i);
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            let t = Instant::now();
+            let ok = fut.await;
+            (t.elapsed(), ok)
+        }));
+    }
+    let mut run = Run::default();
+    for t in tasks {
+        match t.await {
+            Ok((d, true)) => run.lat.push(d),
+            _ => run.failed += 1,
+        }
+    }
+    run.took = started.elapsed();
+    run.lat.sort();
+    run
+}
+
+pub fn gateway_pid() -> u32 {
+    std::fs::read_to_string(root().join("fabric-network/.state/pids/gateway.org1.pid"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .expect("gateway.org1 pid (network.sh up)")
+}
+
+/// utime + stime of a process, in clock ticks.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// The svcflow contract through peer0.org1's Fabric Gateway service, as Org1 User1.
+pub async fn raw_contract() -> Arc<Contract> {
+    // Raw fabric-gateway client, as the same user, through the same peer.
+    let cert = std::fs::read(first_file(user_dir("msp/signcerts"))).expect("cert");
+    let key = std::fs::read_to_string(first_file(user_dir("msp/keystore"))).expect("key");
+    let ca =
+        std::fs::read(root().join("crypto-config/peerOrganizations").join(ORG1).join("peers/peer0.org1.svcflow.local/tls/ca.crt")).expect("tls ca");
+    let tls = tonic_gw::transport::ClientTlsConfig::new().ca_certificate(tonic_gw::transport::Certificate::from_pem(ca)).domain_name("localhost");
+    let channel =
+        tonic_gw::transport::Channel::from_static("https://127.0.0.1:7051").tls_config(tls).expect("tls").connect().await.expect("peer0.org1");
+    let gateway =
+        Gateway::connect(Identity::new("Org1MSP", cert), Arc::new(EcdsaP256Signer::from_pem(&key).expect("signer")), channel).expect("gateway");
+    Arc::new(gateway.get_network("svcflow").get_contract("svcflow"))
+}
+
+/// Every process the network runs (by its PID file under fabric-network/.state/pids), by name.
+pub fn network_pids() -> BTreeMap<String, u32> {
+    let dir = root().join("fabric-network/.state/pids");
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e} (network.sh up)", dir.display())).flatten() {
+        let path = e.path();
+        let (Some(name), Some(pid)) = (
+            path.file_stem().and_then(|s| s.to_str()).map(str::to_owned),
+            std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()),
+        ) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            out.insert(name, pid);
+        }
+    }
+    out
+}
+
+/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux).
+pub fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The cost benchmark (gateway/benches/cost.rs) under several network settings in one run, each on
+# a fresh network (`network.sh clean` + `up` with that setting's environment), so before and
+# after are measured on the same machine in the same hour. Prints each setting's table and, last,
+# network CPU per committed transaction and throughput against the first setting.
+#
+#   bash tests/bench_cost.sh                       # baseline quiet batch250
+#   bash tests/bench_cost.sh baseline batch250     # any of the settings below, in that order
+#   N=500 INFLIGHTS=1,50 bash tests/bench_cost.sh  # the bench's own knobs pass through
+#
+# Stops and wipes the network it finds (clean), and leaves the last setting's network up.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+NET=fabric-network/network.sh
+OUT=${OUT:-$ROOT/docs/bench}
+export OUT
+
+# Each setting is the environment network.sh starts the processes with.
+setting() { # name -> NAME=VALUE lines
+  case $1 in
+    baseline) ;;
+    # Peers and orderers log warnings only (info writes lines per block and per transaction), the
+    # chaincode servers and the gateways too.
+    quiet) printf '%s\n' SVCFLOW_PEER_LOGGING=warning SVCFLOW_ORDERER_LOGGING=warning SVCFLOW_CC_LOG=warn SVCFLOW_GW_LOG=warn ;;
+    # quiet, and blocks cut after 250 ms instead of 100 ms: more transactions per block under load.
+    batch250) setting quiet; echo SVCFLOW_BATCH_TIMEOUT=250ms ;;
+    # quiet, and at most 50 transactions a block.
+    count50) setting quiet; echo SVCFLOW_BATCH_MAX_COUNT=50 ;;
+    *) echo "unknown setting '$1' (baseline quiet batch250 count50)" >&2; return 1 ;;
+  esac
+}
+
+# clean wipes fabric-network/.state, where a local Ceph keeps its data: not under a running one.
+if (exec 3<>/dev/tcp/127.0.0.1/7480) 2>/dev/null; then
+  echo "Ceph RGW runs on :7480 and keeps its data in fabric-network/.state, which clean wipes: fabric-network/ceph.sh down first" >&2
+  exit 1
+fi
+
+settings=("$@")
+((${#settings[@]})) || settings=(baseline quiet batch250)
+for s in "${settings[@]}"; do setting "$s" >/dev/null || exit 1; done
+
+cargo bench -p svcflow-gateway --bench cost --no-run --locked 2>&1 | tail -1
+for s in "${settings[@]}"; do
+  echo "=== $s: $(setting "$s" | paste -sd' ')"
+  "$NET" clean >/dev/null 2>&1
+  mapfile -t vars < <(setting "$s")
+  env "${vars[@]}" "$NET" up 2>&1 | tail -1 || exit 1
+  LABEL=$s cargo bench -p svcflow-gateway --bench cost --locked 2>/dev/null || { echo "the bench failed under $s"; exit 1; }
+done
+
+# Against the first setting: network CPU per committed transaction (peers, orderers, chaincode
+# servers) and throughput, per write, path and in flight.
+echo
+echo "=== each setting against ${settings[0]} (network CPU ms per committed tx; tx/s)"
+python3 - "$OUT" "${settings[@]}" <<'EOF'
+import csv, sys
+out, names = sys.argv[1], sys.argv[2:]
+def load(name):
+    rows = {}
+    with open(f"{out}/cost-{name}.csv") as f:
+        for r in csv.DictReader(f):
+            net = sum(float(v) for k, v in r.items() if k.endswith("_ms_per_tx") and k.startswith(("peer", "orderer", "chaincode")))
+            rows[(r["write"], r["path"], int(r["inflight"]))] = (net, float(r["tps"]), int(r["p50_ms"]))
+    return rows
+base = load(names[0])
+head = "| write | path | in flight | " + " | ".join(f"{n}: CPU ms/tx, tx/s, p50" for n in names) + " | " + " | ".join(f"{n}/{names[0]} CPU" for n in names[1:]) + " |"
+print(head)
+print("|---" * (head.count("|") - 1) + "|")
+all_rows = {n: load(n) for n in names}
+for key in sorted(base, key=lambda k: (k[0], k[1], k[2])):
+    cells = []
+    for n in names:
+        v = all_rows[n].get(key)
+        cells.append(f"{v[0]:.2f}, {v[1]:.0f}, {v[2]} ms" if v else "–")
+    ratios = []
+    for n in names[1:]:
+        v = all_rows[n].get(key)
+        ratios.append(f"{v[0] / base[key][0]:.2f}" if v and base[key][0] else "–")
+    print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+EOF
