@@ -28,7 +28,11 @@ setting() { # name -> NAME=VALUE lines
     batch250) setting quiet; echo SVCFLOW_BATCH_TIMEOUT=250ms ;;
     # quiet, and at most 50 transactions a block.
     count50) setting quiet; echo SVCFLOW_BATCH_MAX_COUNT=50 ;;
-    *) echo "unknown setting '$1' (baseline quiet batch250 count50)" >&2; return 1 ;;
+    # Endorsers push private data to at most 1 (0) other member peer instead of 3; the rest pull
+    # it when they commit the block.
+    push1) echo SVCFLOW_PVT_MAX_PEERS=1 ;;
+    push0) echo SVCFLOW_PVT_MAX_PEERS=0 ;;
+    *) echo "unknown setting '$1' (baseline quiet batch250 count50 push1 push0)" >&2; return 1 ;;
   esac
 }
 

@@ -58,7 +58,16 @@ cc_collections() { # -> path of the collections config for the consortium plus a
     cc_collections_write "$sets" "$out"
   echo "$out"
 }
-cc_collections_write() { "$CC_BIN" collections "$1" >"$2"; } # org-sets file
+# SVCFLOW_PVT_MAX_PEERS, when set, replaces every collection's maxPeerCount (how many other member
+# peers an endorser pushes a transaction's private data to; those it does not push to pull it at
+# commit): for benchmarks, on a new network.
+cc_collections_write() { # org-sets file
+  if [[ -n ${SVCFLOW_PVT_MAX_PEERS:-} ]]; then
+    "$CC_BIN" collections "$1" | jq --argjson n "$SVCFLOW_PVT_MAX_PEERS" 'map(.maxPeerCount = $n)' >"$2"
+  else
+    "$CC_BIN" collections "$1" >"$2"
+  fi
+}
 
 cc_start() { # org package-id
   local org=$1 id=$2 name=chaincode.$1 port running

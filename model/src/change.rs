@@ -16,6 +16,11 @@ pub struct Written {
     /// The record's new version (`PutRecord`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+    /// The transaction's timestamp, RFC 3339 (public: the block has it in the transaction's
+    /// header). With it and the version, the writer's gateway knows the whole record it wrote
+    /// without reading it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
 }
 
 /// Which item a transaction of a phase wrote (private to the phase's participants).

@@ -47,7 +47,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
     note_change(stub, &phase, None, Some(&anchor.id)).await?;
     emit(stub, "FileAnchored", &anchor.project, Some(&anchor.phase));
-    Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None })
+    Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None, updated: None })
 }
 
 pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
@@ -92,5 +92,5 @@ pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
     note_change(stub, &phase, None, Some(&anchor.id)).await?;
     emit(stub, "FileResealed", &anchor.project, Some(&anchor.phase));
-    Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: stub.tx_id().to_owned(), version: None })
+    Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: stub.tx_id().to_owned(), version: None, updated: None })
 }

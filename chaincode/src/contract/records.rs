@@ -68,7 +68,7 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     stub.put_private(&phase.collection, &key, bytes).await?;
     note_change(stub, &phase, Some(&rec.id), None).await?;
     emit(stub, "RecordPut", &rec.project, Some(&rec.phase));
-    Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version) })
+    Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version), updated: Some(rec.updated) })
 }
 
 pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
