@@ -42,10 +42,13 @@ fn definition(orgs: &[String]) -> Value {
     json!({
         "name": name_for(orgs.iter().map(String::as_str)),
         "policy": format!("OR({})", members.join(",")),
-        // Endorsement may succeed with the data on the endorser alone; gossip spreads it to the
-        // other member peers at commit, and they pull what they missed.
+        // Endorsement may succeed with the data on the endorsers alone (a peer of every member
+        // org endorses a phase's writes, so each org holds it from the start). They push it to
+        // nobody: the other member peers pull a block's private data in one request when they
+        // commit it. Pushing each transaction to 3 peers cost the network 17-29% more CPU per
+        // PutRecord (docs/benchmarks.md, "What a transaction costs").
         "requiredPeerCount": 0,
-        "maxPeerCount": 3,
+        "maxPeerCount": 0,
         "blockToLive": 0,
         "memberOnlyRead": true,
         "memberOnlyWrite": true,
