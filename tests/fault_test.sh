@@ -52,7 +52,8 @@ writes() { # tag n [org]: n record writes through Org1's and Org2's gateways (or
   done
   ((${#pids[@]} == 0)) || wait "${pids[@]}"
 }
-restore() { "$NET" up >/dev/null 2>&1; } # starts whatever is down, leaves the rest
+# Starts whatever is down, leaves the rest; says why when it cannot.
+restore() { "$NET" up >"$TMP/restore.log" 2>&1 || { echo "network.sh up failed:"; tail -3 "$TMP/restore.log"; return 1; }; }
 
 # --- a gateway killed at a random point of an upload, 20 times ------------------------------------
 kill_uploads() {
@@ -99,7 +100,7 @@ raft_fault() { # role
   sleep 1
   kill -KILL "$(cat "$PIDS/$victim.pid")"
   wait "$w"
-  restore
+  restore || return 1
   inject raft
 }
 check "the Raft leader killed under 40 record writes, restarted" raft_fault leader
@@ -113,7 +114,7 @@ peer1_fault() {
   kill -KILL "$(cat "$PIDS/peer0.org1.pid")"
   wait "$w"
   writes peer1-after 20 1
-  restore
+  restore || return 1
   inject peer1
 }
 check "peer0.org1 killed under record writes, restarted" peer1_fault
@@ -136,7 +137,7 @@ no_endorser() {
 }
 check "a write needing Org2's endorsement → 503 with Retry-After" eventually 60 no_endorser
 inject peer2
-restore
+check "peer0.org2 started again (network.sh up)" restore
 committed_x() { local code; code=$(req 1 User1 PUT "$V/phases/F/records/peer2-x" -d '{"x":2}'); [[ $code =~ ^20[01]$ ]] && echo "record peer2 peer2-x $code -" >>"$LOG"; }
 check "  … and once peer0.org2 is back, it commits" eventually 60 committed_x
 
@@ -146,7 +147,7 @@ cc_fault() {
   local w=$!
   sleep 1
   stop_all chaincode.org1
-  restore
+  restore || { wait "$w"; return 1; }
   wait "$w"
   inject cc
 }

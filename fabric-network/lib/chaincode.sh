@@ -61,12 +61,13 @@ cc_collections() { # -> path of the collections config for the consortium plus a
 # SVCFLOW_PVT_MAX_PEERS, when set, replaces every collection's maxPeerCount (how many other member
 # peers an endorser pushes a transaction's private data to; those it does not push to pull it at
 # commit): for benchmarks, on a new network.
+# SVCFLOW_COLLECTIONS_ONLY, when set (names, comma-separated, e.g. col_Org1MSP_Org2MSP), keeps
+# only those collections: to measure what the size of the definition costs each transaction.
 cc_collections_write() { # org-sets file
-  if [[ -n ${SVCFLOW_PVT_MAX_PEERS:-} ]]; then
-    "$CC_BIN" collections "$1" | jq --argjson n "$SVCFLOW_PVT_MAX_PEERS" 'map(.maxPeerCount = $n)' >"$2"
-  else
-    "$CC_BIN" collections "$1" >"$2"
-  fi
+  "$CC_BIN" collections "$1" |
+    jq --arg n "${SVCFLOW_PVT_MAX_PEERS:-}" --arg only "${SVCFLOW_COLLECTIONS_ONLY:-}" '
+      (if $n == "" then . else map(.maxPeerCount = ($n | tonumber)) end)
+      | (if $only == "" then . else map(select(.name as $c | $only | split(",") | index($c))) end)' >"$2"
 }
 
 cc_start() { # org package-id

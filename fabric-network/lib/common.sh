@@ -25,9 +25,13 @@ load_env() { # file
   return 0
 }
 
+# A killed process stays in the table (state Z) until its parent reaps it, which here can take a
+# moment: it counts as gone, or `up` right after a kill would skip starting it again.
 pid_alive() { # name
-  local f=$PIDS/$1${PID_SUFFIX:-.pid}
-  [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null
+  local f=$PIDS/$1${PID_SUFFIX:-.pid} state
+  [[ -f $f ]] || return 1
+  state=$(ps -o stat= -p "$(cat "$f")" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z* ]]
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { # name port log

@@ -125,6 +125,18 @@ async function notice(page, scope) {
 
 /** JSON with object keys sorted: the ledger keeps a document's keys in its own order. */
 const canonical = (v) => JSON.stringify(v, (_, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort()) : x));
+/** A file's verify badge once it has a verdict: its state, text and colour read in one step. An
+ *  event redraws the list under the test (the verdict is drawn again), so a read that finds the
+ *  badge detached (no computed colour) is made again. */
+async function badgeOf(page, fileId) {
+  const badge = page.locator(`[data-verify="${fileId}"] .badge[data-state]`);
+  for (let i = 0; ; i++) {
+    await badge.waitFor({ timeout: 30000 });
+    const got = await badge.evaluate((e) => ({ state: e.dataset.state, text: e.textContent, color: e.isConnected ? getComputedStyle(e).color : "" }));
+    if (got.color || i >= 20) return got;
+    await page.waitForTimeout(100);
+  }
+}
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 const who = (n) => ({ who: `Org${n} User1`, home: env(`HOME${n}`), origin: env(`GW${n}`) });
 
@@ -260,12 +272,8 @@ try {
   });
   await check("Org1 verifies it: the badge shows the anchor's tx id and block, in green", async () => {
     await u1.page.locator(`tr[data-file="${fileId}"]`).getByRole("button", { name: "Verify" }).click();
-    const badge = u1.page.locator(`[data-verify="${fileId}"] .badge[data-state]`);
-    await badge.waitFor({ timeout: 30000 });
-    const state = await badge.getAttribute("data-state");
-    const text = await badge.innerText();
+    const { state, text, color } = await badgeOf(u1.page, fileId);
     assert(state === "verified" && /tx [0-9a-f]{6}/.test(text) && /block \d+/.test(text), `badge: ${state} '${text}'`);
-    const color = await badge.evaluate((e) => getComputedStyle(e).color);
     assert(color === "rgb(26, 127, 55)", `badge colour ${color}`);
     return text;
   });
@@ -366,13 +374,10 @@ try {
     await u1.page.reload();
     await u1.page.waitForSelector(`tr[data-file="${fileId}"]`, { timeout: 20000 });
     await u1.page.locator(`tr[data-file="${fileId}"]`).getByRole("button", { name: "Verify" }).click();
-    const badge = u1.page.locator(`[data-verify="${fileId}"] .badge[data-state]`);
-    await badge.waitFor({ timeout: 30000 });
-    const state = await badge.getAttribute("data-state");
-    const color = await badge.evaluate((e) => getComputedStyle(e).color);
-    assert(state === "failed" && color === "rgb(207, 34, 46)", `badge ${state} ${color}: ${await badge.innerText()}`);
+    const { state, text, color } = await badgeOf(u1.page, fileId);
+    assert(state === "failed" && color === "rgb(207, 34, 46)", `badge ${state} ${color}: ${text}`);
     await shot(u1, "phase-verify-failed");
-    return await badge.innerText();
+    return text;
   });
 
   await check("no JavaScript console error on any page (but the refusals provoked above)", async () => {
