@@ -17,10 +17,7 @@ source tests/lib.sh
 if [[ ${1:-} == tamper ]]; then
   network_lib
   TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-  store_get "$2" "$TMP/obj" || exit 1
-  # Flip one byte in the middle of the first sealed chunk.
-  printf '\xff' | dd of="$TMP/obj" bs=1 seek=100 conv=notrunc status=none || exit 1
-  store_put "$2" "$TMP/obj" >/dev/null
+  store_get "$2" "$TMP/obj" && flip_byte "$TMP/obj" && store_put "$2" "$TMP/obj" >/dev/null
   exit
 fi
 

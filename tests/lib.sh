@@ -157,3 +157,5 @@ store_get() { if on_rgw; then s3 GET "$1" -o "$2"; else cp "$STATE/objects/$1" "
 store_put() { if on_rgw; then s3 PUT "$1" "$2"; else mkdir -p "$(dirname "$STATE/objects/$1")" && cp "$2" "$STATE/objects/$1"; fi; }
 store_del() { if on_rgw; then s3 DELETE "$1"; else rm -f "$STATE/objects/$1"; fi; }
 store_has() { if on_rgw; then s3 GET "$1" -o /dev/null 2>/dev/null; else [[ -f $STATE/objects/$1 ]]; fi; }
+# flip_byte FILE: one bit of the middle byte of FILE changed (an object altered behind the gateway).
+flip_byte() { python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[1],"wb").write(b)' "$1"; }

@@ -49,6 +49,15 @@ impl Write {
         }
     }
 }
+impl Write {
+    /// The write's name in the CSV.
+    fn key(self) -> &'static str {
+        match self {
+            Write::Public => "public",
+            Write::Private => "private",
+        }
+    }
+}
 impl Path {
     fn label(self) -> &'static str {
         match self {
@@ -68,6 +77,18 @@ struct Measured {
 }
 
 impl Measured {
+    /// In flight, committed, failed, tx/s, p50 and p99 (ms): the columns the table and the CSV share.
+    fn timing(&self) -> [String; 6] {
+        let r = &self.run;
+        [
+            self.inflight.to_string(),
+            r.lat.len().to_string(),
+            r.failed.to_string(),
+            format!("{:.0}", r.tps()),
+            r.pct(0.5).to_string(),
+            r.pct(0.99).to_string(),
+        ]
+    }
     /// Milliseconds of CPU per committed transaction of the processes `pick` selects.
     fn ms_per_tx(&self, tick_ms: f64, pick: impl Fn(&str) -> bool) -> f64 {
         let t: u64 = self.ticks.iter().filter(|(n, _)| pick(n)).map(|(_, t)| t).sum();
@@ -248,17 +269,8 @@ async fn main() {
     println!("{head}");
     println!("{}", "|---".repeat(head.matches('|').count() - 1) + "|");
     for m in &results {
-        let mut line = format!(
-            "| {} | {} | {} | {} / {} | {:.0} | {} | {} |",
-            m.write.label(),
-            m.path.label(),
-            m.inflight,
-            m.run.lat.len(),
-            m.run.failed,
-            m.run.tps(),
-            m.run.pct(0.5),
-            m.run.pct(0.99)
-        );
+        let [inflight, committed, failed, tps, p50, p99] = m.timing();
+        let mut line = format!("| {} | {} | {inflight} | {committed} / {failed} | {tps} | {p50} | {p99} |", m.write.label(), m.path.label());
         for p in &peers {
             line += &format!(" {:.2} |", m.ms_per_tx(tick_ms, |n| n == p.as_str()));
         }
@@ -283,19 +295,10 @@ async fn main() {
     );
     for m in &results {
         let cpu: Vec<String> = names.iter().map(|n| format!("{:.3}", m.ms_per_tx(tick_ms, |x| x == n))).collect();
-        let _ = writeln!(
-            csv,
-            "{label},{},{},{},{},{},{:.1},{},{},{}",
-            if m.write == Write::Public { "public" } else { "private" },
-            m.path.label(),
-            m.inflight,
-            m.run.lat.len(),
-            m.run.failed,
-            m.run.tps(),
-            m.run.pct(0.5),
-            m.run.pct(0.99),
-            cpu.join(",")
-        );
+        let mut timing = m.timing();
+        // The CSV keeps a decimal of throughput.
+        timing[3] = format!("{:.1}", m.run.tps());
+        let _ = writeln!(csv, "{label},{},{},{},{}", m.write.key(), m.path.label(), timing.join(","), cpu.join(","));
     }
     let csv_path = out.join(format!("cost-{label}.csv"));
     std::fs::write(&csv_path, csv).expect("write csv");

@@ -44,7 +44,7 @@ function assert(cond, msg) {
 // The browser's console: any error fails the run, but for the refusals a test provokes on
 // purpose (Chromium logs every 4xx answer to a fetch as "Failed to load resource").
 const consoleErrors = [];
-async function openBrowser(who, home, origin) {
+async function openBrowser({ who, home, origin }) {
   const ctx = await chromium.launchPersistentContext(`${home}/profile`, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -140,9 +140,9 @@ async function badgeOf(page, fileId) {
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 const who = (n) => ({ who: `Org${n} User1`, home: env(`HOME${n}`), origin: env(`GW${n}`) });
 
-const u1 = await openBrowser(...Object.values(who(1)));
-const u2 = await openBrowser(...Object.values(who(2)));
-const u3 = await openBrowser(...Object.values(who(3)));
+const u1 = await openBrowser(who(1));
+const u2 = await openBrowser(who(2));
+const u3 = await openBrowser(who(3));
 const doc = { title: `dashboard ${PROJECT}`, secret: `only Org1 and Org2 ${PROJECT}` };
 let fileId = "";
 let recordTx = "";

@@ -93,10 +93,7 @@ where
 }
 
 pub fn gateway_pid() -> u32 {
-    std::fs::read_to_string(root().join("fabric-network/.state/pids/gateway.org1.pid"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .expect("gateway.org1 pid (network.sh up)")
+    *network_pids().get("gateway.org1").expect("gateway.org1 pid (network.sh up)")
 }
 
 /// utime + stime of a process, in clock ticks.
