@@ -164,6 +164,15 @@ async fn rgw_failing_source_leaves_no_object() {
     let store = s3();
     failing_source(&store, "rgw-failing-small", 3 * MIB).await;
     failing_source(&store, "rgw-failing-multipart", 20 * MIB).await;
+    // The failed multipart uploads were aborted, not left for the lifecycle rule: RGW lists none.
+    let k = key("rgw-failing-multipart");
+    let cfg = s3_config();
+    let region = s3::Region::Custom { region: cfg.region.clone(), endpoint: cfg.endpoint.clone() };
+    let creds = s3::creds::Credentials::new(Some(&cfg.access_key), Some(&cfg.secret_key), None, None, None).expect("creds");
+    let bucket = s3::Bucket::new(&cfg.bucket, region, creds).expect("bucket").with_path_style();
+    let pages = bucket.list_multiparts_uploads(Some(&k), None).await.expect("list multipart uploads");
+    let left: Vec<_> = pages.iter().flat_map(|p| p.uploads.iter()).filter(|u| u.key == k).map(|u| u.id.clone()).collect();
+    assert!(left.is_empty(), "incomplete multipart uploads left for {k}: {left:?}");
 }
 
 #[tokio::test]

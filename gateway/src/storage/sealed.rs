@@ -17,7 +17,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use openssl::sha::Sha256;
 use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
@@ -139,9 +139,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for EofGuard<'_, R> {
     }
 }
 
-/// `read_full` from the upload's source, remembering whether it was the source that failed.
-async fn read_source(r: &mut (dyn AsyncRead + Unpin + Send), buf: &mut [u8], failed: &AtomicBool) -> std::io::Result<usize> {
-    read_full(r, buf).await.inspect_err(|_| failed.store(true, Ordering::Release))
+/// `read_up_to` from the upload's source, remembering whether it was the source that failed.
+async fn read_source(r: &mut (dyn AsyncRead + Unpin + Send), buf: &mut BytesMut, failed: &AtomicBool) -> std::io::Result<usize> {
+    read_up_to(r, buf, CHUNK_SIZE).await.inspect_err(|_| failed.store(true, Ordering::Release))
 }
 
 /// Reads until `buf` is full or EOF; returns how many bytes were read.
@@ -157,14 +157,28 @@ async fn read_full(r: &mut (impl AsyncRead + Unpin + ?Sized), buf: &mut [u8]) ->
     Ok(n)
 }
 
-/// Hashes, encrypts and stores everything `plain` yields under `key`.
-///
-/// The encrypted stream is produced by a task feeding a small in-memory pipe that the store
-/// reads from, so memory stays at a few chunks whatever the size.
-pub async fn put<S: ObjectStore>(store: &S, object_key: &str, data_key: &DataKey, plain: &mut (dyn AsyncRead + Unpin + Send)) -> Result<Sealed> {
-    let (mut pipe_in, pipe_out) = tokio::io::duplex(2 * CHUNK_SIZE);
-    let complete = AtomicBool::new(false);
-    let source_failed = AtomicBool::new(false);
+/// Reads into a fresh `buf` until it holds `want` bytes or EOF; returns how many it holds.
+/// It reads into spare capacity, so a chunk about to be overwritten is never zeroed first.
+async fn read_up_to(r: &mut (impl AsyncRead + Unpin + ?Sized), buf: &mut BytesMut, want: usize) -> std::io::Result<usize> {
+    buf.clear();
+    buf.reserve(want);
+    while buf.len() < want {
+        let room = want - buf.len();
+        if r.read_buf(&mut (&mut *buf).limit(room)).await? == 0 {
+            break;
+        }
+    }
+    Ok(buf.len())
+}
+
+/// A chunk between two stages of a transfer: plaintext on its way to be sealed, or a record on
+/// its way to be opened. `last` is known by reading one chunk ahead.
+struct Piece {
+    bytes: BytesMut,
+    last: bool,
+}
+
+fn new_header() -> Result<Vec<u8>> {
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.push(VERSION);
@@ -172,54 +186,96 @@ pub async fn put<S: ObjectStore>(store: &S, object_key: &str, data_key: &DataKey
     let mut id = [0u8; 16];
     openssl::rand::rand_bytes(&mut id)?;
     header.extend_from_slice(&id);
+    Ok(header)
+}
 
-    let producer = async {
-        let res: Result<(String, u64)> = async {
-            pipe_in.write_all(&header).await?;
+/// Hashes, encrypts and stores everything `plain` yields under `key`.
+///
+/// Three stages run at once, so one transfer uses more than one core: this task reads the source
+/// (the request body: TLS in), a blocking thread hashes and seals each chunk (SHA-256 and
+/// AES-GCM, most of a transfer's CPU), and the store sends the records on from a small in-memory
+/// pipe. Each stage holds a chunk or two, so memory stays flat whatever the size.
+pub async fn put<S: ObjectStore>(store: &S, object_key: &str, data_key: &DataKey, plain: &mut (dyn AsyncRead + Unpin + Send)) -> Result<Sealed> {
+    let (mut pipe_in, pipe_out) = tokio::io::duplex(2 * CHUNK_SIZE);
+    let complete = AtomicBool::new(false);
+    let source_failed = AtomicBool::new(false);
+    let header = new_header()?;
+    let (chunk_tx, mut chunk_rx) = mpsc::channel::<Piece>(1);
+    let (rec_tx, mut rec_rx) = mpsc::channel::<(Vec<u8>, bool)>(1);
+
+    let sealer = {
+        let key = DataKey::from_slice(data_key.expose())?;
+        let header = header.clone();
+        tokio::task::spawn_blocking(move || -> Result<(String, u64)> {
             let mut hasher = Sha256::new();
             let mut size = 0u64;
-            let mut cur = vec![0u8; CHUNK_SIZE];
-            let mut next = vec![0u8; CHUNK_SIZE];
-            let mut cur_len = read_source(plain, &mut cur, &source_failed).await?;
             let mut index = 0u64;
-            loop {
-                // A full chunk is the last only if nothing follows it: read ahead to know.
-                let next_len = if cur_len == CHUNK_SIZE { read_source(plain, &mut next, &source_failed).await? } else { 0 };
-                let last = next_len == 0;
-                hasher.update(&cur[..cur_len]);
-                size += cur_len as u64;
-                let rec = seal_chunk(data_key, &header, index, last, &cur[..cur_len])?;
-                pipe_in.write_all(&rec).await?;
-                if last {
-                    break;
+            while let Some(p) = chunk_rx.blocking_recv() {
+                hasher.update(&p.bytes);
+                size += p.bytes.len() as u64;
+                let rec = seal_chunk(&key, &header, index, p.last, &p.bytes)?;
+                if rec_tx.blocking_send((rec, p.last)).is_err() {
+                    return Err(StorageError::Backend("the store stopped reading the upload".into()));
                 }
-                std::mem::swap(&mut cur, &mut next);
-                cur_len = next_len;
+                if p.last {
+                    return Ok((hex::encode(hasher.finish()), size));
+                }
                 index += 1;
             }
-            // Mark success before the EOF the store will see: an EOF without it is a failure.
-            complete.store(true, Ordering::Release);
-            pipe_in.shutdown().await?;
-            Ok((hex::encode(hasher.finish()), size))
+            Err(StorageError::Backend("the upload's source stopped before its end".into()))
+        })
+    };
+    let source_failed_ref = &source_failed;
+    let reader = async move {
+        let mut cur = BytesMut::new();
+        let mut cur_len = read_source(plain, &mut cur, source_failed_ref).await?;
+        loop {
+            // A full chunk is the last only if nothing follows it: read ahead to know.
+            let mut next = BytesMut::new();
+            let next_len = if cur_len == CHUNK_SIZE { read_source(plain, &mut next, source_failed_ref).await? } else { 0 };
+            let last = next_len == 0;
+            // A sealer that went away failed: its own error says why.
+            if chunk_tx.send(Piece { bytes: cur, last }).await.is_err() || last {
+                return Ok::<(), StorageError>(());
+            }
+            cur = next;
+            cur_len = next_len;
+        }
+    };
+    let writer = async {
+        let res: Result<()> = async {
+            pipe_in.write_all(&header).await?;
+            while let Some((rec, last)) = rec_rx.recv().await {
+                pipe_in.write_all(&rec).await?;
+                if last {
+                    // Mark success before the EOF the store will see: an EOF without it is a failure.
+                    complete.store(true, Ordering::Release);
+                    pipe_in.shutdown().await?;
+                    break;
+                }
+            }
+            Ok(())
         }
         .await;
         // Whatever happened, close the pipe so the store's read side ends.
         drop(pipe_in);
+        drop(rec_rx);
         res
     };
-    // The store owns the read side: if it gives up, the pipe closes and the producer stops too.
+    // The store owns the read side: if it gives up, the pipe closes and the other stages stop too.
     let consumer = async {
         let mut guarded = EofGuard { inner: pipe_out, complete: &complete };
         store.put(object_key, &mut guarded).await
     };
-    let (produced, stored) = tokio::join!(producer, consumer);
-    match (produced, stored) {
-        (Ok((sha256, size)), Ok(stored_size)) => Ok(Sealed { key: object_key.to_owned(), sha256, size, stored_size }),
+    let (read, written, stored) = tokio::join!(reader, writer, consumer);
+    let sealed = sealer.await.map_err(|e| StorageError::Backend(format!("the sealing thread failed: {e}")))?;
+    match (read, sealed, written, stored) {
+        (Ok(()), Ok((sha256, size)), Ok(()), Ok(stored_size)) => Ok(Sealed { key: object_key.to_owned(), sha256, size, stored_size }),
         // The source failed: the store saw an I/O error instead of an EOF and kept nothing.
-        (Err(e), _) if source_failed.load(Ordering::Acquire) => Err(e),
-        // The store failed (the producer then only saw its pipe close): report the store's reason.
-        (_, Err(e)) => Err(e),
-        (Err(e), Ok(_)) => Err(e),
+        (Err(e), ..) if source_failed.load(Ordering::Acquire) => Err(e),
+        // The store failed (the other stages then only saw their channels close): its reason.
+        (.., Err(e)) => Err(e),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) => Err(e),
     }
 }
 
@@ -230,27 +286,41 @@ pub struct Expect {
     pub size: u64,
 }
 
+/// What the store's reader hands the opener: the object's header, then its records in order.
+enum Read {
+    Header([u8; HEADER_LEN]),
+    Record(Piece),
+}
+
 /// Fetches, decrypts and verifies the object, streaming plaintext out.
 ///
 /// Each chunk is released only once it authenticates, and the last one only once the whole
 /// plaintext's SHA-256 and size match `expect`: a reader never sees a clean end of a bad object;
-/// the stream ends with an `Err` instead.
+/// the stream ends with an `Err` instead. Reading the store stays on this runtime while a
+/// blocking thread opens and hashes, so a download uses more than one core.
 pub async fn get<S: ObjectStore>(store: &S, object_key: &str, data_key: DataKey, expect: Expect) -> Result<ByteStream> {
     let raw = store.get(object_key).await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes>>(2);
-    let object_key = object_key.to_owned();
+    let (rec_tx, rec_rx) = mpsc::channel::<Result<Read>>(2);
     tokio::spawn(async move {
         // Store errors cross the reader as io::Errors and come back out with their kind.
         let reader = StreamReader::new(raw.map(|r| r.map_err(StorageError::into_io)));
-        if let Err(e) = open_stream(reader, &data_key, &expect, &tx).await {
+        if let Err(e) = read_records(reader, &rec_tx).await {
+            let _ = rec_tx.send(Err(e)).await;
+        }
+    });
+    let object_key = object_key.to_owned();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = open_records(rec_rx, &data_key, &expect, &tx) {
             tracing::warn!(object = %object_key, error = %e, "sealed object refused on read");
-            let _ = tx.send(Err(e)).await;
+            let _ = tx.blocking_send(Err(e));
         }
     });
     Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })))
 }
 
-async fn open_stream(mut r: impl AsyncRead + Unpin, key: &DataKey, expect: &Expect, tx: &mpsc::Sender<Result<Bytes>>) -> Result<()> {
+/// Reads the header and the records of a sealed object and hands them on in order.
+async fn read_records(mut r: impl AsyncRead + Unpin, out: &mpsc::Sender<Result<Read>>) -> Result<()> {
     let mut header = [0u8; HEADER_LEN];
     if read_full(&mut r, &mut header).await.map_err(StorageError::from_io)? != HEADER_LEN || &header[..4] != MAGIC {
         return Err(StorageError::Integrity("not a sealed object (bad or missing header)".into()));
@@ -262,17 +332,46 @@ async fn open_stream(mut r: impl AsyncRead + Unpin, key: &DataKey, expect: &Expe
     if chunk == 0 || chunk > 16 * CHUNK_SIZE {
         return Err(StorageError::Integrity(format!("implausible chunk size {chunk}")));
     }
+    if out.send(Ok(Read::Header(header))).await.is_err() {
+        return Ok(()); // the reader went away
+    }
     let rec_len = NONCE_LEN + chunk + TAG_LEN;
+    let mut cur = BytesMut::new();
+    let mut cur_len = read_up_to(&mut r, &mut cur, rec_len).await.map_err(StorageError::from_io)?;
+    loop {
+        let mut next = BytesMut::new();
+        let next_len = if cur_len == rec_len { read_up_to(&mut r, &mut next, rec_len).await.map_err(StorageError::from_io)? } else { 0 };
+        let last = next_len == 0;
+        if out.send(Ok(Read::Record(Piece { bytes: cur, last }))).await.is_err() || last {
+            return Ok(());
+        }
+        cur = next;
+        cur_len = next_len;
+    }
+}
+
+/// Opens and hashes the records `read_records` hands on (on a blocking thread) and sends the
+/// plaintext out; the last chunk only once the whole object matches `expect`.
+fn open_records(mut rx: mpsc::Receiver<Result<Read>>, key: &DataKey, expect: &Expect, tx: &mpsc::Sender<Result<Bytes>>) -> Result<()> {
+    let stopped = || StorageError::Unavailable("the store's stream stopped before the object's end".into());
+    let header = match rx.blocking_recv() {
+        Some(Ok(Read::Header(h))) => h,
+        Some(Ok(Read::Record(_))) => return Err(StorageError::Backend("a record came before the header".into())),
+        Some(Err(e)) => return Err(e),
+        None => return Err(stopped()),
+    };
     let mut hasher = Sha256::new();
     let mut size = 0u64;
-    let mut cur = BytesMut::zeroed(rec_len);
-    let mut next = BytesMut::zeroed(rec_len);
-    let mut cur_len = read_full(&mut r, &mut cur).await.map_err(StorageError::from_io)?;
     let mut index = 0u64;
     loop {
-        let next_len = if cur_len == rec_len { read_full(&mut r, &mut next).await.map_err(StorageError::from_io)? } else { 0 };
-        let last = next_len == 0;
-        let plain = open_chunk(key, &header, index, last, &cur[..cur_len])?;
+        let rec = match rx.blocking_recv() {
+            Some(Ok(Read::Record(p))) => p,
+            Some(Ok(Read::Header(_))) => return Err(StorageError::Backend("a second header".into())),
+            Some(Err(e)) => return Err(e),
+            None => return Err(stopped()),
+        };
+        let last = rec.last;
+        let plain = open_chunk(key, &header, index, last, &rec.bytes)?;
         hasher.update(&plain);
         size += plain.len() as u64;
         if last {
@@ -284,14 +383,12 @@ async fn open_stream(mut r: impl AsyncRead + Unpin, key: &DataKey, expect: &Expe
                 return Err(StorageError::Integrity(format!("SHA-256 {got} differs from the anchored {}", expect.sha256)));
             }
         }
-        if !plain.is_empty() && tx.send(Ok(Bytes::from(plain))).await.is_err() {
+        if !plain.is_empty() && tx.blocking_send(Ok(Bytes::from(plain))).is_err() {
             return Ok(()); // the reader went away
         }
         if last {
             return Ok(());
         }
-        std::mem::swap(&mut cur, &mut next);
-        cur_len = next_len;
         index += 1;
     }
 }
