@@ -7,6 +7,11 @@
 #   bash tests/bench_cost.sh                       # baseline quiet batch250
 #   bash tests/bench_cost.sh baseline batch250     # any of the settings below, in that order
 #   N=500 INFLIGHTS=1,50 bash tests/bench_cost.sh  # the bench's own knobs pass through
+#   bash tests/bench_cost.sh at=5b9edef baseline   # an older commit's code against today's
+#
+# at=COMMIT runs that commit's chaincode, gateway and network scripts (a git worktree under
+# tests/out/, built into its own target dir seeded from this one) with today's bench pointed at it
+# (SVCFLOW_ROOT); the Fabric binaries are this checkout's.
 #
 # Stops and wipes the network it finds (clean), and leaves the last setting's network up.
 set -uo pipefail
@@ -35,7 +40,12 @@ setting() { # name -> NAME=VALUE lines
     push0) echo SVCFLOW_PVT_MAX_PEERS=0 ;;
     # The chaincode definition with the one collection the bench writes to, not all 7 org sets.
     onecoll) echo SVCFLOW_COLLECTIONS_ONLY=col_Org1MSP_Org2MSP ;;
-    *) echo "unknown setting '$1' (baseline quiet batch250 count50 push0 push1 push3 onecoll)" >&2; return 1 ;;
+    # Go's garbage collector in peers and orderers runs when the heap has grown 4x (2x) since the
+    # last collection, instead of 2x (Go's default, GOGC=100): less collection work for more memory.
+    gogc400) echo SVCFLOW_GOGC=400 ;;
+    gogc200) echo SVCFLOW_GOGC=200 ;;
+    at=*) git rev-parse --verify --quiet "${1#at=}^{commit}" >/dev/null || { echo "at=: no commit ${1#at=}" >&2; return 1; } ;;
+    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch250 count50 push0 push1 push3 onecoll gogc200 gogc400)" >&2; return 1 ;;
   esac
 }
 
@@ -49,20 +59,47 @@ settings=("$@")
 ((${#settings[@]})) || settings=(baseline quiet batch250)
 for s in "${settings[@]}"; do setting "$s" >/dev/null || exit 1; done
 
+# An older commit's checkout, built; prints its root. Its network runs from there, one at a time.
+worktree() { # commit
+  local rev wt target
+  rev=$(git rev-parse --short "$1") wt=$ROOT/tests/out/at-$rev target=$CARGO_TARGET_DIR-at-$rev
+  [[ -d $wt ]] || git worktree add --detach "$wt" "$rev" >/dev/null 2>&1 || { echo "git worktree add $wt $rev failed" >&2; return 1; }
+  # Seeded with this tree's build: only what changed since that commit compiles again.
+  [[ -d $target ]] || cp -a "$CARGO_TARGET_DIR" "$target"
+  (cd "$wt" && CARGO_TARGET_DIR=$target cargo build --release --bins -p svcflow-chaincode -p svcflow-gateway >&2) || return 1
+  echo "$wt"
+}
+# Runs network.sh of a setting's checkout.
+net() { # setting args...
+  local s=$1; shift
+  if [[ $s == at=* ]]; then
+    local rev; rev=$(git rev-parse --short "${s#at=}")
+    (cd "$ROOT/tests/out/at-$rev" && SVCFLOW_FABRIC_BIN=$ROOT/fabric-network/.bin CARGO_TARGET_DIR=$CARGO_TARGET_DIR-at-$rev fabric-network/network.sh "$@")
+  else
+    "$NET" "$@"
+  fi
+}
+
 cargo bench -p svcflow-gateway --bench cost --no-run --locked 2>&1 | tail -1
 for s in "${settings[@]}"; do
+  if [[ $s == at=* ]]; then worktree "${s#at=}" >/dev/null || exit 1; fi
+done
+for s in "${settings[@]}"; do
   echo "=== $s: $(setting "$s" | paste -sd' ')"
-  "$NET" clean >/dev/null 2>&1
+  for other in "${settings[@]}"; do net "$other" clean >/dev/null 2>&1; done
   mapfile -t vars < <(setting "$s")
-  env "${vars[@]}" "$NET" up 2>&1 | tail -1 || exit 1
-  LABEL=$s cargo bench -p svcflow-gateway --bench cost --locked 2>/dev/null || { echo "the bench failed under $s"; exit 1; }
+  (if ((${#vars[@]})); then export "${vars[@]}"; fi; net "$s" up) 2>&1 | tail -1 || exit 1
+  root=$ROOT
+  if [[ $s == at=* ]]; then root=$ROOT/tests/out/at-$(git rev-parse --short "${s#at=}"); fi
+  LABEL=${s//[^A-Za-z0-9_-]/-} SVCFLOW_ROOT=$root cargo bench -p svcflow-gateway --bench cost --locked 2>/dev/null || { echo "the bench failed under $s"; exit 1; }
 done
 
 # Against the first setting: network CPU per committed transaction (peers, orderers, chaincode
 # servers) and throughput, per write, path and in flight.
 echo
 echo "=== each setting against ${settings[0]} (network CPU ms per committed tx; tx/s)"
-python3 - "$OUT" "${settings[@]}" <<'EOF'
+labels=(); for s in "${settings[@]}"; do labels+=("${s//[^A-Za-z0-9_-]/-}"); done
+python3 - "$OUT" "${labels[@]}" <<'EOF'
 import csv, sys
 out, names = sys.argv[1], sys.argv[2:]
 def load(name):

@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use support::{clock_ticks, cpu_ticks, drive, knob, network_pids, raw_contract, rest_client, root, Run, GW};
+use support::{chart, clock_ticks, cpu_ticks, drive, knob, network_pids, raw_contract, rest_client, root, Run, GW};
 use svcflow_model::call::PhaseRef;
 use svcflow_model::project::NewProject;
 use svcflow_model::Call;
@@ -160,47 +160,6 @@ async fn submit(contract: &fabric_gateway::Contract, call: &Call, transient: Has
     }
 }
 
-/// A line chart as SVG: x positions are the in-flight values, evenly spaced.
-fn chart(title: &str, y_label: &str, xs: &[usize], series: &[(String, Vec<f64>)]) -> String {
-    let (w, h, left, right, top, bottom) = (640.0, 380.0, 70.0, 190.0, 40.0, 50.0);
-    let ymax = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0_f64, f64::max).max(1e-9) * 1.1;
-    let x = |i: usize| left + (w - left - right) * if xs.len() > 1 { i as f64 / (xs.len() - 1) as f64 } else { 0.5 };
-    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / ymax);
-    let colours = ["#1f6feb", "#8250df", "#bf3989", "#0a7e6e", "#9a6700", "#cf222e"];
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{left}" y="22" font-size="14" font-weight="bold">{title}</text>"#
-    );
-    for k in 0..=4 {
-        let v = ymax * k as f64 / 4.0;
-        let (x2, yv, tx, ty) = (w - right, y(v), left - 6.0, y(v) + 4.0);
-        let _ =
-            write!(s, r##"<line x1="{left}" x2="{x2}" y1="{yv}" y2="{yv}" stroke="#ddd"/><text x="{tx}" y="{ty}" text-anchor="end">{v:.1}</text>"##);
-    }
-    for (i, xv) in xs.iter().enumerate() {
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{xv}</text>"#, x(i), h - bottom + 18.0);
-    }
-    let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">transactions in flight</text>"#, (left + w - right) / 2.0, h - 10.0);
-    let _ = write!(s, r#"<text x="16" y="{}" transform="rotate(-90 16 {0})" text-anchor="middle">{y_label}</text>"#, (top + h - bottom) / 2.0);
-    for (k, (name, vals)) in series.iter().enumerate() {
-        let c = colours[k % colours.len()];
-        let pts: Vec<String> = vals.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect();
-        let _ = write!(s, r#"<polyline fill="none" stroke="{c}" stroke-width="2" points="{}"/>"#, pts.join(" "));
-        for (i, v) in vals.iter().enumerate() {
-            let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{c}"/>"#, x(i), y(*v));
-        }
-        let ly = top + 10.0 + 20.0 * k as f64;
-        let _ = write!(
-            s,
-            r#"<rect x="{}" y="{}" width="12" height="3" fill="{c}"/><text x="{}" y="{}">{name}</text>"#,
-            w - right + 12.0,
-            ly - 4.0,
-            w - right + 30.0,
-            ly
-        );
-    }
-    s + "</svg>\n"
-}
-
 #[tokio::main]
 async fn main() {
     let n = knob("N", 1000) as usize;
@@ -315,8 +274,13 @@ async fn main() {
         }
     }
     let tps_path = out.join(format!("cost-{label}-throughput.svg"));
-    std::fs::write(&tps_path, chart(&format!("Committed tx/s ({label})"), "tx/s", &inflights, &tps_series)).expect("write svg");
+    std::fs::write(&tps_path, chart(&format!("Committed tx/s ({label})"), "transactions in flight", "tx/s", &inflights, &tps_series))
+        .expect("write svg");
     let cpu_path = out.join(format!("cost-{label}-cpu.svg"));
-    std::fs::write(&cpu_path, chart(&format!("Network CPU per committed tx ({label})"), "ms of CPU", &inflights, &cpu_series)).expect("write svg");
+    std::fs::write(
+        &cpu_path,
+        chart(&format!("Network CPU per committed tx ({label})"), "transactions in flight", "ms of CPU", &inflights, &cpu_series),
+    )
+    .expect("write svg");
     println!("\nwritten: {}, {}, {}", csv_path.display(), tps_path.display(), cpu_path.display());
 }

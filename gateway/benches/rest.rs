@@ -252,8 +252,8 @@ async fn main() {
 
     // Files: REST against direct S3 on the same RGW.
     let file_len = knob("FILE_MIB", 1024) << 20;
-    let s3 = match std::env::var("SVCFLOW_S3_ENDPOINT") {
-        Ok(endpoint) => S3Store::new(&S3Config {
+    let s3_cfg = match std::env::var("SVCFLOW_S3_ENDPOINT") {
+        Ok(endpoint) => S3Config {
             endpoint,
             region: std::env::var("SVCFLOW_S3_REGION").unwrap_or_else(|_| "default".into()),
             bucket: std::env::var("SVCFLOW_S3_BUCKET").expect("SVCFLOW_S3_BUCKET"),
@@ -261,13 +261,21 @@ async fn main() {
             secret_key: std::env::var("SVCFLOW_S3_SECRET_KEY").expect("SVCFLOW_S3_SECRET_KEY"),
             parts_in_flight: 4,
             request_timeout: Duration::from_secs(60),
-        })
-        .expect("s3"),
+        },
         Err(_) => {
             eprintln!("SVCFLOW_S3_* not set: eval \"$(fabric-network/ceph.sh env)\" for the file comparison");
             std::process::exit(2)
         }
     };
+    let s3 = S3Store::new(&s3_cfg).expect("s3");
+    // What `S3Store::put` was before it sent parts itself: rust-s3's own multipart stream, which
+    // hashes each part with MD5 and SHA-256 (the before/after of that change, in this run).
+    let crate_bucket = {
+        let region = s3::Region::Custom { region: s3_cfg.region.clone(), endpoint: s3_cfg.endpoint.clone() };
+        let creds = s3::creds::Credentials::new(Some(&s3_cfg.access_key), Some(&s3_cfg.secret_key), None, None, None).expect("creds");
+        s3::Bucket::new(&s3_cfg.bucket, region, creds).expect("bucket").with_path_style()
+    };
+    let mut crate_put = Transfer::default();
     // Each transfer twice, the faster kept; CPU of every process that takes part, per MiB.
     let procs = Procs::find();
     let mib = (file_len >> 20) as f64;
@@ -284,6 +292,12 @@ async fn main() {
         let mut direct = tokio_util::io::StreamReader::new(body_stream(file_len));
         s3.put(&direct_key, &mut direct).await.expect("direct put");
         s3_put.keep(m.done(&procs, mib));
+        let m = procs.measure();
+        let mut direct = tokio_util::io::StreamReader::new(body_stream(file_len));
+        let r =
+            crate_bucket.put_object_stream_builder(&direct_key).with_max_concurrent_chunks(4).execute_stream(&mut direct).await.expect("rust-s3 put");
+        assert_eq!(r.status_code(), 200);
+        crate_put.keep(m.done(&procs, mib));
         let m = procs.measure();
         let mut got = 0u64;
         let mut st = s3.get(&direct_key).await.expect("direct get");
@@ -328,7 +342,14 @@ async fn main() {
     println!();
     println!("| transfer | MiB/s | gateway | RGW | OSD | client | all | all / wall (cores busy) |");
     println!("|---|---|---|---|---|---|---|---|");
-    for (name, t) in [("REST upload", &rest_put), ("direct S3 upload", &s3_put), ("REST download", &rest_get), ("direct S3 download", &s3_get)] {
+    let rows = [
+        ("REST upload", &rest_put),
+        ("direct S3 upload", &s3_put),
+        ("direct S3 upload, rust-s3's multipart (MD5 + SHA-256 per part; S3Store before)", &crate_put),
+        ("REST download", &rest_get),
+        ("direct S3 download", &s3_get),
+    ];
+    for (name, t) in rows {
         let all = t.gateway + t.rgw + t.osd + t.client;
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each bench uses part of it
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,8 +14,10 @@ use tokio::sync::Semaphore;
 
 const ORG1: &str = "org1.svcflow.local";
 
+/// The checkout whose network the benches drive: this one, or `SVCFLOW_ROOT` (tests/bench_cost.sh
+/// points it at an older commit's worktree to measure that code with this bench).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    std::env::var_os("SVCFLOW_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 pub fn user_dir(rel: &str) -> PathBuf {
     root().join("crypto-config/peerOrganizations").join(ORG1).join("users/User1@org1.svcflow.local").join(rel)
@@ -155,4 +158,46 @@ pub fn clock_ticks() -> f64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
+}
+
+/// A line chart as SVG; x positions are the `xs` values, evenly spaced (the benches step them
+/// by factors, so an even spacing reads as a log scale).
+pub fn chart(title: &str, x_label: &str, y_label: &str, xs: &[usize], series: &[(String, Vec<f64>)]) -> String {
+    let (w, h, left, right, top, bottom) = (640.0, 380.0, 70.0, 190.0, 40.0, 50.0);
+    let ymax = series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0_f64, f64::max).max(1e-9) * 1.1;
+    let x = |i: usize| left + (w - left - right) * if xs.len() > 1 { i as f64 / (xs.len() - 1) as f64 } else { 0.5 };
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / ymax);
+    let colours = ["#1f6feb", "#8250df", "#bf3989", "#0a7e6e", "#9a6700", "#cf222e"];
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12"><rect width="100%" height="100%" fill="white"/><text x="{left}" y="22" font-size="14" font-weight="bold">{title}</text>"#
+    );
+    for k in 0..=4 {
+        let v = ymax * k as f64 / 4.0;
+        let (x2, yv, tx, ty) = (w - right, y(v), left - 6.0, y(v) + 4.0);
+        let _ =
+            write!(s, r##"<line x1="{left}" x2="{x2}" y1="{yv}" y2="{yv}" stroke="#ddd"/><text x="{tx}" y="{ty}" text-anchor="end">{v:.1}</text>"##);
+    }
+    for (i, xv) in xs.iter().enumerate() {
+        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{xv}</text>"#, x(i), h - bottom + 18.0);
+    }
+    let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{x_label}</text>"#, (left + w - right) / 2.0, h - 10.0);
+    let _ = write!(s, r#"<text x="16" y="{}" transform="rotate(-90 16 {0})" text-anchor="middle">{y_label}</text>"#, (top + h - bottom) / 2.0);
+    for (k, (name, vals)) in series.iter().enumerate() {
+        let c = colours[k % colours.len()];
+        let pts: Vec<String> = vals.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect();
+        let _ = write!(s, r#"<polyline fill="none" stroke="{c}" stroke-width="2" points="{}"/>"#, pts.join(" "));
+        for (i, v) in vals.iter().enumerate() {
+            let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{c}"/>"#, x(i), y(*v));
+        }
+        let ly = top + 10.0 + 20.0 * k as f64;
+        let _ = write!(
+            s,
+            r#"<rect x="{}" y="{}" width="12" height="3" fill="{c}"/><text x="{}" y="{}">{name}</text>"#,
+            w - right + 12.0,
+            ly - 4.0,
+            w - right + 30.0,
+            ly
+        );
+    }
+    s + "</svg>\n"
 }
