@@ -48,7 +48,7 @@ values_per_s() { echo $(($2 * 1000 / $1)); }
 echo "| measure ($N records of 1 KiB) | value |"
 echo "|---|---|"
 echo "| store the records (REST PUT, 16 in flight) | $(secs "$put_ms") ($((N * 1000 / put_ms)) records/s) |"
-echo "| Org3 joins: values moved (records, versions, changes, key) | $join_values |"
+echo "| Org3 joins: values moved (records, superseded versions, changes, key) | $join_values |"
 echo "| … transactions (MigratePhase, ≤ 500 values each) | $join_tx |"
 echo "| … time from PATCH to the end of the migration | $(secs "$join_ms") ($(values_per_s "$join_ms" "$join_values") values/s) |"
 echo "| Org3 leaves (key rotates, old collection purged): values moved | $leave_values |"

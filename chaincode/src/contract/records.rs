@@ -48,8 +48,9 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     let document: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let key = keys::record(&phase.project, &phase.id, &id);
-    let version = match read_private(stub, &phase, &key).await? {
-        Some(b) => decode::<Record>("record", &b)?.version + 1,
+    let previous = read_private(stub, &phase, &key).await?;
+    let version = match &previous {
+        Some(b) => decode::<Record>("record", b)?.version + 1,
         None => 1,
     };
     let rec = Record {
@@ -62,10 +63,14 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
         updated: stub.tx_timestamp().to_owned(),
         document,
     };
-    let bytes = to_json(&rec)?;
-    // History of private data is ours to keep: GetHistoryForKey does not cover collections.
-    stub.put_private(&phase.collection, &keys::record_version(&rec.project, &rec.phase, &rec.id, version), bytes.clone()).await?;
-    stub.put_private(&phase.collection, &key, bytes).await?;
+    // History of private data is ours to keep (GetHistoryForKey does not cover collections): the
+    // version this write supersedes goes under its own key; the latest lives only under the
+    // record's. A new record is then two private writes, not three (each costs validation a
+    // metadata lookup and every member a write: docs/benchmarks.md, "Performance").
+    if let Some(prev) = previous {
+        stub.put_private(&phase.collection, &keys::record_version(&rec.project, &rec.phase, &rec.id, version - 1), prev).await?;
+    }
+    stub.put_private(&phase.collection, &key, to_json(&rec)?).await?;
     note_change(stub, &phase, Some(&rec.id), None).await?;
     emit(stub, "RecordPut", &rec.project, Some(&rec.phase));
     Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version), updated: Some(rec.updated) })
@@ -95,11 +100,23 @@ pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
 pub(super) async fn private_page<S: Stub, T: DeserializeOwned>(
     stub: &S,
     phase: &Phase,
-    (object_type, attrs): (&str, &[&str]),
+    range: (&str, &[&str]),
     after: Option<String>,
     size: u32,
     id_of: impl Fn(&T) -> String,
 ) -> Result<Page<T>> {
+    Ok(private_page_sized(stub, phase, range, after, size, id_of).await?.0)
+}
+
+/// [`private_page`] and the stored bytes of its items.
+async fn private_page_sized<S: Stub, T: DeserializeOwned>(
+    stub: &S,
+    phase: &Phase,
+    (object_type, attrs): (&str, &[&str]),
+    after: Option<String>,
+    size: u32,
+    id_of: impl Fn(&T) -> String,
+) -> Result<(Page<T>, usize)> {
     let (start, end) = keys::prefix_range(object_type, attrs);
     // The smallest key after `after`: a composite key ends in \0, so none equals this one.
     let start = after.map(|k| k + "\u{0}").unwrap_or(start);
@@ -127,7 +144,7 @@ pub(super) async fn private_page<S: Stub, T: DeserializeOwned>(
         items.push(decode::<T>(object_type, v)?);
     }
     let bookmark = if more { items.last().map(&id_of).unwrap_or_default() } else { String::new() };
-    Ok(Page { items, bookmark })
+    Ok((Page { items, bookmark }, bytes))
 }
 
 pub async fn list<S: Stub>(stub: &S, req: PhasePage) -> Result<Page<Record>> {
@@ -156,10 +173,26 @@ pub async fn history<S: Stub>(stub: &S, req: ItemPage) -> Result<Page<Record>> {
     };
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
     let after_key = after.map(|v| keys::record_version(&phase.project, &phase.id, &req.id, v));
-    let page = private_page(stub, &phase, (keys::RECORD_VERSION, &[&phase.project, &phase.id, &req.id]), after_key, size, |r: &Record| {
-        r.version.to_string()
-    })
-    .await?;
+    let (mut page, bytes) =
+        private_page_sized(stub, &phase, (keys::RECORD_VERSION, &[&phase.project, &phase.id, &req.id]), after_key, size, |r: &Record| {
+            r.version.to_string()
+        })
+        .await?;
+    if page.bookmark.is_empty() {
+        // Past the superseded versions comes the latest, under the record's own key. (Records
+        // written before PutRecord kept only superseded versions apart have it under both.)
+        if let Some(b) = read_private(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
+            let latest: Record = decode("record", &b)?;
+            let listed = page.items.last().map(|r| r.version).or(after).unwrap_or(0);
+            if latest.version > listed {
+                if page.items.len() < size as usize && (page.items.is_empty() || bytes + b.len() <= MAX_PAGE_BYTES) {
+                    page.items.push(latest);
+                } else {
+                    page.bookmark = listed.to_string();
+                }
+            }
+        }
+    }
     if page.items.is_empty() && after.is_none() {
         return Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id)));
     }
