@@ -8,12 +8,14 @@
 #   bash tests/bench_cost.sh baseline batch250     # any of the settings below, in that order
 #   N=500 INFLIGHTS=1,50 bash tests/bench_cost.sh  # the bench's own knobs pass through
 #   bash tests/bench_cost.sh at=5b9edef baseline   # an older commit's code against today's
+#   bash tests/bench_cost.sh at=5b9edef baseline baseline at=5b9edef   # each twice, against drift
 #
 # at=COMMIT runs that commit's chaincode, gateway and network scripts (a git worktree under
 # tests/out/, built into its own target dir seeded from this one) with today's bench pointed at it
 # (SVCFLOW_ROOT); the Fabric binaries are this checkout's.
 #
-# Stops and wipes the network it finds (clean), and leaves the last setting's network up.
+# Stops and wipes the network it finds (clean), and leaves the last setting's network up (unless
+# it is an older commit's).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -45,7 +47,13 @@ setting() { # name -> NAME=VALUE lines
     gogc400) echo SVCFLOW_GOGC=400 ;;
     gogc200) echo SVCFLOW_GOGC=200 ;;
     at=*) git rev-parse --verify --quiet "${1#at=}^{commit}" >/dev/null || { echo "at=: no commit ${1#at=}" >&2; return 1; } ;;
-    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch250 count50 push0 push1 push3 onecoll gogc200 gogc400)" >&2; return 1 ;;
+    # Fabric's own peer settings, read from CORE_* variables (core.yaml's keys) that the peers
+    # inherit: goroutines validating a block's transactions (default: one per core), and the
+    # background reconciliation of missing private data (on by default, every minute).
+    pool1) echo CORE_PEER_VALIDATORPOOLSIZE=1 ;;
+    pool4) echo CORE_PEER_VALIDATORPOOLSIZE=4 ;;
+    noreconcile) echo CORE_PEER_GOSSIP_PVTDATA_RECONCILIATIONENABLED=false ;;
+    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch250 count50 push0 push1 push3 onecoll gogc200 gogc400 pool1 pool4 noreconcile)" >&2; return 1 ;;
   esac
 }
 
@@ -80,25 +88,46 @@ net() { # setting args...
   fi
 }
 
+# Each setting's label names its CSV and plots; a setting given again (to repeat it in the same
+# run, e.g. A B B A against drift) gets -2, -3 ...
+labels=()
+declare -A seen=()
+for s in "${settings[@]}"; do
+  l=${s//[^A-Za-z0-9_-]/-}; seen[$l]=$((${seen[$l]:-0} + 1))
+  ((${seen[$l]} > 1)) && l=$l-${seen[$l]}
+  labels+=("$l")
+done
+
 cargo bench -p svcflow-gateway --bench cost --no-run --locked 2>&1 | tail -1
+# A network left up by an earlier run of an older commit holds the ports: down first.
+for wt in "$ROOT"/tests/out/at-*/; do
+  [[ -x $wt/fabric-network/network.sh ]] || continue
+  rev=${wt%/}; rev=${rev##*/at-}
+  (cd "$wt" && SVCFLOW_FABRIC_BIN=$ROOT/fabric-network/.bin CARGO_TARGET_DIR=$CARGO_TARGET_DIR-at-$rev fabric-network/network.sh down >/dev/null 2>&1)
+done
 for s in "${settings[@]}"; do
   if [[ $s == at=* ]]; then worktree "${s#at=}" >/dev/null || exit 1; fi
 done
-for s in "${settings[@]}"; do
-  echo "=== $s: $(setting "$s" | paste -sd' ')"
+for i in "${!settings[@]}"; do
+  s=${settings[$i]}
+  echo "=== ${labels[$i]}: $(setting "$s" | paste -sd' ')"
   for other in "${settings[@]}"; do net "$other" clean >/dev/null 2>&1; done
   mapfile -t vars < <(setting "$s")
   (if ((${#vars[@]})); then export "${vars[@]}"; fi; net "$s" up) 2>&1 | tail -1 || exit 1
   root=$ROOT
   if [[ $s == at=* ]]; then root=$ROOT/tests/out/at-$(git rev-parse --short "${s#at=}"); fi
-  LABEL=${s//[^A-Za-z0-9_-]/-} SVCFLOW_ROOT=$root cargo bench -p svcflow-gateway --bench cost --locked 2>/dev/null || { echo "the bench failed under $s"; exit 1; }
+  LABEL=${labels[$i]} SVCFLOW_ROOT=$root cargo bench -p svcflow-gateway --bench cost --locked 2>/dev/null || { echo "the bench failed under $s"; exit 1; }
 done
+
+# An older commit's network is not this checkout's to leave up: `network.sh up` here would find
+# its ports taken.
+last=${settings[${#settings[@]} - 1]}
+if [[ $last == at=* ]]; then net "$last" down >/dev/null 2>&1; fi
 
 # Against the first setting: network CPU per committed transaction (peers, orderers, chaincode
 # servers) and throughput, per write, path and in flight.
 echo
 echo "=== each setting against ${settings[0]} (network CPU ms per committed tx; tx/s)"
-labels=(); for s in "${settings[@]}"; do labels+=("${s//[^A-Za-z0-9_-]/-}"); done
 python3 - "$OUT" "${labels[@]}" <<'EOF'
 import csv, sys
 out, names = sys.argv[1], sys.argv[2:]
