@@ -112,6 +112,8 @@ async fn read_part(body: &mut (dyn AsyncRead + Unpin + Send), buf: &mut Vec<u8>)
 /// Sends one presigned PUT; returns the ETag the store gave it.
 async fn send(request: reqwest::RequestBuilder, key: &str) -> Result<String> {
     let resp = request.send().await.map_err(|e| {
+        // The URL carries a signature good for an hour: never into a log or an answer.
+        let e = e.without_url();
         if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
             StorageError::Unavailable(format!("PUT {key}: {e}"))
         } else {
@@ -223,5 +225,31 @@ impl ObjectStore for S3Store {
                 other => Err(other),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A part that cannot be sent is the store being unavailable, and its reason never quotes the
+    /// presigned URL (whose signature would let anyone holding it write that part for an hour).
+    #[tokio::test]
+    async fn a_failed_presigned_put_is_unavailable_and_names_no_signature() {
+        // Port 9 (discard) on loopback: nothing listens there.
+        let store = S3Store::new(&S3Config {
+            endpoint: "http://127.0.0.1:9".into(),
+            region: "default".into(),
+            bucket: "b".into(),
+            access_key: "AKIDEXAMPLE".into(),
+            secret_key: "secret".into(),
+            parts_in_flight: 1,
+            request_timeout: Duration::from_secs(5),
+        })
+        .expect("store");
+        let err = store.put("k", &mut &b"small object"[..]).await.expect_err("nothing listens");
+        let msg = err.to_string();
+        assert!(matches!(err, StorageError::Unavailable(_)), "{msg}");
+        assert!(!msg.contains("Signature") && !msg.contains("X-Amz"), "{msg}");
     }
 }
