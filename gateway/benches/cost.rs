@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use support::{chart, clock_ticks, cpu_ticks, drive, knob, network_pids, raw_contract, rest_client, root, Run, GW};
+use support::{chart, clock_ticks, cpu_ticks, drive, knob, network_pids, raw_contract, rest_client, root, submit, Run, GW};
 use svcflow_model::call::PhaseRef;
 use svcflow_model::project::NewProject;
 use svcflow_model::Call;
@@ -141,22 +141,6 @@ fn job(
                 }
             }
         })
-    }
-}
-
-async fn submit(contract: &fabric_gateway::Contract, call: &Call, transient: HashMap<String, Vec<u8>>) -> bool {
-    let Ok(arg) = call.argument() else { return false };
-    let res = async {
-        let commit = contract.new_proposal(call.name()).with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
-        commit.status().await
-    }
-    .await;
-    match res {
-        Ok(s) => s.successful,
-        Err(e) => {
-            eprintln!("{}: {e}", call.name());
-            false
-        }
     }
 }
 

@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{chart, drive, knob, raw_contract, rest_client, root, GW};
+use support::{chart, drive, knob, raw_contract, rest_client, root, submit, GW};
 use svcflow_model::call::PhaseRef;
 use svcflow_model::Call;
 
@@ -123,16 +123,6 @@ async fn fill(contract: &std::sync::Arc<fabric_gateway::Contract>, project: &str
         }
     }
     panic!("{} records of {phase} could not be stored", todo.len());
-}
-
-async fn submit(contract: &fabric_gateway::Contract, call: &Call, transient: HashMap<String, Vec<u8>>) -> bool {
-    let Ok(arg) = call.argument() else { return false };
-    let res = async {
-        let commit = contract.new_proposal(call.name()).with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
-        commit.status().await
-    }
-    .await;
-    matches!(res, Ok(s) if s.successful)
 }
 
 /// Waits until the phase's migration has ended; the time since `since`.

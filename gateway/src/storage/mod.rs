@@ -10,9 +10,9 @@ pub mod sealed;
 
 use std::pin::Pin;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::Stream;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Everything the storage layer can fail with; the gateway maps it once to HTTP.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +155,20 @@ pub fn validate_key(key: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads into a fresh `buf` until it holds `want` bytes or EOF; returns how many it holds.
+/// It reads into spare capacity, so a chunk about to be overwritten is never zeroed first.
+pub(crate) async fn read_up_to(r: &mut (impl AsyncRead + Unpin + ?Sized), buf: &mut BytesMut, want: usize) -> std::io::Result<usize> {
+    buf.clear();
+    buf.reserve(want);
+    while buf.len() < want {
+        let room = want - buf.len();
+        if r.read_buf(&mut (&mut *buf).limit(room)).await? == 0 {
+            break;
+        }
+    }
+    Ok(buf.len())
 }
 
 #[cfg(test)]

@@ -12,15 +12,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::StreamExt;
 use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::serde_types::Part;
 use s3::{Bucket, Region};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 
-use super::{validate_key, ByteStream, ObjectInfo, ObjectStore, Result, StorageError};
+use super::{read_up_to, validate_key, ByteStream, ObjectInfo, ObjectStore, Result, StorageError};
 
 /// Where and as whom to reach the S3 service.
 #[derive(Clone, Debug)]
@@ -68,7 +69,7 @@ impl S3Store {
     }
 
     /// Sends the parts of a multipart upload, `first` already read; returns them and the size.
-    async fn put_parts(&self, key: &str, upload_id: &str, first: Vec<u8>, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<(Vec<Part>, u64)> {
+    async fn put_parts(&self, key: &str, upload_id: &str, first: BytesMut, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<(Vec<Part>, u64)> {
         let mut sending = JoinSet::new();
         let mut parts = Vec::new();
         let mut size = 0u64;
@@ -78,14 +79,14 @@ impl S3Store {
             number += 1;
             size += chunk.len() as u64;
             let url = self.presign(key, Some((upload_id, number))).await?;
-            let request = self.http.put(url).body(chunk);
+            let request = self.http.put(url).body(chunk.freeze());
             let part_key = key.to_owned();
             sending.spawn(async move { send(request, &part_key).await.map(|etag| Part { part_number: number, etag }) });
             // Memory per upload: the parts in flight and the one being read.
             while sending.len() >= self.parts_in_flight {
                 parts.push(joined(sending.join_next().await)?);
             }
-            chunk = Vec::with_capacity(PART_SIZE);
+            chunk = BytesMut::new();
             if read_part(body, &mut chunk).await? == 0 {
                 break;
             }
@@ -96,17 +97,6 @@ impl S3Store {
         parts.sort_by_key(|p| p.part_number);
         Ok((parts, size))
     }
-}
-
-/// Reads into `buf` until it holds a part or the body ends; returns how many bytes it holds.
-async fn read_part(body: &mut (dyn AsyncRead + Unpin + Send), buf: &mut Vec<u8>) -> Result<usize> {
-    while buf.len() < PART_SIZE {
-        let room = (PART_SIZE - buf.len()) as u64;
-        if (&mut *body).take(room).read_buf(buf).await.map_err(StorageError::from_io)? == 0 {
-            break;
-        }
-    }
-    Ok(buf.len())
 }
 
 /// Sends one presigned PUT; returns the ETag the store gave it.
@@ -131,6 +121,11 @@ async fn send(request: reqwest::RequestBuilder, key: &str) -> Result<String> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .ok_or_else(|| StorageError::Backend(format!("PUT {key}: no ETag in the answer")))
+}
+
+/// Reads up to a part from the body (a store error that crossed the reader keeps its kind).
+async fn read_part(body: &mut (dyn AsyncRead + Unpin + Send), buf: &mut BytesMut) -> Result<usize> {
+    read_up_to(body, buf, PART_SIZE).await.map_err(StorageError::from_io)
 }
 
 fn joined(done: Option<std::result::Result<Result<Part>, tokio::task::JoinError>>) -> Result<Part> {
@@ -165,12 +160,12 @@ fn with_key(key: &str) -> impl Fn(S3Error) -> StorageError + '_ {
 impl ObjectStore for S3Store {
     async fn put(&self, key: &str, body: &mut (dyn AsyncRead + Unpin + Send)) -> Result<u64> {
         validate_key(key)?;
-        let mut first = Vec::with_capacity(PART_SIZE);
+        let mut first = BytesMut::new();
         let n = read_part(body, &mut first).await?;
         if n < PART_SIZE {
             // The whole object is smaller than a part: one request.
             let url = self.presign(key, None).await?;
-            send(self.http.put(url).header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE).body(first), key).await?;
+            send(self.http.put(url).header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE).body(first.freeze()), key).await?;
             return Ok(n as u64);
         }
         let upload = self.bucket.initiate_multipart_upload(key, CONTENT_TYPE).await.map_err(with_key(key))?;

@@ -17,7 +17,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use openssl::sha::Sha256;
 use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
@@ -25,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::io::StreamReader;
 
-use super::{ByteStream, ObjectStore, Result, StorageError};
+use super::{read_up_to, ByteStream, ObjectStore, Result, StorageError};
 
 const MAGIC: &[u8; 4] = b"SVFS";
 const VERSION: u8 = 1;
@@ -155,20 +155,6 @@ async fn read_full(r: &mut (impl AsyncRead + Unpin + ?Sized), buf: &mut [u8]) ->
         n += m;
     }
     Ok(n)
-}
-
-/// Reads into a fresh `buf` until it holds `want` bytes or EOF; returns how many it holds.
-/// It reads into spare capacity, so a chunk about to be overwritten is never zeroed first.
-async fn read_up_to(r: &mut (impl AsyncRead + Unpin + ?Sized), buf: &mut BytesMut, want: usize) -> std::io::Result<usize> {
-    buf.clear();
-    buf.reserve(want);
-    while buf.len() < want {
-        let room = want - buf.len();
-        if r.read_buf(&mut (&mut *buf).limit(room)).await? == 0 {
-            break;
-        }
-    }
-    Ok(buf.len())
 }
 
 /// A chunk between two stages of a transfer: plaintext on its way to be sealed, or a record on
