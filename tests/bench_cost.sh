@@ -42,6 +42,8 @@ setting() { # name -> NAME=VALUE lines
     push0) echo SVCFLOW_PVT_MAX_PEERS=0 ;;
     # The chaincode definition with the one collection the bench writes to, not all 7 org sets.
     onecoll) echo SVCFLOW_COLLECTIONS_ONLY=col_Org1MSP_Org2MSP ;;
+    # Each collection carries its endorsement policy rather than naming the channel's (as before).
+    sigpolicy) echo SVCFLOW_COLLECTIONS_EP=signature ;;
     # Go's garbage collector in peers and orderers runs when the heap has grown 4x (2x) since the
     # last collection, instead of 2x (Go's default, GOGC=100): less collection work for more memory.
     gogc400) echo SVCFLOW_GOGC=400 ;;
@@ -53,7 +55,7 @@ setting() { # name -> NAME=VALUE lines
     pool1) echo CORE_PEER_VALIDATORPOOLSIZE=1 ;;
     pool4) echo CORE_PEER_VALIDATORPOOLSIZE=4 ;;
     noreconcile) echo CORE_PEER_GOSSIP_PVTDATA_RECONCILIATIONENABLED=false ;;
-    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch250 count50 push0 push1 push3 onecoll gogc200 gogc400 pool1 pool4 noreconcile)" >&2; return 1 ;;
+    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch250 count50 push0 push1 push3 onecoll sigpolicy gogc200 gogc400 pool1 pool4 noreconcile)" >&2; return 1 ;;
   esac
 }
 

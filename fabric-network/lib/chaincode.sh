@@ -63,10 +63,14 @@ cc_collections() { # -> path of the collections config for the consortium plus a
 # commit): for benchmarks, on a new network.
 # SVCFLOW_COLLECTIONS_ONLY, when set (names, comma-separated, e.g. col_Org1MSP_Org2MSP), keeps
 # only those collections: to measure what the size of the definition costs each transaction.
+# SVCFLOW_COLLECTIONS_EP=signature: every collection carries its endorsement policy instead of
+# naming the channel's (as before that change; for the benchmark's before/after).
 cc_collections_write() { # org-sets file
   "$CC_BIN" collections "$1" |
-    jq --arg n "${SVCFLOW_PVT_MAX_PEERS:-}" --arg only "${SVCFLOW_COLLECTIONS_ONLY:-}" '
+    jq --arg n "${SVCFLOW_PVT_MAX_PEERS:-}" --arg only "${SVCFLOW_COLLECTIONS_ONLY:-}" --arg ep "${SVCFLOW_COLLECTIONS_EP:-}" '
       (if $n == "" then . else map(.maxPeerCount = ($n | tonumber)) end)
+      | (if $ep != "signature" then . else map(.endorsementPolicy = {signaturePolicy:
+          "AND(\(.name | ltrimstr("col_") | split("_") | map("\u0027\(.).peer\u0027") | join(",")))"}) end)
       | (if $only == "" then . else map(select(.name as $c | $only | split(",") | index($c))) end)' >"$2"
 }
 

@@ -4,6 +4,8 @@
 //!   `fabric-gateway` crate driving the same function as the same user: throughput, p50/p99;
 //! - a file upload and download through REST against a direct S3 PUT/GET of the same bytes, with
 //!   the CPU per MiB of each process (gateway, RGW, OSDs, client) and of the gateway's stages;
+//!   then the download again with curl as the client of both paths (REST, and a presigned GET of
+//!   the same stored object), where curl is installed;
 //! - the gateway's peak RSS during concurrent 1 GiB uploads.
 //!
 //! Prints Markdown tables. Needs the network with its gateways and Ceph RGW:
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use support::{clock_ticks, cpu_ticks, drive, gateway_pid, knob, raw_contract, rest_client, rss_kib, Run, GW};
+use support::{children_ticks, clock_ticks, cpu_ticks, drive, gateway_pid, knob, raw_contract, rest_client, root, rss_kib, user_dir, Run, GW};
 use svcflow_gateway::storage::s3::{S3Config, S3Store};
 use svcflow_gateway::storage::ObjectStore;
 
@@ -86,7 +88,8 @@ impl Procs {
     }
     fn ticks(&self) -> [u64; 4] {
         let sum = |pids: &[u32]| pids.iter().map(|&p| cpu_ticks(p)).sum::<u64>();
-        [cpu_ticks(self.gateway), sum(&self.rgw), sum(&self.osd), cpu_ticks(std::process::id())]
+        let me = std::process::id();
+        [cpu_ticks(self.gateway), sum(&self.rgw), sum(&self.osd), cpu_ticks(me) + children_ticks(me)]
     }
     fn measure(&self) -> Mark {
         Mark { at: Instant::now(), ticks: self.ticks() }
@@ -100,6 +103,29 @@ impl Mark {
         let per_mib = |i: usize| (now[i] - self.ticks[i]) as f64 * 1000.0 / clock_ticks() / mib;
         Transfer { mib_s: mib / took.as_secs_f64(), gateway: per_mib(0), rgw: per_mib(1), osd: per_mib(2), client: per_mib(3) }
     }
+}
+
+/// Downloads `url` with curl to /dev/null (`tls`: its client certificate and CA, for REST): the
+/// faster of two, with the CPU per MiB of each process; curl's CPU is the client's. `None` (the
+/// reason on stderr) without curl or when a download fails.
+fn curl_get(procs: &Procs, url: &str, tls: &[std::path::PathBuf]) -> Option<Transfer> {
+    let mut best = Transfer::default();
+    for _ in 0..2 {
+        let mut cmd = std::process::Command::new("curl");
+        cmd.args(["-sS", "--fail", "-o", "/dev/null", "-w", "%{size_download}"]);
+        if let [cert, key, ca] = tls {
+            cmd.arg("--cert").arg(cert).arg("--key").arg(key).arg("--cacert").arg(ca);
+        }
+        let m = procs.measure();
+        let out = cmd.arg(url).output().map_err(|e| eprintln!("curl: {e}")).ok()?;
+        if !out.status.success() {
+            eprintln!("curl {}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+        let bytes: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+        best.keep(m.done(procs, bytes / (1 << 20) as f64));
+    }
+    Some(best)
 }
 
 /// Processes whose command name is `comm`.
@@ -321,6 +347,21 @@ async fn main() {
         rest_get.keep(m.done(&procs, mib));
         assert_eq!(got, file_len);
     }
+    // The same downloads with curl as the client of both paths, on the same stored object: REST
+    // reads, opens and verifies it; direct S3 gets its sealed bytes on a presigned URL. (This
+    // bench's own HTTPS client costs more CPU per MiB than curl, which the sums above include.)
+    let sealed_key = stored.last().expect("a REST upload").clone();
+    let by_curl = match crate_bucket.presign_get(&sealed_key, 600, None).await {
+        Ok(direct_url) => {
+            let tls = [user_dir("tls/client.crt"), user_dir("tls/client.key"), root().join("fabric-network/.state/gateway/org1/tls/ca.crt")];
+            let rest_url = format!("{GW}/v1/projects/{project}/phases/P/files/big1/content");
+            curl_get(&procs, &rest_url, &tls).zip(curl_get(&procs, &direct_url, &[]))
+        }
+        Err(e) => {
+            eprintln!("presign GET {sealed_key}: {e}");
+            None
+        }
+    };
     let _ = s3.delete(&direct_key).await;
     let (hash, seal, open) = stage_costs();
     println!("| {} MiB file, one at a time (faster of two) | REST gateway | direct S3 to the same RGW | REST / S3 |", file_len >> 20);
@@ -338,7 +379,7 @@ async fn main() {
         rest_get.mib_s / s3_get.mib_s
     );
     println!();
-    println!("CPU ms per MiB, by process (same transfers; RGW = radosgw, OSD = every ceph-osd; client = this bench):");
+    println!("CPU ms per MiB, by process (same transfers; RGW = radosgw, OSD = every ceph-osd; client = this bench, and curl below):");
     println!();
     println!("| transfer | MiB/s | gateway | RGW | OSD | client | all | all / wall (cores busy) |");
     println!("|---|---|---|---|---|---|---|---|");
@@ -373,6 +414,30 @@ async fn main() {
     for (name, t, cipher, s3_leg) in [("upload", &rest_put, seal, s3_put.client), ("download", &rest_get, open, s3_get.client)] {
         let tls = (t.gateway - hash - cipher - s3_leg).max(0.0);
         println!("| {name} | {tls:.2} | {hash:.2} | {cipher:.2} | {s3_leg:.2} | {:.2} |", t.gateway);
+    }
+    println!();
+    match &by_curl {
+        Some((rest, direct)) => {
+            println!("Downloads with curl as the client of both paths, the same stored object (faster of two):");
+            println!();
+            println!("| transfer | MiB/s | gateway | RGW | OSD | client (curl) | all | all / wall (cores busy) |");
+            println!("|---|---|---|---|---|---|---|---|");
+            for (name, t) in [("REST download (read + decrypt + verify)", rest), ("direct S3 download of the sealed object (presigned GET)", direct)]
+            {
+                let all = t.gateway + t.rgw + t.osd + t.client;
+                println!(
+                    "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {all:.2} | {:.2} |",
+                    t.mib_s,
+                    t.gateway,
+                    t.rgw,
+                    t.osd,
+                    t.client,
+                    all * t.mib_s / 1000.0
+                );
+            }
+            println!("| REST / S3 | **{:.2}** | | | | | | |", rest.mib_s / direct.mib_s);
+        }
+        None => println!("(no curl comparison: see stderr)"),
     }
     println!();
 

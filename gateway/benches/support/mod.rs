@@ -101,11 +101,21 @@ pub fn gateway_pid() -> u32 {
 
 /// utime + stime of a process, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> u64 {
+    stat_pair(pid, 11)
+}
+
+/// CPU ticks (user + system) of `pid`'s children that it has waited for.
+pub fn children_ticks(pid: u32) -> u64 {
+    stat_pair(pid, 13)
+}
+
+/// The sum of two adjacent numbers of /proc/PID/stat, counted from the field after the command.
+fn stat_pair(pid: u32, at: usize) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at ") ".
     let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
-    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+    f.get(at).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(at + 1).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
 }
 
 pub fn rss_kib(pid: u32) -> u64 {
