@@ -54,7 +54,7 @@ fn definition(orgs: &[String], by_reference: bool) -> Value {
     // Writes to a phase's data need a peer of every participant org. Fabric reads and unmarshals
     // the whole chaincode definition, every collection's policies included, several times per
     // transaction (per private key it validates): a name instead of the policy made PutRecord
-    // cost the network 8-12 % less CPU with 7 collections (docs/benchmarks.md).
+    // cost the network 3-12 % less CPU with 7 collections (docs/benchmarks.md).
     let endorsement = if by_reference {
         json!({ "channelConfigPolicy": endorsement_ref(orgs) })
     } else {
