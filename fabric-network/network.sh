@@ -96,6 +96,10 @@ Environment:
   SVCFLOW_FABRIC_CFG   dir with Fabric's sample core.yaml/orderer.yaml (default: \$BIN/config, kept
                        there by install, or \$BIN/../config as in Fabric's release archives)
   SVCFLOW_STATE_DIR    generated state (default: fabric-network/.state)
+  SVCFLOW_ORG_SETS     at a new network's first deployCC: the only org sets to define collections
+                       for, e.g. "Org1MSP,Org2MSP;Org1MSP,Org2MSP,Org3MSP" (default: every set of
+                       the consortium); each transaction costs less, a phase on another set waits
+                       for addCollection
 EOF
 }
 

@@ -41,7 +41,7 @@ setting() { # name -> NAME=VALUE lines
     push3) echo SVCFLOW_PVT_MAX_PEERS=3 ;;
     push0) echo SVCFLOW_PVT_MAX_PEERS=0 ;;
     # The chaincode definition with the one collection the bench writes to, not all 7 org sets.
-    onecoll) echo SVCFLOW_COLLECTIONS_ONLY=col_Org1MSP_Org2MSP ;;
+    onecoll) echo SVCFLOW_ORG_SETS=Org1MSP,Org2MSP ;;
     # Each collection carries its endorsement policy rather than naming the channel's (as before).
     sigpolicy) echo SVCFLOW_COLLECTIONS_EP=signature ;;
     # Go's garbage collector in peers and orderers runs when the heap has grown 4x (2x) since the

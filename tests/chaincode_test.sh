@@ -102,4 +102,12 @@ s1=$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")
 check "write to the closed P2 refused" refused "conflict: phase P2 is closed" inv org3 User1 "org2 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P2\"}" "{\"record_id\":\"$(b64 r2)\",\"record\":\"$(b64 '{"x":false}')\"}"
 check "P2's records unchanged" same "$s1" "$(q org2 User1 ListRecords "{\"project\":\"$P\",\"phase\":\"P2\"}")"
 check "an MSP not on the channel is named by its field" refused "participants\[1\].msp_id: Org4MSP is not an org of this channel" inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P9\",\"name\":\"x\",\"participants\":[{\"msp_id\":\"Org1MSP\"},{\"msp_id\":\"Org4MSP\"}]}"
+
+# Limiting the collections to some org sets is for a new network: this one's definition has every
+# set, and Fabric refuses a definition that drops a collection. deployCC says so and changes nothing.
+definition() { (peer_cli_env org1; "$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n svcflow -O json); }
+d0=$(definition)
+check "SVCFLOW_ORG_SETS on a deployed network is refused, naming why" refused "SVCFLOW_ORG_SETS applies to a new network" \
+  env SVCFLOW_ORG_SETS=Org1MSP,Org2MSP "$NET" deployCC
+check "… and the definition is unchanged" same "$d0" "$(definition)"
 finish chaincode

@@ -13,6 +13,12 @@ pub fn name_for<'a>(msp_ids: impl IntoIterator<Item = &'a str>) -> String {
     format!("col_{}", ids.join("_"))
 }
 
+/// Fabric's implicit collection of an org (`_implicit_org_Org1MSP`): one exists for every org of
+/// the channel, in no chaincode definition.
+pub fn implicit_name(msp_id: &str) -> String {
+    format!("_implicit_org_{msp_id}")
+}
+
 /// The org set as `Org1MSP,Org2MSP`, the form `network.sh addCollection` takes.
 pub fn org_set_arg<'a>(msp_ids: impl IntoIterator<Item = &'a str>) -> String {
     let mut ids: Vec<&str> = msp_ids.into_iter().collect();
@@ -78,18 +84,45 @@ fn definition(orgs: &[String], by_reference: bool) -> Value {
 }
 
 /// The collections config for `spec`: `;`-separated org sets. The first set is the consortium
-/// and yields every non-empty subset of it, endorsed by reference to the channel's policies;
-/// each further set yields exactly that set, carrying its endorsement policy (the channel has
-/// none for it).
+/// and yields every non-empty subset of it; each further set (added later to the definition)
+/// yields exactly that set. A set within the consortium is endorsed by reference to the
+/// channel's policies; one outside it carries its endorsement policy (the channel has none for it).
 pub fn config(spec: &str) -> Result<Value> {
-    let mut sets: Vec<Vec<String>> = Vec::new();
+    config_limited(spec, None)
+}
+
+/// `config`, with the consortium's subsets limited to the `;`-separated org sets of `only`, for a
+/// consortium that knows which org sets its phases will have: a smaller definition costs every
+/// transaction less (docs/benchmarks.md), and a phase on another set is refused naming the
+/// `network.sh addCollection` that adds it.
+pub fn config_limited(spec: &str, only: Option<&str>) -> Result<Value> {
     let mut parts = spec.split(';').map(str::trim).filter(|p| !p.is_empty());
     let consortium = parse_set(parts.next().ok_or_else(|| ContractError::bad("no org set given"))?)?;
-    if consortium.len() > 12 {
-        return Err(ContractError::bad("more than 12 orgs: name the sets one by one after the first"));
-    }
-    for mask in 1u32..(1 << consortium.len()) {
-        sets.push(consortium.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, o)| o.clone()).collect());
+    let in_consortium = |s: &[String]| s.iter().all(|o| consortium.contains(o));
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    match only {
+        Some(only) => {
+            for p in only.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                let set = parse_set(p)?;
+                if !in_consortium(&set) {
+                    return Err(ContractError::bad(format!("org set {} is not within the consortium {}", set.join(","), consortium.join(","))));
+                }
+                if !sets.contains(&set) {
+                    sets.push(set);
+                }
+            }
+            if sets.is_empty() {
+                return Err(ContractError::bad("no org set to limit the collections to"));
+            }
+        }
+        None => {
+            if consortium.len() > 12 {
+                return Err(ContractError::bad("more than 12 orgs: limit the collections to the org sets in use"));
+            }
+            for mask in 1u32..(1 << consortium.len()) {
+                sets.push(consortium.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, o)| o.clone()).collect());
+            }
+        }
     }
     for p in parts {
         let set = parse_set(p)?;
@@ -97,7 +130,6 @@ pub fn config(spec: &str) -> Result<Value> {
             sets.push(set);
         }
     }
-    let in_consortium = |s: &[String]| s.iter().all(|o| consortium.contains(o));
     sets.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     Ok(Value::Array(sets.iter().map(|s| definition(s, in_consortium(s))).collect()))
 }
@@ -154,6 +186,22 @@ mod tests {
             };
             assert!(configtx.contains(&line), "configtx.yaml lacks {line:?} for {reference}");
         }
+    }
+
+    #[test]
+    fn limited_to_the_sets_in_use() {
+        let names = |c: Value| c.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        let c = config_limited("Org1MSP,Org2MSP,Org3MSP;Org1MSP,Org4MSP;Org3MSP", Some("Org2MSP,Org1MSP; Org1MSP,Org2MSP,Org3MSP")).unwrap();
+        // The limit applies to the consortium's subsets; sets added later stay.
+        assert_eq!(names(c.clone()), vec!["col_Org3MSP", "col_Org1MSP_Org2MSP", "col_Org1MSP_Org4MSP", "col_Org1MSP_Org2MSP_Org3MSP"]);
+        assert_eq!(c[1]["endorsementPolicy"]["channelConfigPolicy"], "/Channel/Application/col.Org1MSP.Org2MSP");
+        let e = config_limited("Org1MSP,Org2MSP", Some("Org1MSP,Org9MSP")).unwrap_err().to_string();
+        assert!(e.contains("Org1MSP,Org9MSP is not within the consortium Org1MSP,Org2MSP"), "{e}");
+        assert!(config_limited("Org1MSP,Org2MSP", Some(" ; ")).is_err());
+        // Past 12 orgs only a limited config is possible.
+        let many: Vec<String> = (1..=13).map(|i| format!("Org{i}MSP")).collect();
+        assert!(config(&many.join(",")).is_err());
+        assert_eq!(names(config_limited(&many.join(","), Some("Org1MSP,Org13MSP")).unwrap()), vec!["col_Org13MSP_Org1MSP"]);
     }
 
     #[test]

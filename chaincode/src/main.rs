@@ -5,15 +5,16 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use svcflow_chaincode::{collection, shim};
+use svcflow_chaincode::{collection, error, shim};
 
 const USAGE: &str = "usage:
   svcflow-chaincode serve
       env CHAINCODE_ID (package id), CHAINCODE_SERVER_ADDRESS (ip:port),
           optional CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_TLS_CLIENT_CA (PEM files),
           CHAINCODE_PEER_MSP_ID (the org whose peers dial this server), RUST_LOG
-  svcflow-chaincode collections Org1MSP,Org2MSP,Org3MSP[;OrgA,OrgB...]
-      the first org set yields every non-empty subset, each further one exactly itself";
+  svcflow-chaincode collections Org1MSP,Org2MSP,Org3MSP[;OrgA,OrgB...] [--only SET[;SET...]]
+      the first org set (the consortium) yields every non-empty subset, or only the sets --only
+      names; each further one yields exactly itself";
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
@@ -38,7 +39,11 @@ async fn terminated() {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("collections") => match args.get(1).map(|s| collection::config(s)) {
+        Some("collections") => match args.get(1).map(|s| match (args.get(2).map(String::as_str), args.get(3)) {
+            (None, _) => collection::config(s),
+            (Some("--only"), Some(only)) if args.len() == 4 => collection::config_limited(s, Some(only)),
+            _ => Err(error::ContractError::bad("after the org sets, only --only SETS may follow")),
+        }) {
             Some(Ok(cfg)) => {
                 println!("{}", serde_json::to_string_pretty(&cfg).unwrap_or_default());
                 ExitCode::SUCCESS

@@ -50,15 +50,19 @@ pub struct MemLedger {
     pub collections: BTreeSet<String>,
     /// Collection → member MSP ids, to play the peer's memberOnlyRead/Write refusal.
     pub members: HashMap<String, Vec<String>>,
+    /// The channel's orgs, whose implicit collections exist whatever the definition holds.
+    pub channel_orgs: BTreeSet<String>,
 }
 
 impl MemLedger {
+    /// The collections of `config`, on a channel of the orgs they name.
     pub fn with_collections(config: &serde_json::Value) -> Self {
         let mut l = Self::default();
         for def in config.as_array().into_iter().flatten() {
             if let Some(name) = def["name"].as_str() {
                 l.collections.insert(name.to_owned());
-                let members = name.trim_start_matches("col_").split('_').map(str::to_owned).collect();
+                let members: Vec<String> = name.trim_start_matches("col_").split('_').map(str::to_owned).collect();
+                l.channel_orgs.extend(members.iter().cloned());
                 l.members.insert(name.to_owned(), members);
             }
         }
@@ -119,6 +123,9 @@ impl<'a> MemStub<'a> {
 
     fn check_collection(&self, collection: &str, member_only: bool) -> Result<()> {
         let l = self.ledger.borrow();
+        if collection.strip_prefix("_implicit_org_").is_some_and(|org| l.channel_orgs.contains(org)) {
+            return Ok(());
+        }
         if !l.collections.contains(collection) {
             return Err(ContractError::Ledger(format!("collection {collection} could not be found")));
         }

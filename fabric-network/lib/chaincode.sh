@@ -51,27 +51,46 @@ cc_package() { # org -> prints package path
 cc_package_id() { echo "${CC_NAME}_${CC_VERSION}:$(sha256sum "$1" | cut -d' ' -f1)"; }
 
 cc_collections() { # -> path of the collections config for the consortium plus added org sets
-  local out=$CC_DIR/collections_config.json sets
+  local out=$CC_DIR/collections_config.json sets only
   sets=$(consortium_msps)
   [[ -f $STATE/collections.added ]] && sets="$sets;$(paste -sd';' "$STATE/collections.added")"
+  only=$(cc_org_sets) || exit 1
   step "deployCC: collections config (svcflow-chaincode collections)" "$LOGS/chaincode-build.log" \
-    cc_collections_write "$sets" "$out"
+    cc_collections_write "$sets" "$only" "$out"
   echo "$out"
 }
+
+# The org sets the definition's collections are limited to: SVCFLOW_ORG_SETS (e.g.
+# "Org1MSP,Org2MSP;Org1MSP,Org2MSP,Org3MSP") as given at the first deployCC of the network, kept
+# in the state; empty for every set of the consortium. Fabric refuses a definition that drops a
+# collection, so it cannot change later: addCollection adds a set.
+cc_org_sets() {
+  local kept=$STATE/org-sets
+  if [[ -f $kept ]]; then
+    [[ -z ${SVCFLOW_ORG_SETS:-} || $SVCFLOW_ORG_SETS == "$(cat "$kept")" ]] ||
+      die "deployCC (SVCFLOW_ORG_SETS=$SVCFLOW_ORG_SETS, but this network's collections were limited to $(cat "$kept") when it was deployed; add a set with: network.sh addCollection ORGS, or start anew with: network.sh clean)"
+    cat "$kept"
+  elif [[ -n ${SVCFLOW_ORG_SETS:-} ]]; then
+    [[ -z $(committed_sequence) ]] ||
+      die "deployCC (SVCFLOW_ORG_SETS applies to a new network: this one's definition already has every org set, and Fabric refuses to drop a collection; network.sh clean starts anew)"
+    echo "$SVCFLOW_ORG_SETS" >"$kept"
+    echo "$SVCFLOW_ORG_SETS"
+  fi
+}
+
 # SVCFLOW_PVT_MAX_PEERS, when set, replaces every collection's maxPeerCount (how many other member
 # peers an endorser pushes a transaction's private data to; those it does not push to pull it at
 # commit): for benchmarks, on a new network.
-# SVCFLOW_COLLECTIONS_ONLY, when set (names, comma-separated, e.g. col_Org1MSP_Org2MSP), keeps
-# only those collections: to measure what the size of the definition costs each transaction.
 # SVCFLOW_COLLECTIONS_EP=signature: every collection carries its endorsement policy instead of
 # naming the channel's (as before that change; for the benchmark's before/after).
-cc_collections_write() { # org-sets file
-  "$CC_BIN" collections "$1" |
-    jq --arg n "${SVCFLOW_PVT_MAX_PEERS:-}" --arg only "${SVCFLOW_COLLECTIONS_ONLY:-}" --arg ep "${SVCFLOW_COLLECTIONS_EP:-}" '
+cc_collections_write() { # org-sets only-sets file
+  local only=()
+  [[ -n $2 ]] && only=(--only "$2")
+  "$CC_BIN" collections "$1" "${only[@]}" |
+    jq --arg n "${SVCFLOW_PVT_MAX_PEERS:-}" --arg ep "${SVCFLOW_COLLECTIONS_EP:-}" '
       (if $n == "" then . else map(.maxPeerCount = ($n | tonumber)) end)
       | (if $ep != "signature" then . else map(.endorsementPolicy = {signaturePolicy:
-          "AND(\(.name | ltrimstr("col_") | split("_") | map("\u0027\(.).peer\u0027") | join(",")))"}) end)
-      | (if $only == "" then . else map(select(.name as $c | $only | split(",") | index($c))) end)' >"$2"
+          "AND(\(.name | ltrimstr("col_") | split("_") | map("\u0027\(.).peer\u0027") | join(",")))"}) end)' >"$3"
 }
 
 cc_start() { # org package-id
@@ -108,7 +127,7 @@ cmd_deploy_cc() {
   mkdir -p "$CC_DIR"
   build_bins "deployCC: build" "$LOGS/chaincode-build.log"
   local org pkg id collections seq digest
-  collections=$(cc_collections)
+  collections=$(cc_collections) || exit 1
   declare -A pkg_ids=()
   for org in "${ORGS[@]}"; do
     mkdir -p "$CC_DIR/$org"

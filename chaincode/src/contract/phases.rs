@@ -22,18 +22,14 @@ async fn collection_exists<S: Stub>(stub: &S, name: &str) -> Result<()> {
 }
 
 /// Fails with the command that adds the collection when it is not in the chaincode definition,
-/// or naming the participant whose org is not on the channel (every org of the channel has a
-/// collection of its own).
+/// or naming the participant whose org is not on the channel: every org of the channel has an
+/// implicit collection (Fabric's own, outside the definition), whatever the definition holds.
 async fn require_collection<S: Stub>(stub: &S, ps: &[Participant]) -> Result<String> {
     let name = collection_of(ps);
     if let Err(e) = collection_exists(stub, &name).await {
         for (i, p) in ps.iter().enumerate() {
-            if collection_exists(stub, &collection::name_for([p.msp_id.as_str()])).await.is_err() {
-                let orgs = collection::org_set_arg(model::org_set(ps));
-                return Err(ContractError::bad(format!(
-                    "participants[{i}].msp_id: {} is not an org of this channel, or one the chaincode definition has no collections for yet (an admin adds them with: fabric-network/network.sh addCollection {orgs})",
-                    p.msp_id
-                )));
+            if collection_exists(stub, &collection::implicit_name(&p.msp_id)).await.is_err() {
+                return Err(ContractError::bad(format!("participants[{i}].msp_id: {} is not an org of this channel", p.msp_id)));
             }
         }
         let orgs = collection::org_set_arg(model::org_set(ps));

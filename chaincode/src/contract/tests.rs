@@ -254,6 +254,24 @@ fn missing_collection_names_the_fix() {
 }
 
 #[test]
+fn a_definition_limited_to_some_org_sets_names_the_one_to_add() {
+    // Every org is on the channel; the definition has the {Org1, Org2} collection only.
+    let cfg = crate::collection::config_limited("Org1MSP,Org2MSP,Org3MSP", Some("Org1MSP,Org2MSP")).unwrap();
+    let mut ledger = MemLedger::with_collections(&cfg);
+    ledger.channel_orgs.insert("Org3MSP".into());
+    let w = World { ledger: RefCell::new(ledger), tx: RefCell::new(0) };
+    let o1 = user("Org1MSP", 1);
+    w.call(&o1, "CreateProject", json!({"id":"p1","name":"n"}), &[]).unwrap();
+    let add = |id: &str, ps: serde_json::Value| json!({"project":"p1","id":id,"name":"x","participants":ps});
+    w.call(&o1, "AddPhase", add("A", json!([{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}])), &[]).unwrap();
+    for ps in [json!([{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}]), json!([{"msp_id":"Org1MSP"}])] {
+        let m = w.refused(&o1, "AddPhase", add("B", ps), &[], "bad_request:");
+        assert!(m.contains("is not in the chaincode definition") && m.contains("network.sh addCollection Org1MSP"), "{m}");
+        assert!(!m.contains("not an org of this channel"), "{m}");
+    }
+}
+
+#[test]
 fn files_anchor_once_and_only_for_participants() {
     let w = World::new();
     w.scenario();
