@@ -52,10 +52,12 @@ setting() { # name -> NAME=VALUE lines
     # Fabric's own peer settings, read from CORE_* variables (core.yaml's keys) that the peers
     # inherit: goroutines validating a block's transactions (default: one per core), and the
     # background reconciliation of missing private data (on by default, every minute).
+    # Fabric binaries from SVCFLOW_PGO_BIN (e.g. built with Go's profile-guided optimisation).
+    pgo) [[ -x ${SVCFLOW_PGO_BIN:-}/peer ]] || { echo "pgo: SVCFLOW_PGO_BIN has no peer" >&2; return 1; }; echo "SVCFLOW_FABRIC_BIN=$SVCFLOW_PGO_BIN" ;;
     pool1) echo CORE_PEER_VALIDATORPOOLSIZE=1 ;;
     pool4) echo CORE_PEER_VALIDATORPOOLSIZE=4 ;;
     noreconcile) echo CORE_PEER_GOSSIP_PVTDATA_RECONCILIATIONENABLED=false ;;
-    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch250 count50 push0 push1 push3 onecoll sigpolicy gogc200 gogc400 pool1 pool4 noreconcile)" >&2; return 1 ;;
+    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch250 count50 push0 push1 push3 onecoll sigpolicy gogc200 gogc400 pgo pool1 pool4 noreconcile)" >&2; return 1 ;;
   esac
 }
 
