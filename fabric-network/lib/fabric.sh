@@ -181,12 +181,14 @@ configtx_dir() {
   if [[ -z ${SVCFLOW_BATCH_TIMEOUT:-}${SVCFLOW_BATCH_MAX_COUNT:-}${SVCFLOW_BATCH_PREFERRED_BYTES:-} ]]; then
     echo "$NET_DIR"; return
   fi
-  local dir=$STATE/configtx
+  local dir=$STATE/configtx edits=()
   mkdir -p "$dir"
   # Its paths are relative to its own directory: they point at the crypto from the copy too.
-  sed -e "s#\.\./crypto-config/#$CRYPTO/#g" -e "s/^  BatchTimeout: .*/  BatchTimeout: ${SVCFLOW_BATCH_TIMEOUT:-100ms}/" \
-    -e "s/^    MaxMessageCount: .*/    MaxMessageCount: ${SVCFLOW_BATCH_MAX_COUNT:-200}/" \
-    -e "s/^    PreferredMaxBytes: .*/    PreferredMaxBytes: ${SVCFLOW_BATCH_PREFERRED_BYTES:-2 MB}/" "$NET_DIR/configtx.yaml" >"$dir/configtx.yaml"
+  edits+=(-e "s#\.\./crypto-config/#$CRYPTO/#g")
+  [[ -n ${SVCFLOW_BATCH_TIMEOUT:-} ]] && edits+=(-e "s/^  BatchTimeout: .*/  BatchTimeout: $SVCFLOW_BATCH_TIMEOUT/")
+  [[ -n ${SVCFLOW_BATCH_MAX_COUNT:-} ]] && edits+=(-e "s/^    MaxMessageCount: .*/    MaxMessageCount: $SVCFLOW_BATCH_MAX_COUNT/")
+  [[ -n ${SVCFLOW_BATCH_PREFERRED_BYTES:-} ]] && edits+=(-e "s/^    PreferredMaxBytes: .*/    PreferredMaxBytes: $SVCFLOW_BATCH_PREFERRED_BYTES/")
+  sed "${edits[@]}" "$NET_DIR/configtx.yaml" >"$dir/configtx.yaml"
   echo "$dir"
 }
 
