@@ -33,10 +33,9 @@ setting() { # name -> NAME=VALUE lines
     quiet) printf '%s\n' SVCFLOW_PEER_LOGGING=warning SVCFLOW_ORDERER_LOGGING=warning SVCFLOW_CC_LOG=warn SVCFLOW_GW_LOG=warn ;;
     # quiet, and blocks cut after 250 ms: more transactions per block under load.
     batch250) setting quiet; echo SVCFLOW_BATCH_TIMEOUT=250ms ;;
-    # Blocks cut after 50 ms (the default since the run in docs/benchmarks.md) or 100 ms; at most 10 (50) transactions a block; a block cut at 64 KB of
+    # Blocks cut after 50 ms (not 100); at most 10 (50) transactions a block; a block cut at 64 KB of
     # transactions (a PutRecord's envelope is ≈ 5 KB) instead of 2 MB.
     batch50) echo SVCFLOW_BATCH_TIMEOUT=50ms ;;
-    batch100) echo SVCFLOW_BATCH_TIMEOUT=100ms ;;
     count10) echo SVCFLOW_BATCH_MAX_COUNT=10 ;;
     count50) echo SVCFLOW_BATCH_MAX_COUNT=50 ;;
     bytes64k) echo "SVCFLOW_BATCH_PREFERRED_BYTES=64 KB" ;;
@@ -62,7 +61,7 @@ setting() { # name -> NAME=VALUE lines
     pool1) echo CORE_PEER_VALIDATORPOOLSIZE=1 ;;
     pool4) echo CORE_PEER_VALIDATORPOOLSIZE=4 ;;
     noreconcile) echo CORE_PEER_GOSSIP_PVTDATA_RECONCILIATIONENABLED=false ;;
-    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch50 batch100 batch250 count10 count50 bytes64k push0 push1 push3 onecoll sigpolicy gogc200 gogc400 pgo pool1 pool4 noreconcile)" >&2; return 1 ;;
+    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch50 batch250 count10 count50 bytes64k push0 push1 push3 onecoll sigpolicy gogc200 gogc400 pgo pool1 pool4 noreconcile)" >&2; return 1 ;;
   esac
 }
 
