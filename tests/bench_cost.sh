@@ -53,11 +53,11 @@ setting() { # name -> NAME=VALUE lines
     gogc400) echo SVCFLOW_GOGC=400 ;;
     gogc200) echo SVCFLOW_GOGC=200 ;;
     at=*) git rev-parse --verify --quiet "${1#at=}^{commit}" >/dev/null || { echo "at=: no commit ${1#at=}" >&2; return 1; } ;;
+    # Fabric binaries from SVCFLOW_PGO_BIN (e.g. built with Go's profile-guided optimisation).
+    pgo) [[ -x ${SVCFLOW_PGO_BIN:-}/peer ]] || { echo "pgo: SVCFLOW_PGO_BIN has no peer" >&2; return 1; }; echo "SVCFLOW_FABRIC_BIN=$SVCFLOW_PGO_BIN" ;;
     # Fabric's own peer settings, read from CORE_* variables (core.yaml's keys) that the peers
     # inherit: goroutines validating a block's transactions (default: one per core), and the
     # background reconciliation of missing private data (on by default, every minute).
-    # Fabric binaries from SVCFLOW_PGO_BIN (e.g. built with Go's profile-guided optimisation).
-    pgo) [[ -x ${SVCFLOW_PGO_BIN:-}/peer ]] || { echo "pgo: SVCFLOW_PGO_BIN has no peer" >&2; return 1; }; echo "SVCFLOW_FABRIC_BIN=$SVCFLOW_PGO_BIN" ;;
     pool1) echo CORE_PEER_VALIDATORPOOLSIZE=1 ;;
     pool4) echo CORE_PEER_VALIDATORPOOLSIZE=4 ;;
     noreconcile) echo CORE_PEER_GOSSIP_PVTDATA_RECONCILIATIONENABLED=false ;;
@@ -110,8 +110,7 @@ cargo bench -p svcflow-gateway --bench cost --no-run --locked 2>&1 | tail -1
 # A network left up by an earlier run of an older commit holds the ports: down first.
 for wt in "$ROOT"/tests/out/at-*/; do
   [[ -x $wt/fabric-network/network.sh ]] || continue
-  rev=${wt%/}; rev=${rev##*/at-}
-  (cd "$wt" && SVCFLOW_FABRIC_BIN=$ROOT/fabric-network/.bin CARGO_TARGET_DIR=$CARGO_TARGET_DIR-at-$rev fabric-network/network.sh down >/dev/null 2>&1)
+  rev=${wt%/}; net "at=${rev##*/at-}" down >/dev/null 2>&1
 done
 for s in "${settings[@]}"; do
   if [[ $s == at=* ]]; then worktree "${s#at=}" >/dev/null || exit 1; fi

@@ -13,10 +13,13 @@ pub fn name_for<'a>(msp_ids: impl IntoIterator<Item = &'a str>) -> String {
     format!("col_{}", ids.join("_"))
 }
 
-/// Fabric's implicit collection of an org (`_implicit_org_Org1MSP`): one exists for every org of
-/// the channel, in no chaincode definition.
+/// The prefix of Fabric's implicit collection of an org (`_implicit_org_Org1MSP`).
+pub const IMPLICIT_PREFIX: &str = "_implicit_org_";
+
+/// Fabric's implicit collection of an org: one exists for every org of the channel, in no
+/// chaincode definition.
 pub fn implicit_name(msp_id: &str) -> String {
-    format!("_implicit_org_{msp_id}")
+    format!("{IMPLICIT_PREFIX}{msp_id}")
 }
 
 /// The org set as `Org1MSP,Org2MSP`, the form `network.sh addCollection` takes.

@@ -39,24 +39,27 @@ async fn terminated() {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("collections") => match args.get(1).map(|s| match (args.get(2).map(String::as_str), args.get(3)) {
-            (None, _) => collection::config(s),
-            (Some("--only"), Some(only)) if args.len() == 4 => collection::config_limited(s, Some(only)),
-            _ => Err(error::ContractError::bad("after the org sets, only --only SETS may follow")),
-        }) {
-            Some(Ok(cfg)) => {
-                println!("{}", serde_json::to_string_pretty(&cfg).unwrap_or_default());
-                ExitCode::SUCCESS
+        Some("collections") => {
+            let cfg = match &args[1..] {
+                [spec] => collection::config(spec),
+                [spec, flag, only] if flag == "--only" => collection::config_limited(spec, Some(only)),
+                [] => {
+                    eprintln!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+                _ => Err(error::ContractError::bad("after the org sets, only --only SETS may follow")),
+            };
+            match cfg {
+                Ok(cfg) => {
+                    println!("{}", serde_json::to_string_pretty(&cfg).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("svcflow-chaincode collections: {e}");
+                    ExitCode::from(2)
+                }
             }
-            Some(Err(e)) => {
-                eprintln!("svcflow-chaincode collections: {e}");
-                ExitCode::from(2)
-            }
-            None => {
-                eprintln!("{USAGE}");
-                ExitCode::from(2)
-            }
-        },
+        }
         Some("serve") => {
             init_logs();
             let cfg = match shim::ServerConfig::from_env() {

@@ -123,7 +123,7 @@ impl<'a> MemStub<'a> {
 
     fn check_collection(&self, collection: &str, member_only: bool) -> Result<()> {
         let l = self.ledger.borrow();
-        if collection.strip_prefix("_implicit_org_").is_some_and(|org| l.channel_orgs.contains(org)) {
+        if collection.strip_prefix(crate::collection::IMPLICIT_PREFIX).is_some_and(|org| l.channel_orgs.contains(org)) {
             return Ok(());
         }
         if !l.collections.contains(collection) {
