@@ -34,17 +34,21 @@ rm -rf "$OUT_DIR" && mkdir -p "$OUT_DIR"
 tools() {
   local t missing=()
   for t in chromium certutil pk12util node npm openssl; do command -v "$t" >/dev/null || missing+=("$t"); done
-  ((${#missing[@]} == 0)) || { echo "missing: ${missing[*]} (apt-get install chromium libnss3-tools nodejs npm)"; return 1; }
+  ((${#missing[@]} == 0)) || { echo "missing: ${missing[*]} (run scripts/install-deps)"; return 1; }
 }
 check "chromium, NSS tools and node are installed" tools
 
-# playwright-core only (no browser download): `npm ci` from the lock file, reused between runs.
+# playwright-core only (no browser download), installed from the lock file by scripts/install-deps.
 browser_deps() {
-  [[ -f tests/browser/node_modules/playwright-core/package.json ]] &&
-    cmp -s tests/browser/package-lock.json tests/browser/node_modules/.package-lock.json && return 0
-  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+  # The version the lock file pins is the one installed.
+  local want have
+  want=$(jq -r '.packages["node_modules/playwright-core"].version' tests/browser/package-lock.json 2>/dev/null)
+  have=$(jq -r .version tests/browser/node_modules/playwright-core/package.json 2>/dev/null)
+  [[ -n $want && $want == "$have" ]] && return 0
+  echo "tests/browser/node_modules is missing or stale: run scripts/install-deps"
+  return 1
 }
-check "the browser driver's packages (npm ci in tests/browser)" browser_deps
+check "the browser driver's packages (tests/browser)" browser_deps
 
 # One browser home per user: an NSS store with the user's PKCS#12 and the gateway's CA.
 nss_home() { # org-number

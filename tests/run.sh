@@ -32,7 +32,7 @@ fi
 # --- Shell: shellcheck (.shellcheckrc) over every script -----------------------------------------
 banner "shellcheck (fabric-network, tests, .ci)"
 if ! command -v shellcheck >/dev/null; then
-  echo "shellcheck is not installed: apt-get install shellcheck"; failed+=("shellcheck")
+  echo "shellcheck is not installed: run scripts/install-deps"; failed+=("shellcheck")
 elif ! shellcheck fabric-network/*.sh fabric-network/lib/*.sh fabric-network/builders/ccaas/bin/* tests/*.sh .ci/run; then
   echo "shellcheck finds the problems above: fix them"; failed+=("shellcheck")
 fi

@@ -18,7 +18,7 @@ cc_status() { echo "127.0.0.1:$(cc_port "$1")"; } # org -> the detail of its lin
 # rebuilds shared crates for each; together the second build is a no-op.
 build_bins() { # step-name log
   [[ -f $ROOT/chaincode/Cargo.toml ]] || die "$1 (no chaincode crate at $ROOT/chaincode)"
-  command -v protoc >/dev/null || die "$1 (protoc builds the gateway's Fabric client: apt-get install protobuf-compiler libprotobuf-dev)"
+  command -v protoc >/dev/null || die "$1 (protoc builds the gateway's Fabric client: run scripts/install-deps)"
   step "$1 (cargo build --release --bins -p svcflow-chaincode -p svcflow-gateway)" "$2" \
     cargo build --release --bins --manifest-path "$ROOT/Cargo.toml" -p svcflow-chaincode -p svcflow-gateway
 }
