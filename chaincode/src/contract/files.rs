@@ -8,6 +8,8 @@ use svcflow_model::page::Page;
 
 use super::phases::{as_participant, read_private};
 use super::records::{bookmark_id, note_change, private_page};
+use svcflow_model::event::Event;
+
 use super::{decode, emit, me, to_json};
 use crate::error::{ContractError, Result};
 use crate::keys;
@@ -46,7 +48,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     };
     stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
     note_change(stub, &phase, None, Some(&anchor.id)).await?;
-    emit(stub, "FileAnchored", &anchor.project, Some(&anchor.phase));
+    emit(stub, Event::FileAnchored, &anchor.project, Some(&anchor.phase));
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None, updated: None })
 }
 
@@ -91,6 +93,6 @@ pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     anchor.key_version = r.key_version;
     stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
     note_change(stub, &phase, None, Some(&anchor.id)).await?;
-    emit(stub, "FileResealed", &anchor.project, Some(&anchor.phase));
+    emit(stub, Event::FileResealed, &anchor.project, Some(&anchor.phase));
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: stub.tx_id().to_owned(), version: None, updated: None })
 }

@@ -9,6 +9,8 @@ use svcflow_model::phase::{Migration, Phase};
 use svcflow_model::{ids, lifecycle};
 
 use super::phases::{self, not_held_here};
+use svcflow_model::event::Event;
+
 use super::{emit, projects};
 use crate::digest::sha256;
 use crate::error::{ContractError, Result};
@@ -84,7 +86,7 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef) -> Result<Progress> {
         phase.migration = Some(Migration { moved: total, batches: m.batches + 1, ..m });
     }
     phases::put(stub, &phase).await?;
-    emit(stub, if batch.last { "PhaseMigrated" } else { "PhaseMigrating" }, &phase.project, Some(&phase.id));
+    emit(stub, if batch.last { Event::PhaseMigrated } else { Event::PhaseMigrating }, &phase.project, Some(&phase.id));
     Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total, done: batch.last })
 }
 

@@ -15,7 +15,7 @@ mod records;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use svcflow_model::call::Call;
-use svcflow_model::event::EventIds;
+use svcflow_model::event::{Event, EventIds};
 use svcflow_model::identity::Principal;
 
 use crate::error::{ContractError, Result};
@@ -77,9 +77,9 @@ fn me<S: Stub>(stub: &S) -> Principal {
 }
 
 /// An event names public ids only: it is written into the block every org keeps.
-fn emit<S: Stub>(stub: &S, name: &str, project: &str, phase: Option<&str>) {
+fn emit<S: Stub>(stub: &S, event: Event, project: &str, phase: Option<&str>) {
     let ids = EventIds { project: project.to_owned(), phase: phase.map(str::to_owned), tx_id: stub.tx_id().to_owned() };
-    stub.set_event(name, serde_json::to_vec(&ids).unwrap_or_default());
+    stub.set_event(event.name(), serde_json::to_vec(&ids).unwrap_or_default());
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use svcflow_model::call::{KeyRef, PhaseRef};
 use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, PHASE_KEY_BYTES};
 use svcflow_model::{acl, ids, lifecycle};
 
+use svcflow_model::event::Event;
+
 use super::{decode, emit, projects, to_json};
 use crate::collection;
 use crate::error::{ContractError, Result};
@@ -108,7 +110,7 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         ));
     }
     put(stub, &phase).await?;
-    emit(stub, "PhaseAdded", &phase.project, Some(&phase.id));
+    emit(stub, Event::PhaseAdded, &phase.project, Some(&phase.id));
     Ok(phase)
 }
 
@@ -139,7 +141,7 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
         }
     }
     put(stub, &phase).await?;
-    emit(stub, "PhaseUpdated", &phase.project, Some(&phase.id));
+    emit(stub, Event::PhaseUpdated, &phase.project, Some(&phase.id));
     Ok(phase)
 }
 
@@ -150,7 +152,7 @@ pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Re
     lifecycle::may_become(&phase, to)?;
     phase.status = to;
     put(stub, &phase).await?;
-    let event = if to == PhaseStatus::Active { "PhaseActivated" } else { "PhaseClosed" };
+    let event = if to == PhaseStatus::Active { Event::PhaseActivated } else { Event::PhaseClosed };
     emit(stub, event, &phase.project, Some(&phase.id));
     Ok(phase)
 }
@@ -199,7 +201,7 @@ pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_json::Val
         return Err(ContractError::conflict(format!("phase {} already has a key of version {}", phase.id, phase.key_version)));
     }
     stub.put_private(&phase.collection, &key, k).await?;
-    emit(stub, "PhaseKeySet", &phase.project, Some(&phase.id));
+    emit(stub, Event::PhaseKeySet, &phase.project, Some(&phase.id));
     Ok(json!({"project": phase.project, "phase": phase.id, "version": phase.key_version}))
 }
 

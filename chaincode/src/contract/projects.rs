@@ -5,6 +5,8 @@ use svcflow_model::page::{Page, PageReq};
 use svcflow_model::project::{NewProject, Project, ProjectStatus};
 use svcflow_model::{ids, Refusal};
 
+use svcflow_model::event::Event;
+
 use super::{decode, emit, me, to_json};
 use crate::error::{ContractError, Result};
 use crate::keys;
@@ -26,7 +28,7 @@ pub async fn create<S: Stub>(stub: &S, req: NewProject) -> Result<Project> {
         status: ProjectStatus::Active,
     };
     stub.put_state(&key, to_json(&p)?).await?;
-    emit(stub, "ProjectCreated", &p.id, None);
+    emit(stub, Event::ProjectCreated, &p.id, None);
     Ok(p)
 }
 

@@ -9,6 +9,8 @@ use svcflow_model::phase::Phase;
 use svcflow_model::record::{Record, MAX_RECORD_BYTES, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
 
 use super::phases::{as_participant, not_held_here, read_private};
+use svcflow_model::event::Event;
+
 use super::{decode, emit, me, to_json};
 use crate::error::{ContractError, Result};
 use crate::keys;
@@ -72,7 +74,7 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     }
     stub.put_private(&phase.collection, &key, to_json(&rec)?).await?;
     note_change(stub, &phase, Some(&rec.id), None).await?;
-    emit(stub, "RecordPut", &rec.project, Some(&rec.phase));
+    emit(stub, Event::RecordPut, &rec.project, Some(&rec.phase));
     Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version), updated: Some(rec.updated) })
 }
 

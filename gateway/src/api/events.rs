@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use svcflow_model::acl::is_participant;
 use svcflow_model::call::{ProjectArg, TxRef};
 use svcflow_model::change::Change;
-use svcflow_model::event::EventIds;
+use svcflow_model::event::{Event, EventIds};
 use svcflow_model::phase::Phase;
 use svcflow_model::Call;
 use utoipa::{IntoParams, ToSchema};
@@ -37,10 +37,7 @@ pub struct EventsQuery {
 /// the block's event does not carry them; the gateway asks the chaincode as the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventData<'a> {
-    /// ProjectCreated, PhaseAdded, PhaseUpdated, PhaseActivated, PhaseClosed, PhaseKeySet, RecordPut, FileAnchored,
-    /// FileResealed, PhaseMigrating (a batch of a migration moved) or PhaseMigrated (the last).
-    #[schema(value_type = String, example = "RecordPut")]
-    pub event: &'a str,
+    pub event: Event,
     pub block_number: u64,
     #[schema(value_type = String)]
     pub tx_id: &'a str,
@@ -67,9 +64,9 @@ fn resume_point(req: &HttpRequest) -> Result<Option<(u64, String)>, Failure> {
 
 /// `change` names the record or file a phase event wrote: the event itself (public, in the
 /// block) does not, so it is read as the caller from the phase's collection.
-fn frame(block: u64, tx_id: &str, name: &str, ids: &EventIds, change: Option<&Change>) -> web::Bytes {
+fn frame(block: u64, tx_id: &str, event: Event, ids: &EventIds, change: Option<&Change>) -> web::Bytes {
     let data = EventData {
-        event: name,
+        event,
         block_number: block,
         tx_id,
         project: &ids.project,
@@ -78,7 +75,7 @@ fn frame(block: u64, tx_id: &str, name: &str, ids: &EventIds, change: Option<&Ch
         file: change.and_then(|c| c.file.as_deref()),
     };
     let data = serde_json::to_string(&data).unwrap_or_default();
-    web::Bytes::from(format!("id: {block}:{tx_id}\nevent: {name}\ndata: {data}\n\n"))
+    web::Bytes::from(format!("id: {block}:{tx_id}\nevent: {event}\ndata: {data}\n\n"))
 }
 
 /// Stream chaincode events
@@ -133,7 +130,7 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
                 let _ = tx.send(web::Bytes::from_static(b"event: end\ndata: {\"reason\":\"the peer closed the event stream\"}\n\n")).await;
                 return;
             };
-            let Ok(ids) = serde_json::from_slice::<EventIds>(&ev.payload) else {
+            let (Some(event), Ok(ids)) = (Event::parse(&ev.name), serde_json::from_slice::<EventIds>(&ev.payload)) else {
                 continue;
             };
             if q.project.as_ref().is_some_and(|p| *p != ids.project) || (q.phase.is_some() && q.phase != ids.phase) {
@@ -141,7 +138,7 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
             }
             if let Some(ph) = &ids.phase {
                 let k = (ids.project.clone(), ph.clone());
-                if ev.name.starts_with("Phase") || !phases.contains_key(&k) {
+                if event.changes_phase() || !phases.contains_key(&k) {
                     if let Ok(list) = state.query::<Vec<Phase>>(&caller, Call::ListPhases(ProjectArg { project: ids.project.clone() })).await {
                         for p in list {
                             phases.insert((p.project.clone(), p.id.clone()), p);
@@ -152,14 +149,14 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
                     continue;
                 }
             }
-            let change = match (&ids.phase, ev.name.as_str()) {
-                (Some(phase), "RecordPut" | "FileAnchored" | "FileResealed") => {
+            let change = match &ids.phase {
+                Some(phase) if event.writes_item() => {
                     let at = TxRef { project: ids.project.clone(), phase: phase.clone(), tx_id: ev.tx_id.clone() };
                     state.query::<Change>(&caller, Call::GetChange(at)).await.ok()
                 }
                 _ => None,
             };
-            if tx.send(frame(ev.block_number, &ev.tx_id, &ev.name, &ids, change.as_ref())).await.is_err() {
+            if tx.send(frame(ev.block_number, &ev.tx_id, event, &ids, change.as_ref())).await.is_err() {
                 return;
             }
         }
