@@ -39,11 +39,14 @@ mod tests {
 
     #[test]
     fn participation_by_org_identity_and_role() {
-        let part =
-            |msp: &str, identity: Option<&str>, role: Option<Role>| Participant { msp_id: msp.into(), identity: identity.map(Into::into), role };
+        let part = |msp: &str, identity: Option<&str>, role: Option<Role>| Participant {
+            msp_id: msp.parse().unwrap(),
+            identity: identity.map(Into::into),
+            role,
+        };
         let phase = |ps: Vec<Participant>| Phase {
-            project: "p".into(),
-            id: "P".into(),
+            project: "p".parse().unwrap(),
+            id: "P".parse().unwrap(),
             name: "n".into(),
             position: 0,
             status: PhaseStatus::Active,

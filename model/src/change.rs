@@ -7,11 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{FileId, PhaseId, ProjectId, RecordId};
+
 /// The answer of a private write (`PutRecord`, `AnchorFile`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Written {
-    pub project: String,
-    pub phase: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
     pub tx_id: String,
     /// The record's new version (`PutRecord`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,11 +28,11 @@ pub struct Written {
 /// Which item a transaction of a phase wrote (private to the phase's participants).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
-    pub project: String,
-    pub phase: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
     pub tx_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<String>,
+    pub record: Option<RecordId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    pub file: Option<FileId>,
 }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{PhaseId, ProjectId};
+
 macro_rules! events {
     ($( $(#[$doc:meta])* $name:ident, )*) => {
         /// Every event the chaincode sets: its name is Fabric's chaincode event name, its payload
@@ -80,9 +82,9 @@ impl std::fmt::Display for Event {
 /// An event's payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventIds {
-    pub project: String,
+    pub project: ProjectId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<PhaseId>,
     pub tx_id: String,
 }
 

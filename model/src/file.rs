@@ -4,18 +4,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Refusal, Result};
 use crate::identity::Principal;
-use crate::ids::{check_file_name, check_text, validate_id};
+use crate::ids::{check_file_name, check_text, FileId, PhaseId, ProjectId};
 
 /// Private to the phase's participants: the on-chain anchor of an off-chain file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileAnchor {
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub project: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub phase: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub id: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
+    pub id: FileId,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::FileName))]
     pub name: String,
     pub size: u64,
@@ -34,12 +31,12 @@ pub struct FileAnchor {
     pub created: String,
 }
 
-/// What the gateway hands `AnchorFile` in the transient map (under [`TRANSIENT_FILE`]): every
-/// field is private, the file's id included.
+/// What the gateway hands `AnchorFile` in the transient map ([`crate::transient`]): every field
+/// is private, the file's id included.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAnchor {
-    pub id: String,
+    pub id: FileId,
     pub name: String,
     pub size: u64,
     pub sha256: String,
@@ -50,11 +47,11 @@ pub struct NewAnchor {
     pub key_version: u32,
 }
 
-/// What `ResealFile` takes in the transient map (under [`TRANSIENT_FILE`]).
+/// What `ResealFile` takes in the transient map ([`crate::transient`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reseal {
-    pub id: String,
+    pub id: FileId,
     pub object_key: String,
     pub key_version: u32,
     /// Size and hash of the plaintext read back from the old object: they must match the anchor.
@@ -66,11 +63,8 @@ fn first_key_version() -> u32 {
     1
 }
 
-pub const TRANSIENT_FILE: &str = "file";
-
 impl NewAnchor {
     pub fn validate(&self) -> Result<()> {
-        validate_id("file", &self.id)?;
         check_file_name(&self.name)?;
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Refusal::bad("sha256 must be 64 hex digits"));

@@ -1,5 +1,9 @@
 //! Ids and names: what the chaincode stores and the gateway checks before it sends anything.
 
+use std::marker::PhantomData;
+
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Refusal, Result};
 
 pub const MAX_ID_BYTES: usize = 64;
@@ -33,8 +37,9 @@ pub const FILE_NAME_PATTERN: &str = concat!(
 );
 
 /// Ids of projects, phases, records and files: short, printable, no separators (they become
-/// parts of ledger keys and object keys).
-pub fn validate_id(what: &str, id: &str) -> Result<()> {
+/// parts of ledger keys and object keys). Only [`Id::new`] calls it: an id is checked once, where
+/// it enters, and then carried as its type.
+pub(crate) fn validate_id(what: &str, id: &str) -> Result<()> {
     let ok = !id.is_empty() && id.len() <= MAX_ID_BYTES && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
     if ok {
         Ok(())
@@ -43,12 +48,206 @@ pub fn validate_id(what: &str, id: &str) -> Result<()> {
     }
 }
 
-/// An MSP id as Fabric's configtx allows it.
-pub fn validate_msp_id(what: &str, msp_id: &str) -> Result<()> {
+/// An MSP id as Fabric's configtx allows it (only [`MspId::new`] calls it).
+pub(crate) fn validate_msp_id(what: &str, msp_id: &str) -> Result<()> {
     if msp_id.is_empty() || msp_id.len() > MAX_MSP_ID_BYTES || !msp_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
         return Err(Refusal::bad(format!("{what} {msp_id:?} is not an MSP id (A-Z a-z 0-9 . -)")));
     }
     Ok(())
+}
+
+/// What an [`Id`] names: its kind gives the id its own type and its errors their wording.
+pub trait IdKind {
+    /// `"project"`, `"phase"`, …: how an error names the id.
+    const WHAT: &'static str;
+}
+
+macro_rules! id_kinds {
+    ($($(#[$doc:meta])* $kind:ident / $alias:ident = $what:literal;)+) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $kind {}
+        impl IdKind for $kind {
+            const WHAT: &'static str = $what;
+        }
+        $(#[$doc])*
+        pub type $alias = Id<$kind>;
+    )+};
+}
+
+id_kinds! {
+    /// A project's id.
+    ProjectKind / ProjectId = "project";
+    /// A phase's id, unique within its project.
+    PhaseKind / PhaseId = "phase";
+    /// A record's id, unique within its phase.
+    RecordKind / RecordId = "record";
+    /// A file's id, unique within its phase.
+    FileKind / FileId = "file";
+}
+
+/// An id of a project, phase, record or file, valid by construction: [`Id::new`] and
+/// deserialisation check it ([`ID_PATTERN`]), and nothing else builds one. Read it as a `&str`.
+pub struct Id<K> {
+    id: String,
+    kind: PhantomData<K>,
+}
+
+impl<K: IdKind> Id<K> {
+    /// The id, if it keeps the rule; else a `bad_request` naming the kind and the rule.
+    pub fn new(id: impl Into<String>) -> Result<Self> {
+        let id = id.into();
+        validate_id(K::WHAT, &id)?;
+        Ok(Self { id, kind: PhantomData })
+    }
+}
+
+impl<K> Id<K> {
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+
+    pub fn into_string(self) -> String {
+        self.id
+    }
+}
+
+/// An MSP id as Fabric's configtx allows it ([`MSP_ID_PATTERN`]), valid by construction.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MspId(String);
+
+impl MspId {
+    pub fn new(msp_id: impl Into<String>) -> Result<Self> {
+        let msp_id = msp_id.into();
+        validate_msp_id("MSP id", &msp_id)?;
+        Ok(Self(msp_id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MspId {
+    type Error = Refusal;
+    fn try_from(s: String) -> Result<Self> {
+        Self::new(s)
+    }
+}
+
+impl From<MspId> for String {
+    fn from(m: MspId) -> String {
+        m.0
+    }
+}
+
+impl std::str::FromStr for MspId {
+    type Err = Refusal;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::new(s)
+    }
+}
+
+// What an id is read as: a string. `Deref` lets `&id` stand where `&str` is asked for (keys,
+// paths, messages); nothing can change an id through it.
+macro_rules! reads_as_str {
+    ($([$($g:tt)*] $t:ty;)+) => {$(
+        impl<$($g)*> std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+        impl<$($g)*> AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+        impl<$($g)*> std::borrow::Borrow<str> for $t {
+            fn borrow(&self) -> &str {
+                self.as_str()
+            }
+        }
+        impl<$($g)*> std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl<$($g)*> std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+        impl<$($g)*> PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+        impl<$($g)*> PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+        impl<$($g)*> PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other
+            }
+        }
+    )+};
+}
+
+reads_as_str! {
+    [K] Id<K>;
+    [] MspId;
+}
+
+// Derives would bound K itself; an id's kind is only a marker.
+impl<K> Clone for Id<K> {
+    fn clone(&self) -> Self {
+        Self { id: self.id.clone(), kind: PhantomData }
+    }
+}
+impl<K> PartialEq for Id<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl<K> Eq for Id<K> {}
+impl<K> PartialOrd for Id<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<K> Ord for Id<K> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.id.cmp(&other.id)
+    }
+}
+impl<K> std::hash::Hash for Id<K> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state)
+    }
+}
+
+impl<K: IdKind> std::str::FromStr for Id<K> {
+    type Err = Refusal;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::new(s)
+    }
+}
+
+impl<K> Serialize for Id<K> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.id)
+    }
+}
+
+impl<'de, K: IdKind> Deserialize<'de> for Id<K> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::new(s).map_err(|e| serde::de::Error::custom(e.reason))
+    }
 }
 
 /// Free text (names, descriptions): not blank, at most `max` bytes.
@@ -106,11 +305,31 @@ mod openapi {
         )+};
     }
 
+    // Every kind of id has one rule, so one schema: `Id`.
+    impl<K> utoipa::PartialSchema for Id<K> {
+        fn schema() -> RefOr<Schema> {
+            text(
+                ID_PATTERN,
+                1,
+                MAX_ID_BYTES,
+                format!("An id of a project, phase, record or file: 1-{MAX_ID_BYTES} characters of A-Z a-z 0-9 . _ -"),
+                "demo",
+            )
+        }
+    }
+    impl<K> utoipa::ToSchema for Id<K> {
+        fn name() -> std::borrow::Cow<'static, str> {
+            "Id".into()
+        }
+    }
+    impl utoipa::PartialSchema for MspId {
+        fn schema() -> RefOr<Schema> {
+            text(MSP_ID_PATTERN, 1, MAX_MSP_ID_BYTES, format!("An MSP id: 1-{MAX_MSP_ID_BYTES} characters of A-Z a-z 0-9 . -"), "Org1MSP")
+        }
+    }
+    impl utoipa::ToSchema for MspId {}
+
     schema! {
-        /// [`validate_id`].
-        Id => text(ID_PATTERN, 1, MAX_ID_BYTES, format!("An id of a project, phase, record or file: 1-{MAX_ID_BYTES} characters of A-Z a-z 0-9 . _ -"), "demo");
-        /// [`validate_msp_id`].
-        MspId => text(MSP_ID_PATTERN, 1, MAX_MSP_ID_BYTES, format!("An MSP id: 1-{MAX_MSP_ID_BYTES} characters of A-Z a-z 0-9 . -"), "Org1MSP");
         /// [`check_text`] for names.
         Name => text(NOT_BLANK_PATTERN, 1, MAX_NAME_BYTES, format!("1-{MAX_NAME_BYTES} bytes of UTF-8, not only whitespace"), "Bridge");
         /// [`check_file_name`].
@@ -134,7 +353,7 @@ mod openapi {
 }
 
 #[cfg(feature = "openapi")]
-pub use openapi::{Description, FileName, Id, MspId, Name};
+pub use openapi::{Description, FileName, Name};
 
 #[cfg(test)]
 mod tests {
@@ -148,6 +367,19 @@ mod tests {
         for bad in ["", "a b", "a/b", "a\u{0}b", &"x".repeat(65), "é"] {
             assert!(validate_id("x", bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn ids_are_checked_where_they_enter() {
+        assert_eq!(ProjectId::new("p1").unwrap(), "p1");
+        let e = PhaseId::new("a b").unwrap_err();
+        assert!(e.reason.starts_with("phase id \"a b\""), "{e}");
+        let e = serde_json::from_str::<RecordId>("\"a/b\"").unwrap_err();
+        assert!(e.to_string().contains("record id \"a/b\" must be"), "{e}");
+        let f: FileId = serde_json::from_str("\"f.1\"").unwrap();
+        assert_eq!(serde_json::to_string(&f).unwrap(), "\"f.1\"");
+        assert!(serde_json::from_str::<MspId>("\"Org 1\"").unwrap_err().to_string().contains("is not an MSP id"));
+        assert_eq!("Org1MSP".parse::<MspId>().unwrap().as_str(), "Org1MSP");
     }
 
     #[test]

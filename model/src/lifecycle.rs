@@ -108,12 +108,12 @@ mod tests {
 
     fn phase(status: PhaseStatus) -> Phase {
         Phase {
-            project: "p".into(),
-            id: "P".into(),
+            project: "p".parse().unwrap(),
+            id: "P".parse().unwrap(),
             name: "n".into(),
             position: 0,
             status,
-            participants: vec![Participant { msp_id: "Org1MSP".into(), identity: None, role: None }],
+            participants: vec![Participant { msp_id: "Org1MSP".parse().unwrap(), identity: None, role: None }],
             collection: "col_Org1MSP".into(),
             key_version: 1,
             migration: None,
@@ -188,7 +188,7 @@ mod tests {
             attrs: Default::default(),
         };
         let project = Project {
-            id: "p".into(),
+            id: "p".parse().unwrap(),
             name: "n".into(),
             description: String::new(),
             owner: Principal { msp_id: "Org1MSP".into(), id: "owner".into() },

@@ -3,7 +3,7 @@
 //! A peer of an org joining the phase holds nothing of it yet, and every endorser of a write must
 //! compute the same result; so a participant of both sets reads a batch from the old collection
 //! ([`Call::ReadMigrationBatch`](crate::Call), an evaluation: nothing of it reaches a block) and
-//! hands it back in the transient map ([`TRANSIENT_BATCH`]) to `MigratePhase`, which checks
+//! hands it back in the transient map ([`crate::transient`]) to `MigratePhase`, which checks
 //! every value against the old collection's on-chain hash, writes it to the new collection and
 //! purges it from the old one. Each batch leaves less behind, so an interrupted migration resumes
 //! by reading the next batch: there is no cursor to keep (it would name private ids).
@@ -11,9 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Refusal, Result};
+use crate::ids::{PhaseId, ProjectId};
 
-/// Where `MigratePhase` takes its batch from.
-pub const TRANSIENT_BATCH: &str = "batch";
 /// Values per batch: bounded so a transaction stays small and quick to endorse.
 pub const MAX_BATCH_ITEMS: usize = 500;
 /// Bytes of values per batch (a batch may exceed it by its last value, a record of at most 1 MiB):
@@ -51,10 +50,8 @@ impl Batch {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub project: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub phase: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
     pub tx_id: String,
     /// Values moved by this step.
     pub moved: u64,
@@ -68,8 +65,8 @@ pub struct Progress {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Holdings {
-    pub project: String,
-    pub phase: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
     pub collection: String,
     pub values: u64,
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Refusal, Result};
 use crate::identity::Role;
-use crate::ids::{check_text, validate_id, validate_msp_id, MAX_NAME_BYTES};
+use crate::ids::{check_text, MspId, PhaseId, ProjectId, MAX_NAME_BYTES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -21,8 +21,7 @@ pub enum PhaseStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::MspId))]
-    pub msp_id: String,
+    pub msp_id: MspId,
     /// An identity id (as `WhoAmI` shows it); only that identity of the org takes part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
@@ -40,7 +39,7 @@ fn present_role<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<O
 
 pub const MAX_PARTICIPANTS: usize = 100;
 
-/// A phase's participant list: at least one, at most [`MAX_PARTICIPANTS`], valid MSP ids.
+/// A phase's participant list: at least one, at most [`MAX_PARTICIPANTS`], none repeated.
 pub fn check_participants(ps: &[Participant]) -> Result<()> {
     if ps.is_empty() {
         return Err(Refusal::bad("a phase needs at least one participant"));
@@ -49,7 +48,6 @@ pub fn check_participants(ps: &[Participant]) -> Result<()> {
         return Err(Refusal::bad(format!("at most {MAX_PARTICIPANTS} participants")));
     }
     for (i, p) in ps.iter().enumerate() {
-        validate_msp_id(&format!("participants[{i}].msp_id"), &p.msp_id)?;
         if p.identity.as_deref().is_some_and(|id| id.trim().is_empty()) {
             return Err(Refusal::bad(format!("participants[{i}].identity is empty; leave it out for the whole org")));
         }
@@ -71,10 +69,8 @@ pub fn org_set(ps: &[Participant]) -> Vec<&str> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Phase {
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub project: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub id: String,
+    pub project: ProjectId,
+    pub id: PhaseId,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     pub position: u32,
@@ -130,10 +126,9 @@ pub fn removes(old: &[Participant], new: &[Participant]) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct NewPhase {
     /// Optional in a REST body: the path names the project, and a body that names another is refused (400).
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id, required = false))]
-    pub project: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub project: ProjectId,
+    pub id: PhaseId,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
@@ -145,8 +140,6 @@ pub struct NewPhase {
 
 impl NewPhase {
     pub fn validate(&self) -> Result<()> {
-        validate_id("project", &self.project)?;
-        validate_id("phase", &self.id)?;
         check_text("name", &self.name, MAX_NAME_BYTES)?;
         check_participants(&self.participants)
     }
@@ -158,11 +151,11 @@ impl NewPhase {
 #[serde(deny_unknown_fields)]
 pub struct PhaseUpdate {
     /// Optional in a REST body: the path names the project, and a body that names another is refused (400).
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id, required = false))]
-    pub project: String,
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub project: ProjectId,
     /// Optional in a REST body: the path names the phase, and a body that names another is refused (400).
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id, required = false))]
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(required = false))]
+    pub id: PhaseId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ids::Name>))]
     pub name: Option<String>,
@@ -178,8 +171,6 @@ pub struct PhaseUpdate {
 
 impl PhaseUpdate {
     pub fn validate(&self) -> Result<()> {
-        validate_id("project", &self.project)?;
-        validate_id("phase", &self.id)?;
         if let Some(name) = &self.name {
             check_text("name", name, MAX_NAME_BYTES)?;
         }
@@ -193,8 +184,8 @@ impl PhaseUpdate {
 /// A phase's 32-byte data key as `GetPhaseKey` answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseKey {
-    pub project: String,
-    pub phase: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
     /// Which version of the phase's key this is (see [`Phase::key_version`]).
     pub version: u32,
     /// Base64 of the 32-byte key.
@@ -208,21 +199,20 @@ mod tests {
     use super::*;
 
     fn p(msp: &str) -> Participant {
-        Participant { msp_id: msp.into(), identity: None, role: None }
+        Participant { msp_id: MspId::new(msp).unwrap(), identity: None, role: None }
     }
 
     #[test]
     fn participants() {
         assert!(check_participants(&[p("Org1MSP")]).is_ok());
         assert!(check_participants(&[]).is_err());
-        assert!(check_participants(&[p("Org 1")]).is_err());
         assert!(check_participants(&vec![p("Org1MSP"); 101]).is_err());
         let e = check_participants(&[p("Org1MSP"), p("Org2MSP"), p("Org1MSP")]).unwrap_err();
         assert!(e.reason.contains("participants[2] repeats participants[0]"), "{e}");
-        let empty = Participant { msp_id: "Org1MSP".into(), identity: Some(" ".into()), role: None };
+        let empty = Participant { msp_id: MspId::new("Org1MSP").unwrap(), identity: Some(" ".into()), role: None };
         assert!(check_participants(&[empty]).unwrap_err().reason.contains("participants[0].identity"));
-        let e = check_participants(&[p("Org1MSP"), p("Org 2")]).unwrap_err();
-        assert!(e.reason.contains("participants[1].msp_id"), "{e}");
+        let bad: std::result::Result<Participant, _> = serde_json::from_str(r#"{"msp_id":"Org 2"}"#);
+        assert!(bad.unwrap_err().to_string().contains("\"Org 2\" is not an MSP id"));
         // A role is given or left out: null is refused, naming what to do.
         let null: std::result::Result<Participant, _> = serde_json::from_str(r#"{"msp_id":"Org1MSP","role":null}"#);
         assert!(null.unwrap_err().to_string().contains("not null"));
@@ -235,8 +225,8 @@ mod tests {
 
     #[test]
     fn removals() {
-        let alice = Participant { msp_id: "Org1MSP".into(), identity: Some("alice".into()), role: None };
-        let admin = Participant { msp_id: "Org1MSP".into(), identity: None, role: Some(Role::Admin) };
+        let alice = Participant { msp_id: MspId::new("Org1MSP").unwrap(), identity: Some("alice".into()), role: None };
+        let admin = Participant { msp_id: MspId::new("Org1MSP").unwrap(), identity: None, role: Some(Role::Admin) };
         assert!(!removes(&[p("Org1MSP")], &[p("Org1MSP"), p("Org2MSP")]), "adding an org");
         assert!(removes(&[p("Org1MSP"), p("Org2MSP")], &[p("Org1MSP")]), "removing an org");
         assert!(removes(&[p("Org1MSP"), alice.clone()], &[p("Org1MSP")]), "removing an identity");

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Refusal, Result};
 use crate::identity::Principal;
-use crate::ids::{check_text, validate_id, MAX_DESCRIPTION_BYTES, MAX_NAME_BYTES};
+use crate::ids::{check_text, ProjectId, MAX_DESCRIPTION_BYTES, MAX_NAME_BYTES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -18,8 +18,7 @@ pub enum ProjectStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Project {
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub id: String,
+    pub id: ProjectId,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     #[serde(default)]
@@ -37,8 +36,7 @@ pub struct Project {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub id: String,
+    pub id: ProjectId,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     #[serde(default)]
@@ -48,7 +46,6 @@ pub struct NewProject {
 
 impl NewProject {
     pub fn validate(&self) -> Result<()> {
-        validate_id("project", &self.id)?;
         check_text("name", &self.name, MAX_NAME_BYTES)?;
         if self.description.len() > MAX_DESCRIPTION_BYTES {
             return Err(Refusal::bad(format!("description must be at most {MAX_DESCRIPTION_BYTES} bytes")));

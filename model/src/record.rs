@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Principal;
+use crate::ids::{PhaseId, ProjectId, RecordId};
 
 /// Records are private JSON documents of at most this many bytes.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
@@ -11,12 +12,9 @@ pub const MAX_RECORD_BYTES: usize = 1 << 20;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Record {
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub project: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub phase: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Id))]
-    pub id: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
+    pub id: RecordId,
     #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub version: u64,
     pub author: Principal,
@@ -28,8 +26,3 @@ pub struct Record {
     #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub document: serde_json::Value,
 }
-
-/// Where `PutRecord` takes the document from: the transient map, never the (public) arguments.
-pub const TRANSIENT_RECORD: &str = "record";
-/// Where `PutRecord` takes the record's id from: a record id is private too.
-pub const TRANSIENT_RECORD_ID: &str = "record_id";

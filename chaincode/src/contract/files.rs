@@ -1,9 +1,9 @@
 //! File anchors: the private proof (name, size, hash, object key) of an off-chain object.
 
-use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
+use svcflow_model::call::{FileRef, PhasePage, PhaseRef};
 use svcflow_model::change::Written;
-use svcflow_model::file::{FileAnchor, NewAnchor, Reseal, TRANSIENT_FILE};
-use svcflow_model::ids;
+use svcflow_model::file::{FileAnchor, NewAnchor, Reseal};
+use svcflow_model::ids::FileId;
 use svcflow_model::page::Page;
 
 use super::phases::{as_participant, read_private};
@@ -15,11 +15,8 @@ use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
 
-pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
-    let raw = stub
-        .transient(TRANSIENT_FILE)
-        .ok_or_else(|| ContractError::bad("the file anchor must come in the transient map under \"file\" (arguments are public)"))?;
-    let a: NewAnchor = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient file is not the expected JSON: {e}")))?;
+/// The anchor, with the file's id, comes privately (a submitted transaction's arguments are public).
+pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef, a: NewAnchor) -> Result<Written> {
     a.validate()?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     if a.key_version != phase.key_version {
@@ -52,8 +49,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None, updated: None })
 }
 
-pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<FileAnchor> {
-    ids::validate_id("file", &req.id)?;
+pub async fn get<S: Stub>(stub: &S, req: FileRef) -> Result<FileAnchor> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
     match read_private(stub, &phase, &keys::file(&phase.project, &phase.id, &req.id)).await? {
         Some(b) => decode("file anchor", &b),
@@ -65,18 +61,13 @@ pub async fn list<S: Stub>(stub: &S, req: PhasePage) -> Result<Page<FileAnchor>>
     let size = req.req().size()?;
     let after = bookmark_id(&req.bookmark)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    let after = after.map(|id| keys::file(&phase.project, &phase.id, id));
-    private_page(stub, &phase, (keys::FILE, &[&phase.project, &phase.id]), after, size, |a: &FileAnchor| a.id.clone()).await
+    let after = after.map(|id: FileId| keys::file(&phase.project, &phase.id, &id));
+    private_page(stub, &phase, (keys::FILE, &[&phase.project, &phase.id]), after, size, |a: &FileAnchor| a.id.to_string()).await
 }
 
 /// Points an anchor at its object sealed anew under the current key version; the plaintext's
 /// size and hash must be the anchored ones.
-pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
-    let raw = stub
-        .transient(TRANSIENT_FILE)
-        .ok_or_else(|| ContractError::bad("the new object must come in the transient map under \"file\" (arguments are public)"))?;
-    let r: Reseal = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient file is not the expected JSON: {e}")))?;
-    ids::validate_id("file", &r.id)?;
+pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef, r: Reseal) -> Result<Written> {
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     if r.key_version != phase.key_version {
         return Err(ContractError::conflict(format!("phase {} is at key version {}, not {}", phase.id, phase.key_version, r.key_version)));

@@ -4,9 +4,9 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use svcflow_model::call::{CollectionRef, PhaseRef};
-use svcflow_model::migration::{Batch, Holdings, Item, Progress, MAX_BATCH_BYTES, MAX_BATCH_ITEMS, TRANSIENT_BATCH};
+use svcflow_model::lifecycle;
+use svcflow_model::migration::{Batch, Holdings, Item, Progress, MAX_BATCH_BYTES, MAX_BATCH_ITEMS};
 use svcflow_model::phase::{Migration, Phase};
-use svcflow_model::{ids, lifecycle};
 
 use super::phases::{self, not_held_here};
 use svcflow_model::event::Event;
@@ -47,11 +47,7 @@ pub async fn read_batch<S: Stub>(stub: &S, req: PhaseRef) -> Result<Batch> {
 /// Moves one batch: each value must be what the old collection holds (its on-chain hash, which
 /// every endorser can read, member of the old org set or not); it is written to the new
 /// collection and purged from the old. The batch marked last ends the migration.
-pub async fn step<S: Stub>(stub: &S, req: PhaseRef) -> Result<Progress> {
-    let raw = stub
-        .transient(TRANSIENT_BATCH)
-        .ok_or_else(|| ContractError::bad("the batch must come in the transient map under \"batch\" (arguments are public)"))?;
-    let batch: Batch = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient batch is not the expected JSON: {e}")))?;
+pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Progress> {
     batch.check_size()?;
     if batch.items.is_empty() && !batch.last {
         return Err(ContractError::bad("an empty batch must be the last"));
@@ -93,8 +89,6 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef) -> Result<Progress> {
 /// How many of the phase's values `collection` holds on this peer. The peer itself refuses
 /// callers outside the collection; counts name nothing private.
 pub async fn holdings<S: Stub>(stub: &S, req: CollectionRef) -> Result<Holdings> {
-    ids::validate_id("project", &req.project)?;
-    ids::validate_id("phase", &req.phase)?;
     projects::get(stub, &req.project).await?;
     if !req.collection.starts_with("col_") {
         return Err(ContractError::bad(format!("collection {:?} is not one of svcflow's (col_...)", req.collection)));

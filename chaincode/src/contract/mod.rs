@@ -17,6 +17,7 @@ use serde::Serialize;
 use svcflow_model::call::Call;
 use svcflow_model::event::{Event, EventIds};
 use svcflow_model::identity::Principal;
+use svcflow_model::ids::{PhaseId, ProjectId};
 
 use crate::error::{ContractError, Result};
 use crate::stub::Stub;
@@ -31,7 +32,7 @@ pub async fn invoke<S: Stub>(stub: &S, args: &[Vec<u8>]) -> Result<Vec<u8>> {
         return Err(ContractError::bad(format!("{func} takes one JSON argument, got {}", args.len() - 1)));
     }
     let arg = args.get(1).map(Vec::as_slice).unwrap_or(b"{}");
-    dispatch(stub, Call::parse(&func, arg)?).await
+    dispatch(stub, Call::parse(&func, arg, |key| stub.transient(key))?).await
 }
 
 /// Runs one typed call.
@@ -46,18 +47,18 @@ pub async fn dispatch<S: Stub>(stub: &S, call: Call) -> Result<Vec<u8>> {
         Call::ActivatePhase(a) => to_json(&phases::set_status(stub, a, Active).await?),
         Call::ClosePhase(a) => to_json(&phases::set_status(stub, a, Closed).await?),
         Call::ListPhases(a) => to_json(&phases::list(stub, &a.project).await?),
-        Call::SetPhaseKey(a) => to_json(&phases::set_key(stub, a).await?),
+        Call::SetPhaseKey(a, key) => to_json(&phases::set_key(stub, a, key).await?),
         Call::GetPhaseKey(a) => to_json(&phases::get_key(stub, a).await?),
-        Call::PutRecord(a) => to_json(&records::put(stub, a).await?),
+        Call::PutRecord(a, record) => to_json(&records::put(stub, a, record).await?),
         Call::GetRecord(a) => to_json(&records::get(stub, a).await?),
         Call::ListRecords(a) => to_json(&records::list(stub, a).await?),
         Call::RecordHistory(a) => to_json(&records::history(stub, a).await?),
-        Call::AnchorFile(a) => to_json(&files::anchor(stub, a).await?),
+        Call::AnchorFile(a, anchor) => to_json(&files::anchor(stub, a, anchor).await?),
         Call::GetFile(a) => to_json(&files::get(stub, a).await?),
         Call::ListFiles(a) => to_json(&files::list(stub, a).await?),
-        Call::ResealFile(a) => to_json(&files::reseal(stub, a).await?),
+        Call::ResealFile(a, reseal) => to_json(&files::reseal(stub, a, reseal).await?),
         Call::ReadMigrationBatch(a) => to_json(&migration::read_batch(stub, a).await?),
-        Call::MigratePhase(a) => to_json(&migration::step(stub, a).await?),
+        Call::MigratePhase(a, batch) => to_json(&migration::step(stub, a, batch).await?),
         Call::PhaseHoldings(a) => to_json(&migration::holdings(stub, a).await?),
         Call::GetChange(a) => to_json(&records::change(stub, a).await?),
         Call::WhoAmI(_) => to_json(stub.creator()),
@@ -77,8 +78,8 @@ fn me<S: Stub>(stub: &S) -> Principal {
 }
 
 /// An event names public ids only: it is written into the block every org keeps.
-fn emit<S: Stub>(stub: &S, event: Event, project: &str, phase: Option<&str>) {
-    let ids = EventIds { project: project.to_owned(), phase: phase.map(str::to_owned), tx_id: stub.tx_id().to_owned() };
+fn emit<S: Stub>(stub: &S, event: Event, project: &ProjectId, phase: Option<&PhaseId>) {
+    let ids = EventIds { project: project.clone(), phase: phase.cloned(), tx_id: stub.tx_id().to_owned() };
     stub.set_event(event.name(), serde_json::to_vec(&ids).unwrap_or_default());
 }
 

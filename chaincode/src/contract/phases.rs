@@ -4,8 +4,10 @@
 use base64::Engine;
 use serde_json::json;
 use svcflow_model::call::{KeyRef, PhaseRef};
-use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, PHASE_KEY_BYTES};
-use svcflow_model::{acl, ids, lifecycle};
+use svcflow_model::ids::{PhaseId, ProjectId};
+use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate};
+use svcflow_model::transient::NewPhaseKey;
+use svcflow_model::{acl, lifecycle};
 
 use svcflow_model::event::Event;
 
@@ -42,9 +44,7 @@ async fn require_collection<S: Stub>(stub: &S, ps: &[Participant]) -> Result<Str
     Ok(name)
 }
 
-pub async fn get<S: Stub>(stub: &S, project: &str, phase: &str) -> Result<Phase> {
-    ids::validate_id("project", project)?;
-    ids::validate_id("phase", phase)?;
+pub async fn get<S: Stub>(stub: &S, project: &ProjectId, phase: &PhaseId) -> Result<Phase> {
     match stub.get_state(&keys::phase(project, phase)).await? {
         Some(b) => decode("phase", &b),
         None => {
@@ -54,7 +54,7 @@ pub async fn get<S: Stub>(stub: &S, project: &str, phase: &str) -> Result<Phase>
     }
 }
 
-pub async fn list<S: Stub>(stub: &S, project: &str) -> Result<Vec<Phase>> {
+pub async fn list<S: Stub>(stub: &S, project: &ProjectId) -> Result<Vec<Phase>> {
     projects::get(stub, project).await?;
     // Unpaginated: AddPhase reads this list and then writes, which Fabric forbids after a
     // paginated query.
@@ -65,14 +65,6 @@ pub async fn list<S: Stub>(stub: &S, project: &str) -> Result<Vec<Phase>> {
     }
     out.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
-}
-
-fn key_from_transient<S: Stub>(stub: &S) -> Result<Option<Vec<u8>>> {
-    match stub.transient("phase_key") {
-        None => Ok(None),
-        Some(k) if k.len() == PHASE_KEY_BYTES => Ok(Some(k.to_vec())),
-        Some(k) => Err(ContractError::bad(format!("transient phase_key must be {PHASE_KEY_BYTES} bytes, got {}", k.len()))),
-    }
 }
 
 pub(super) async fn put<S: Stub>(stub: &S, phase: &Phase) -> Result<()> {
@@ -102,13 +94,6 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         key_version: 1,
         migration: None,
     };
-    // AddPhase writes public state, so orgs outside the phase may endorse it: the key must never
-    // ride along. A participant sets it with SetPhaseKey, endorsed by the phase's orgs only.
-    if stub.transient("phase_key").is_some() {
-        return Err(ContractError::bad(
-            "AddPhase takes no phase_key (its endorsers may be outside the phase); a participant sets it with SetPhaseKey",
-        ));
-    }
     put(stub, &phase).await?;
     emit(stub, Event::PhaseAdded, &phase.project, Some(&phase.id));
     Ok(phase)
@@ -183,7 +168,7 @@ pub(super) fn not_held_here<S: Stub>(stub: &S, phase: &Phase, e: ContractError) 
 }
 
 /// A participant's view of a phase it may read, or write (`writing`: not while closed).
-pub(super) async fn as_participant<S: Stub>(stub: &S, project: &str, phase: &str, writing: bool) -> Result<Phase> {
+pub(super) async fn as_participant<S: Stub>(stub: &S, project: &ProjectId, phase: &PhaseId, writing: bool) -> Result<Phase> {
     let phase = get(stub, project, phase).await?;
     acl::must_participate(stub.creator(), &phase)?;
     if writing {
@@ -193,14 +178,15 @@ pub(super) async fn as_participant<S: Stub>(stub: &S, project: &str, phase: &str
 }
 
 /// Sets the key of the phase's current key version, which must not have one yet.
-pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef) -> Result<serde_json::Value> {
+/// The key comes privately, and only with this call (`AddPhase` refuses one: its endorsers may be
+/// outside the phase).
+pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef, k: NewPhaseKey) -> Result<serde_json::Value> {
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
-    let k = key_from_transient(stub)?.ok_or_else(|| ContractError::bad(format!("transient phase_key ({PHASE_KEY_BYTES} bytes) is required")))?;
     let key = keys::phase_key(&phase.project, &phase.id, phase.key_version);
     if read_private(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("phase {} already has a key of version {}", phase.id, phase.key_version)));
     }
-    stub.put_private(&phase.collection, &key, k).await?;
+    stub.put_private(&phase.collection, &key, k.bytes().to_vec()).await?;
     emit(stub, Event::PhaseKeySet, &phase.project, Some(&phase.id));
     Ok(json!({"project": phase.project, "phase": phase.id, "version": phase.key_version}))
 }

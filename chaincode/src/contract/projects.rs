@@ -1,9 +1,10 @@
 //! Projects: public records every channel member reads.
 
+use svcflow_model::ids::ProjectId;
 use svcflow_model::lifecycle;
 use svcflow_model::page::{Page, PageReq};
 use svcflow_model::project::{NewProject, Project, ProjectStatus};
-use svcflow_model::{ids, Refusal};
+use svcflow_model::Refusal;
 
 use svcflow_model::event::Event;
 
@@ -32,8 +33,7 @@ pub async fn create<S: Stub>(stub: &S, req: NewProject) -> Result<Project> {
     Ok(p)
 }
 
-pub async fn get<S: Stub>(stub: &S, id: &str) -> Result<Project> {
-    ids::validate_id("project", id)?;
+pub async fn get<S: Stub>(stub: &S, id: &ProjectId) -> Result<Project> {
     match stub.get_state(&keys::project(id)).await? {
         Some(b) => decode("project", &b),
         None => Err(ContractError::not_found(format!("project {id} does not exist"))),

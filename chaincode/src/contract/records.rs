@@ -1,12 +1,13 @@
 //! Records: private JSON documents of a phase with every version, in its collection.
 
 use serde::de::DeserializeOwned;
-use svcflow_model::call::{ItemPage, ItemRef, PhasePage, PhaseRef, TxRef};
+use svcflow_model::call::{ItemPage, PhasePage, PhaseRef, RecordRef, TxRef};
 use svcflow_model::change::{Change, Written};
-use svcflow_model::ids;
+use svcflow_model::ids::{FileId, Id, IdKind, RecordId};
 use svcflow_model::page::{Page, MAX_PAGE_BYTES};
 use svcflow_model::phase::Phase;
-use svcflow_model::record::{Record, MAX_RECORD_BYTES, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
+use svcflow_model::record::{Record, MAX_RECORD_BYTES};
+use svcflow_model::transient::NewRecord;
 
 use super::phases::{as_participant, not_held_here, read_private};
 use svcflow_model::event::Event;
@@ -18,36 +19,24 @@ use crate::stub::Stub;
 
 /// Keeps, in the phase's collection, which item this transaction wrote: its events say only
 /// which phase changed.
-pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, record: Option<&str>, file: Option<&str>) -> Result<()> {
+pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, record: Option<&RecordId>, file: Option<&FileId>) -> Result<()> {
     let change = Change {
         project: phase.project.clone(),
         phase: phase.id.clone(),
         tx_id: stub.tx_id().to_owned(),
-        record: record.map(str::to_owned),
-        file: file.map(str::to_owned),
+        record: record.cloned(),
+        file: file.cloned(),
     };
     stub.put_private(&phase.collection, &keys::change(&phase.project, &phase.id, stub.tx_id()), to_json(&change)?).await
 }
 
-/// The record id from the transient map (a submitted transaction's arguments are public).
-fn transient_id<S: Stub>(stub: &S) -> Result<String> {
-    let raw = stub
-        .transient(TRANSIENT_RECORD_ID)
-        .ok_or_else(|| ContractError::bad("the record id must come in the transient map under \"record_id\" (arguments are public)"))?;
-    let id = String::from_utf8(raw.to_vec()).map_err(|_| ContractError::bad("transient record_id is not UTF-8"))?;
-    ids::validate_id("record", &id)?;
-    Ok(id)
-}
-
-pub async fn put<S: Stub>(stub: &S, req: PhaseRef) -> Result<Written> {
-    let id = transient_id(stub)?;
-    let raw = stub
-        .transient(TRANSIENT_RECORD)
-        .ok_or_else(|| ContractError::bad("the record document must come in the transient map under \"record\" (arguments are public)"))?;
-    if raw.len() > MAX_RECORD_BYTES {
-        return Err(ContractError::bad(format!("record is {} bytes; at most {MAX_RECORD_BYTES}", raw.len())));
+/// The record's id and document come privately (a submitted transaction's arguments are public).
+pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: NewRecord) -> Result<Written> {
+    if document.len() > MAX_RECORD_BYTES {
+        return Err(ContractError::bad(format!("record is {} bytes; at most {MAX_RECORD_BYTES}", document.len())));
     }
-    let document: serde_json::Value = serde_json::from_slice(raw).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
+    let document: serde_json::Value =
+        serde_json::from_slice(&document).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let key = keys::record(&phase.project, &phase.id, &id);
     let previous = read_private(stub, &phase, &key).await?;
@@ -86,8 +75,7 @@ pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
     }
 }
 
-pub async fn get<S: Stub>(stub: &S, req: ItemRef) -> Result<Record> {
-    ids::validate_id("record", &req.id)?;
+pub async fn get<S: Stub>(stub: &S, req: RecordRef) -> Result<Record> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
     match read_private(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
         Some(b) => decode("record", &b),
@@ -153,21 +141,19 @@ pub async fn list<S: Stub>(stub: &S, req: PhasePage) -> Result<Page<Record>> {
     let size = req.req().size()?;
     let after = bookmark_id(&req.bookmark)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    let after = after.map(|id| keys::record(&phase.project, &phase.id, id));
-    private_page(stub, &phase, (keys::RECORD, &[&phase.project, &phase.id]), after, size, |r: &Record| r.id.clone()).await
+    let after = after.map(|id: RecordId| keys::record(&phase.project, &phase.id, &id));
+    private_page(stub, &phase, (keys::RECORD, &[&phase.project, &phase.id]), after, size, |r: &Record| r.id.to_string()).await
 }
 
 /// A list's bookmark: none, or the last id of the previous page.
-pub(super) fn bookmark_id(bookmark: &str) -> Result<Option<&str>> {
+pub(super) fn bookmark_id<K: IdKind>(bookmark: &str) -> Result<Option<Id<K>>> {
     if bookmark.is_empty() {
         return Ok(None);
     }
-    ids::validate_id("bookmark", bookmark)?;
-    Ok(Some(bookmark))
+    Ok(Some(Id::new(bookmark)?))
 }
 
 pub async fn history<S: Stub>(stub: &S, req: ItemPage) -> Result<Page<Record>> {
-    ids::validate_id("record", &req.id)?;
     let size = req.req().size()?;
     let after = match req.bookmark.as_str() {
         "" => None,
