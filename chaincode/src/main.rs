@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use svcflow_chaincode::{collection, error, shim};
+use svcflow_chaincode::{collection, contract, error, shim};
 
 const USAGE: &str = "usage:
   svcflow-chaincode serve
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let result = rt.block_on(shim::serve(cfg, terminated()));
+            let result = rt.block_on(shim::serve(cfg, contract::Svcflow, terminated()));
             // Streams are closed; don't wait on anything else that lingers.
             rt.shutdown_timeout(Duration::from_secs(2));
             match result {

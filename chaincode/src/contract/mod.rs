@@ -20,6 +20,7 @@ use svcflow_model::identity::Principal;
 use svcflow_model::ids::{PhaseId, ProjectId};
 
 use crate::error::{ContractError, Result};
+use crate::shim::{Contract, TxStub};
 use crate::stub::Stub;
 
 pub use svcflow_model::page::MAX_PAGE_SIZE;
@@ -33,6 +34,15 @@ pub async fn invoke<S: Stub>(stub: &S, args: &[Vec<u8>]) -> Result<Vec<u8>> {
     }
     let arg = args.get(1).map(Vec::as_slice).unwrap_or(b"{}");
     dispatch(stub, Call::parse(&func, arg, |key| stub.transient(key))?).await
+}
+
+/// The contract as the shim runs it.
+pub struct Svcflow;
+
+impl Contract for Svcflow {
+    async fn run(&self, stub: &TxStub, function: &str, arg: &[u8]) -> Result<Vec<u8>> {
+        dispatch(stub, Call::parse(function, arg)?).await
+    }
 }
 
 /// Runs one typed call.
