@@ -41,7 +41,7 @@ pub struct Svcflow;
 
 impl Contract for Svcflow {
     async fn run(&self, stub: &TxStub, function: &str, arg: &[u8]) -> Result<Vec<u8>> {
-        dispatch(stub, Call::parse(function, arg)?).await
+        dispatch(stub, Call::parse(function, arg, |key| stub.transient(key))?).await
     }
 }
 
