@@ -22,13 +22,23 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.to_owned(), reason: reason.into() }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+/// The gateway's settings, checked whole: a `Config` exists only if every key was valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub server: Server,
     pub fabric: Fabric,
-    #[serde(default)]
     pub storage: Storage,
+}
+
+/// The file as written, before the environment and validation: the store's keys are flat in
+/// TOML (and in `SVCFLOW_GW_*`), and only become a [`StoreConfig`] once all are known.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: Server,
+    fabric: Fabric,
+    #[serde(default)]
+    storage: RawStorage,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -83,34 +93,61 @@ pub struct Peer {
     pub server_name: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq, Default)]
-#[serde(deny_unknown_fields)]
+/// The `[storage]` table, validated: which store holds the sealed objects, and how uploads
+/// are checked before they are anchored.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Storage {
-    #[serde(default)]
-    pub backend: Backend,
-    /// Root directory of the fs backend.
-    #[serde(default)]
-    pub path: Option<PathBuf>,
-    #[serde(default)]
-    pub s3_endpoint: Option<String>,
-    #[serde(default)]
-    pub s3_bucket: Option<String>,
-    #[serde(default)]
-    pub s3_region: Option<String>,
-    #[serde(default)]
-    pub s3_access_key: Option<String>,
-    #[serde(default)]
-    pub s3_secret_key: Option<String>,
-    /// A file holding the secret key instead (readable by its owner only); read at start.
-    #[serde(default)]
-    pub s3_secret_file: Option<PathBuf>,
-    /// S3 parts (8 MiB each) one upload keeps in flight: memory per upload against throughput.
-    #[serde(default = "default_parts_in_flight")]
-    pub s3_parts_in_flight: usize,
+    pub backend: StoreConfig,
     /// Before an upload is anchored: `size` checks the stored object's size; `full` re-reads it
     /// and checks every chunk and the hash (a second pass over the object).
-    #[serde(default)]
     pub verify_uploads: VerifyUploads,
+}
+
+/// The object store and everything it needs; a backend's keys are required only with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// `backend = "fs"`: objects under a local directory (`storage.path`).
+    Fs { path: PathBuf },
+    /// `backend = "s3"`: an S3 bucket, path-style (Ceph RGW).
+    S3 {
+        endpoint: String,
+        bucket: String,
+        /// `storage.s3_region`, `default` when not given (RGW ignores it).
+        region: String,
+        access_key: String,
+        /// From `storage.s3_secret_key` or read out of `storage.s3_secret_file`.
+        secret_key: String,
+        /// S3 parts (8 MiB each) one upload keeps in flight: memory per upload against
+        /// throughput.
+        parts_in_flight: usize,
+    },
+}
+
+/// `[storage]` as written: every backend's keys side by side, any of them missing.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    #[serde(default)]
+    backend: Backend,
+    #[serde(default)]
+    path: Option<PathBuf>,
+    #[serde(default)]
+    s3_endpoint: Option<String>,
+    #[serde(default)]
+    s3_bucket: Option<String>,
+    #[serde(default)]
+    s3_region: Option<String>,
+    #[serde(default)]
+    s3_access_key: Option<String>,
+    #[serde(default)]
+    s3_secret_key: Option<String>,
+    /// A file holding the secret key instead (readable by its owner only); read at start.
+    #[serde(default)]
+    s3_secret_file: Option<PathBuf>,
+    #[serde(default = "default_parts_in_flight")]
+    s3_parts_in_flight: usize,
+    #[serde(default)]
+    verify_uploads: VerifyUploads,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
@@ -123,7 +160,7 @@ pub enum VerifyUploads {
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+enum Backend {
     #[default]
     Fs,
     S3,
@@ -164,14 +201,20 @@ impl Config {
         Self::from_toml(&text, &path.display().to_string(), vars)
     }
 
+    /// [`Config::load`] on TOML text; `origin` names it in a parse error.
     pub fn from_toml(text: &str, origin: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), reason: e.to_string() })?;
-        cfg.apply_env(vars)?;
-        cfg.read_secrets()?;
-        cfg.validate()?;
-        Ok(cfg)
+        let mut raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_owned(), reason: e.to_string() })?;
+        raw.apply_env(vars)?;
+        raw.storage.read_secrets()?;
+        raw.validate()
     }
 
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.fabric.timeout_ms)
+    }
+}
+
+impl RawConfig {
     /// The gateway's own variables, `SVCFLOW_GW_` + the key's name: `LISTEN`, `UPLOAD_LIMIT_BYTES`,
     /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
     /// `TIMEOUT_MS`, `STORAGE_BACKEND`, `STORAGE_PATH`, `S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
@@ -226,39 +269,10 @@ impl Config {
         Ok(())
     }
 
-    /// `storage.s3_secret_file` → `storage.s3_secret_key`. A secret file others may read is
-    /// refused: it would leak the store's credentials to every local user.
-    fn read_secrets(&mut self) -> Result<(), ConfigError> {
-        let Some(path) = self.storage.s3_secret_file.clone() else {
-            return Ok(());
-        };
-        const KEY: &str = "storage.s3_secret_file";
-        if self.storage.s3_secret_key.is_some() {
-            return Err(invalid(KEY, "give s3_secret_key or s3_secret_file, not both"));
-        }
-        let meta = std::fs::metadata(&path).map_err(|e| invalid(KEY, format!("{}: {e}", path.display())))?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            if meta.permissions().mode() & 0o077 != 0 {
-                return Err(invalid(KEY, format!("{} is readable by others; chmod 600 it", path.display())));
-            }
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| invalid(KEY, format!("{}: {e}", path.display())))?;
-        let secret = text.trim();
-        if secret.is_empty() {
-            return Err(invalid(KEY, format!("{} is empty", path.display())));
-        }
-        self.storage.s3_secret_key = Some(secret.to_owned());
-        Ok(())
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(self) -> Result<Config, ConfigError> {
         self.server.listen.parse::<SocketAddr>().map_err(|e| invalid("server.listen", format!("{:?} is not ip:port: {e}", self.server.listen)))?;
         if self.server.client_ca.is_empty() {
             return Err(invalid("server.client_ca", "at least one CA is needed to authenticate callers"));
-        }
-        if !(1..=64).contains(&self.storage.s3_parts_in_flight) {
-            return Err(invalid("storage.s3_parts_in_flight", "must be 1 to 64"));
         }
         if self.server.workers == Some(0) {
             return Err(invalid("server.workers", "must be above 0"));
@@ -286,28 +300,65 @@ impl Config {
         if self.fabric.timeout_ms == 0 {
             return Err(invalid("fabric.timeout_ms", "must be above 0"));
         }
-        match self.storage.backend {
-            Backend::Fs if self.storage.path.is_none() => return Err(invalid("storage.path", "the fs backend needs a directory")),
-            Backend::S3 => {
-                for (key, v) in [
-                    ("storage.s3_endpoint", &self.storage.s3_endpoint),
-                    ("storage.s3_bucket", &self.storage.s3_bucket),
-                    ("storage.s3_access_key", &self.storage.s3_access_key),
-                    ("storage.s3_secret_key", &self.storage.s3_secret_key),
-                ] {
-                    if v.as_deref().is_none_or(str::is_empty) {
-                        let or_file = if key == "storage.s3_secret_key" { " (or storage.s3_secret_file)" } else { "" };
-                        return Err(invalid(key, format!("required by the s3 backend{or_file}")));
-                    }
-                }
-            }
-            Backend::Fs => {}
+        let storage = self.storage.validate()?;
+        Ok(Config { server: self.server, fabric: self.fabric, storage })
+    }
+}
+
+impl RawStorage {
+    /// `storage.s3_secret_file` → `storage.s3_secret_key`. A secret file others may read is
+    /// refused: it would leak the store's credentials to every local user.
+    fn read_secrets(&mut self) -> Result<(), ConfigError> {
+        let Some(path) = self.s3_secret_file.clone() else {
+            return Ok(());
+        };
+        const KEY: &str = "storage.s3_secret_file";
+        if self.s3_secret_key.is_some() {
+            return Err(invalid(KEY, "give s3_secret_key or s3_secret_file, not both"));
         }
+        let meta = std::fs::metadata(&path).map_err(|e| invalid(KEY, format!("{}: {e}", path.display())))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o077 != 0 {
+                return Err(invalid(KEY, format!("{} is readable by others; chmod 600 it", path.display())));
+            }
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| invalid(KEY, format!("{}: {e}", path.display())))?;
+        let secret = text.trim();
+        if secret.is_empty() {
+            return Err(invalid(KEY, format!("{} is empty", path.display())));
+        }
+        self.s3_secret_key = Some(secret.to_owned());
         Ok(())
     }
 
-    pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.fabric.timeout_ms)
+    /// The backend's own keys, each required with it; a key of the other backend is ignored
+    /// (the template leaves the unused ones out, but a hand-written file may keep them).
+    fn validate(self) -> Result<Storage, ConfigError> {
+        if !(1..=64).contains(&self.s3_parts_in_flight) {
+            return Err(invalid("storage.s3_parts_in_flight", "must be 1 to 64"));
+        }
+        let backend = match self.backend {
+            Backend::Fs => StoreConfig::Fs { path: self.path.ok_or_else(|| invalid("storage.path", "the fs backend needs a directory"))? },
+            Backend::S3 => {
+                let need = |key: &str, v: Option<String>| match v {
+                    Some(v) if !v.is_empty() => Ok(v),
+                    _ => {
+                        let or_file = if key == "storage.s3_secret_key" { " (or storage.s3_secret_file)" } else { "" };
+                        Err(invalid(key, format!("required by the s3 backend{or_file}")))
+                    }
+                };
+                StoreConfig::S3 {
+                    endpoint: need("storage.s3_endpoint", self.s3_endpoint)?,
+                    bucket: need("storage.s3_bucket", self.s3_bucket)?,
+                    access_key: need("storage.s3_access_key", self.s3_access_key)?,
+                    secret_key: need("storage.s3_secret_key", self.s3_secret_key)?,
+                    region: self.s3_region.filter(|r| !r.is_empty()).unwrap_or_else(|| "default".into()),
+                    parts_in_flight: self.s3_parts_in_flight,
+                }
+            }
+        };
+        Ok(Storage { backend, verify_uploads: self.verify_uploads })
     }
 }
 
@@ -363,6 +414,34 @@ path = "objects"
     }
 
     #[test]
+    fn the_store_is_typed_from_the_same_keys_and_variables() {
+        let c = Config::from_toml(GOOD, "t", env(&[])).unwrap();
+        assert_eq!(c.storage.backend, StoreConfig::Fs { path: "objects".into() });
+        let c = Config::from_toml(GOOD, "t", env(&[("SVCFLOW_GW_STORAGE_PATH", "/o")])).unwrap();
+        assert_eq!(c.storage.backend, StoreConfig::Fs { path: "/o".into() });
+        let s3 = env(&[
+            ("SVCFLOW_GW_STORAGE_BACKEND", "s3"),
+            ("SVCFLOW_GW_S3_ENDPOINT", "http://rgw:7480"),
+            ("SVCFLOW_GW_S3_BUCKET", "b"),
+            ("SVCFLOW_GW_S3_REGION", "r"),
+            ("SVCFLOW_GW_S3_ACCESS_KEY", "a"),
+            ("SVCFLOW_GW_S3_SECRET_KEY", "s"),
+            ("SVCFLOW_GW_S3_PARTS_IN_FLIGHT", "2"),
+            ("SVCFLOW_GW_VERIFY_UPLOADS", "full"),
+        ]);
+        let c = Config::from_toml(GOOD, "t", s3).unwrap();
+        let want = StoreConfig::S3 {
+            endpoint: "http://rgw:7480".into(),
+            bucket: "b".into(),
+            region: "r".into(),
+            access_key: "a".into(),
+            secret_key: "s".into(),
+            parts_in_flight: 2,
+        };
+        assert_eq!((c.storage.backend, c.storage.verify_uploads), (want, VerifyUploads::Full));
+    }
+
+    #[test]
     fn the_s3_secret_comes_from_a_private_file() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
@@ -375,7 +454,7 @@ path = "objects"
         );
         let with_file = env(&[("SVCFLOW_GW_S3_SECRET_FILE", file.to_str().unwrap())]);
         let c = Config::from_toml(&s3, "t", with_file.clone()).unwrap();
-        assert_eq!(c.storage.s3_secret_key.as_deref(), Some("s3cr3t"));
+        assert!(matches!(&c.storage.backend, StoreConfig::S3 { secret_key, region, .. } if secret_key == "s3cr3t" && region == "default"), "{c:?}");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let e = Config::from_toml(&s3, "t", with_file.clone()).unwrap_err();
         assert!(e.to_string().contains("storage.s3_secret_file") && e.to_string().contains("chmod 600"), "{e}");
@@ -407,6 +486,12 @@ path = "objects"
         }
         let e = Config::from_toml(&GOOD.replace("peers = [", "peerz = ["), "t", env(&[])).unwrap_err();
         assert!(e.to_string().contains("peerz"), "{e}");
+        let e = Config::from_toml(&GOOD.replace("path = \"objects\"", "s3_bucket = \"b\""), "t", env(&[])).unwrap_err();
+        assert_eq!(e, invalid("storage.path", "the fs backend needs a directory"));
+        let e =
+            Config::from_toml(GOOD, "t", env(&[("SVCFLOW_GW_STORAGE_BACKEND", "s3"), ("SVCFLOW_GW_S3_ENDPOINT", "http://rgw:7480")])).unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { key, .. } if key == "storage.s3_bucket"), "{e}");
+        assert!(e.to_string().contains("storage.s3_bucket"), "{e}");
         let e = Config::from_toml(&GOOD.replace(r#"client_ca = ["ca.crt"]"#, "client_ca = []"), "t", env(&[])).unwrap_err();
         assert!(e.to_string().contains("server.client_ca"), "{e}");
     }

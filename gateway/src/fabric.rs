@@ -21,6 +21,7 @@ use tonic_gw::Code;
 use crate::config;
 use crate::ledger::{BoxFuture, Committed, EventStream, Ledger, LedgerError, LedgerEvent, Stage, SubmitOptions};
 use crate::signer::OpensslSigner;
+use crate::startup::StartError;
 use crate::wallet::{UserIdentity, Wallet};
 
 struct PeerConn {
@@ -122,18 +123,19 @@ fn argument(call: &Call) -> Result<String, LedgerError> {
 impl Fabric {
     /// Prepares connections (lazily: a peer that is down at start is simply skipped until it
     /// is back) and every wallet user's signer.
-    pub fn new(cfg: &config::Fabric, wallet: &Wallet) -> Result<Self, String> {
+    pub fn new(cfg: &config::Fabric, wallet: &Wallet) -> Result<Self, StartError> {
         let mut peers = Vec::new();
         for (i, p) in cfg.peers.iter().enumerate() {
-            let ca = std::fs::read(&p.tls_ca).map_err(|e| format!("fabric.peers[{i}].tls_ca {}: {e}", p.tls_ca.display()))?;
+            let peer_err = |field, value: String, reason: String| StartError::Peer { peer: i, field, value, reason };
+            let ca = std::fs::read(&p.tls_ca).map_err(|e| peer_err("tls_ca", p.tls_ca.display().to_string(), e.to_string()))?;
             let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
             if let Some(name) = &p.server_name {
                 tls = tls.domain_name(name.clone());
             }
             let endpoint = Endpoint::from_shared(format!("https://{}", p.address))
-                .map_err(|e| format!("fabric.peers[{i}].address: {e}"))?
+                .map_err(|e| peer_err("address", p.address.clone(), e.to_string()))?
                 .tls_config(tls)
-                .map_err(|e| format!("fabric.peers[{i}]: {e}"))?
+                .map_err(|e| peer_err("tls_ca", p.tls_ca.display().to_string(), e.to_string()))?
                 .connect_timeout(Duration::from_secs(3))
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(30))
@@ -142,8 +144,8 @@ impl Fabric {
         }
         let mut signers = HashMap::new();
         for user in wallet.users() {
-            let pem = std::fs::read(&user.key_path).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
-            let signer = OpensslSigner::from_pem(&pem).map_err(|e| format!("{}: {e}", user.key_path.display()))?;
+            let pem = std::fs::read(&user.key_path).map_err(|e| StartError::wallet(&user.key_path, e))?;
+            let signer = OpensslSigner::from_pem(&pem).map_err(|e| StartError::wallet(&user.key_path, e))?;
             signers.insert(user.name.clone(), Signer { identity: user.clone(), signer: Arc::new(signer) });
         }
         Ok(Self {

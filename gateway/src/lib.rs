@@ -11,6 +11,7 @@ pub mod migration;
 pub mod phase_key;
 pub mod server;
 pub mod signer;
+pub mod startup;
 pub mod storage;
 pub mod tls;
 pub mod uploads;

@@ -7,14 +7,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use svcflow_gateway::config::Config;
+use svcflow_gateway::startup::StartError;
 
-fn config_path() -> Result<PathBuf, String> {
+fn config_path() -> Result<PathBuf, StartError> {
     let mut args = std::env::args().skip(1);
     match (args.next().as_deref(), args.next()) {
         (None, _) => Ok(std::env::var_os("SVCFLOW_GW_CONFIG").map(PathBuf::from).unwrap_or_else(|| "gateway.toml".into())),
         (Some("--config" | "-c"), Some(p)) => Ok(p.into()),
-        (Some("-h" | "--help"), _) => Err("usage: svcflow-gateway [--config <file>]   (SVCFLOW_GW_* variables override the file)".into()),
-        (Some(other), _) => Err(format!("unexpected argument {other:?}; usage: svcflow-gateway [--config <file>]")),
+        (Some("-h" | "--help"), _) => {
+            Err(StartError::Usage("usage: svcflow-gateway [--config <file>]   (SVCFLOW_GW_* variables override the file)".into()))
+        }
+        (Some(other), _) => Err(StartError::Usage(format!("unexpected argument {other:?}; usage: svcflow-gateway [--config <file>]"))),
     }
 }
 
@@ -36,15 +39,17 @@ fn init_logs() {
 async fn main() -> ExitCode {
     init_logs();
     let started = async {
+        // The one place a start-up failure is reported: below, every layer only says what failed.
         let path = config_path()?;
-        let cfg = Config::load(&path, std::env::vars()).map_err(|e| e.to_string())?;
+        let cfg = Config::load(&path, std::env::vars())?;
         let state = svcflow_gateway::server::build_state(cfg).await?;
         svcflow_gateway::server::run(state).await
     };
     match started.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "svcflow-gateway stopped");
+            // stderr, not the log: the log may be JSON lines on stdout, and this line is read by
+            // a person starting the gateway.
             eprintln!("svcflow-gateway: {e}");
             ExitCode::FAILURE
         }

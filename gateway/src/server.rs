@@ -6,60 +6,65 @@ use std::time::Duration;
 use actix_web::{middleware, web, App, HttpServer};
 
 use crate::api::{self, AppState};
-use crate::config::{Backend, Config};
+use crate::config::{Config, StoreConfig};
 use crate::fabric::Fabric;
 use crate::ledger::Ledger;
+use crate::startup::StartError;
 use crate::storage::s3::{S3Config, S3Store};
 use crate::storage::{fs::FsStore, AnyStore};
 use crate::uploads;
 use crate::uploads::journal::Journal;
 use crate::wallet::Wallet;
 
-/// Everything that can be checked before listening is checked here, with a message naming the
+/// Everything that can be checked before listening is checked here, with an error naming the
 /// config key or file at fault.
-pub async fn build_state(cfg: Config) -> Result<AppState, String> {
-    let wallet = open_wallet(&cfg)?;
+pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
+    let wallet = Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id)?;
     let fabric = Arc::new(Fabric::new(&cfg.fabric, &wallet)?);
     assemble(cfg, wallet, fabric).await
 }
 
 /// [`build_state`] over another ledger (a fake, in tests) instead of the configured peers.
-pub async fn build_state_on(cfg: Config, ledger: Arc<dyn Ledger>) -> Result<AppState, String> {
-    let wallet = open_wallet(&cfg)?;
+pub async fn build_state_on(cfg: Config, ledger: Arc<dyn Ledger>) -> Result<AppState, StartError> {
+    let wallet = Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id)?;
     assemble(cfg, wallet, ledger).await
 }
 
-fn open_wallet(cfg: &Config) -> Result<Wallet, String> {
-    Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id).map_err(|e| format!("fabric.wallet: {e}"))
-}
-
-async fn assemble(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>) -> Result<AppState, String> {
-    let store = match cfg.storage.backend {
-        Backend::Fs => {
-            let path = cfg.storage.path.clone().unwrap_or_else(|| "svcflow-objects".into());
-            AnyStore::Fs(FsStore::open(&path).await.map_err(|e| format!("storage.path {}: {e}", path.display()))?)
-        }
-        Backend::S3 => {
-            let s = &cfg.storage;
-            let need = |v: &Option<String>, k: &str| v.clone().ok_or_else(|| format!("storage.{k} is required with backend = \"s3\""));
+async fn open_store(cfg: &Config) -> Result<AnyStore, StartError> {
+    Ok(match &cfg.storage.backend {
+        StoreConfig::Fs { path } => AnyStore::Fs(FsStore::open(path).await.map_err(|source| StartError::Store {
+            key: "storage.path",
+            value: path.display().to_string(),
+            source,
+        })?),
+        StoreConfig::S3 { endpoint, bucket, region, access_key, secret_key, parts_in_flight } => {
             let c = S3Config {
-                endpoint: need(&s.s3_endpoint, "s3_endpoint")?,
-                bucket: need(&s.s3_bucket, "s3_bucket")?,
-                region: s.s3_region.clone().unwrap_or_else(|| "default".into()),
-                access_key: need(&s.s3_access_key, "s3_access_key")?,
-                secret_key: need(&s.s3_secret_key, "s3_secret_key")?,
-                parts_in_flight: s.s3_parts_in_flight,
+                endpoint: endpoint.clone(),
+                bucket: bucket.clone(),
+                region: region.clone(),
+                access_key: access_key.clone(),
+                secret_key: secret_key.clone(),
+                parts_in_flight: *parts_in_flight,
+                // A part of 8 MiB must fit in one request even on a short Fabric timeout.
                 request_timeout: Duration::from_millis(cfg.fabric.timeout_ms.max(30_000)),
             };
-            AnyStore::S3(S3Store::new(&c).map_err(|e| format!("storage (s3): {e}"))?)
+            AnyStore::S3(S3Store::new(&c).map_err(|source| StartError::Store {
+                key: "storage.s3_endpoint",
+                value: format!("{endpoint} (bucket {bucket})"),
+                source,
+            })?)
         }
-    };
+    })
+}
+
+async fn assemble(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>) -> Result<AppState, StartError> {
+    let store = open_store(&cfg).await?;
     let journal = Journal::open(&cfg.server.journal_dir)?;
     Ok(AppState::new(cfg, wallet, ledger, store, journal))
 }
 
 /// Serves until SIGINT/SIGTERM; uploads in flight get up to 30 s to finish.
-pub async fn run(state: AppState) -> Result<(), String> {
+pub async fn run(state: AppState) -> Result<(), StartError> {
     let tls = crate::tls::acceptor(&state.cfg.server)?;
     let listen = state.cfg.server.listen.clone();
     let workers = state.cfg.server.workers;
@@ -90,7 +95,7 @@ pub async fn run(state: AppState) -> Result<(), String> {
     if let Some(w) = workers {
         server = server.workers(w);
     }
-    let server = server.bind_openssl(&listen, tls).map_err(|e| format!("server.listen {listen}: {e}"))?;
+    let server = server.bind_openssl(&listen, tls).map_err(|source| StartError::Listen { addr: listen.clone(), source })?;
     tracing::info!(%listen, msp_id = %state.wallet.msp_id(), users = state.wallet.len(), peers = ?state.ledger.peers(), "svcflow gateway listening");
-    server.run().await.map_err(|e| e.to_string())
+    server.run().await.map_err(StartError::Serve)
 }

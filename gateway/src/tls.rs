@@ -15,6 +15,7 @@ use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::{X509VerifyResult, X509};
 
 use crate::config::Server;
+use crate::startup::StartError;
 
 /// What the TLS layer learnt about the client of one connection.
 #[derive(Clone, Debug)]
@@ -27,36 +28,36 @@ pub enum ClientCert {
     },
 }
 
-fn read_pem_certs(path: &Path, key: &str) -> Result<Vec<X509>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("{key} {}: {e}", path.display()))?;
-    let certs = X509::stack_from_pem(&pem).map_err(|e| format!("{key} {}: {e}", path.display()))?;
+fn read_pem_certs(path: &Path, key: &'static str) -> Result<Vec<X509>, StartError> {
+    let pem = std::fs::read(path).map_err(|e| StartError::tls_file(key, path, e))?;
+    let certs = X509::stack_from_pem(&pem).map_err(|e| StartError::tls_file(key, path, e))?;
     if certs.is_empty() {
-        return Err(format!("{key} {}: no certificate in it", path.display()));
+        return Err(StartError::tls_file(key, path, "no certificate in it"));
     }
     Ok(certs)
 }
 
 /// The acceptor for `server`: its certificate and key, and the client CAs it trusts.
-pub fn acceptor(server: &Server) -> Result<SslAcceptorBuilder, String> {
-    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(|e| e.to_string())?;
-    b.set_certificate_chain_file(&server.tls_cert).map_err(|e| format!("server.tls_cert {}: {e}", server.tls_cert.display()))?;
-    b.set_private_key_file(&server.tls_key, SslFiletype::PEM).map_err(|e| format!("server.tls_key {}: {e}", server.tls_key.display()))?;
-    b.check_private_key().map_err(|e| format!("server.tls_key does not match server.tls_cert: {e}"))?;
-    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+pub fn acceptor(server: &Server) -> Result<SslAcceptorBuilder, StartError> {
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(StartError::Tls)?;
+    b.set_certificate_chain_file(&server.tls_cert).map_err(|e| StartError::tls_file("server.tls_cert", &server.tls_cert, e))?;
+    b.set_private_key_file(&server.tls_key, SslFiletype::PEM).map_err(|e| StartError::tls_file("server.tls_key", &server.tls_key, e))?;
+    b.check_private_key().map_err(|e| StartError::tls_file("server.tls_key", &server.tls_key, format!("does not match server.tls_cert ({e})")))?;
+    let mut store = X509StoreBuilder::new().map_err(StartError::Tls)?;
     for path in &server.client_ca {
         for cert in read_pem_certs(path, "server.client_ca")? {
-            b.add_client_ca(&cert).map_err(|e| e.to_string())?;
-            store.add_cert(cert).map_err(|e| e.to_string())?;
+            b.add_client_ca(&cert).map_err(|e| StartError::tls_file("server.client_ca", path, e))?;
+            store.add_cert(cert).map_err(|e| StartError::tls_file("server.client_ca", path, e))?;
         }
     }
-    b.set_verify_cert_store(store.build()).map_err(|e| e.to_string())?;
+    b.set_verify_cert_store(store.build()).map_err(StartError::Tls)?;
     // Accept the handshake whatever the chain says; the result is read back per connection.
     b.set_verify_callback(SslVerifyMode::PEER, |_ok, _ctx| true);
     // With client certificates asked for, OpenSSL refuses to resume a session (a fatal alert, the
     // handshake fails) unless the server names a session id context. Browsers resume on their
     // second connection, so without it every page load broke; the resumed session keeps the
     // client certificate and its verify result, which `on_connect` reads as on a full handshake.
-    b.set_session_id_context(b"svcflow-gateway").map_err(|e| e.to_string())?;
+    b.set_session_id_context(b"svcflow-gateway").map_err(StartError::Tls)?;
     Ok(b)
 }
 
@@ -78,4 +79,29 @@ pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
         }
     };
     ext.insert(cert);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_certificate_is_named_with_its_key_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server {
+            listen: "127.0.0.1:0".into(),
+            tls_cert: dir.path().join("server.crt"),
+            tls_key: dir.path().join("server.key"),
+            client_ca: vec![dir.path().join("ca.pem")],
+            upload_limit_bytes: 1,
+            journal_dir: dir.path().join("journal"),
+            sweep_after_ms: 1,
+            give_up_ordering_ms: 1,
+            workers: None,
+        };
+        let e = acceptor(&server).err().expect("no certificate, no acceptor");
+        assert!(matches!(&e, StartError::TlsFile { key: "server.tls_cert", path, .. } if *path == server.tls_cert), "{e}");
+        let shown = e.to_string();
+        assert!(shown.starts_with("server.tls_cert ") && shown.contains(&server.tls_cert.display().to_string()), "{shown}");
+    }
 }

@@ -13,6 +13,8 @@ use openssl::asn1::Asn1Time;
 use openssl::nid::Nid;
 use openssl::x509::X509;
 
+use crate::startup::StartError;
+
 /// Why a client certificate stands for no wallet user: the caller is not authenticated.
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
@@ -61,28 +63,27 @@ impl Wallet {
     /// Loads every user under `users_dir` that has a signing certificate and a key. A user whose
     /// files are unreadable is an error that names the file: a half-loaded wallet would turn
     /// into confusing 401s later.
-    pub fn open(users_dir: &Path, msp_id: &str) -> Result<Self, String> {
-        let entries = std::fs::read_dir(users_dir).map_err(|e| format!("wallet {}: {e}", users_dir.display()))?;
+    pub fn open(users_dir: &Path, msp_id: &str) -> Result<Self, StartError> {
+        let entries = std::fs::read_dir(users_dir).map_err(|e| StartError::wallet(users_dir, e))?;
         let mut users = HashMap::new();
         for entry in entries.filter_map(Result::ok) {
             let msp = entry.path().join("msp");
             if !msp.is_dir() {
                 continue;
             }
-            let read_first = |sub: &str| -> Result<PathBuf, String> {
-                first_file(&msp.join(sub))
-                    .map_err(|e| format!("{}: {e}", msp.join(sub).display()))?
-                    .ok_or_else(|| format!("{} is empty", msp.join(sub).display()))
+            let read_first = |sub: &str| -> Result<PathBuf, StartError> {
+                let dir = msp.join(sub);
+                first_file(&dir).map_err(|e| StartError::wallet(&dir, e))?.ok_or_else(|| StartError::wallet(&dir, "is empty"))
             };
             let cert_path = read_first("signcerts")?;
             let key_path = read_first("keystore")?;
-            let cert_pem = std::fs::read(&cert_path).map_err(|e| format!("{}: {e}", cert_path.display()))?;
-            let cert = X509::from_pem(&cert_pem).map_err(|e| format!("{}: {e}", cert_path.display()))?;
-            let name = common_name(&cert).ok_or_else(|| format!("{}: no subject CN", cert_path.display()))?;
+            let cert_pem = std::fs::read(&cert_path).map_err(|e| StartError::wallet(&cert_path, e))?;
+            let cert = X509::from_pem(&cert_pem).map_err(|e| StartError::wallet(&cert_path, e))?;
+            let name = common_name(&cert).ok_or_else(|| StartError::wallet(&cert_path, "no subject CN"))?;
             users.insert(name.clone(), UserIdentity { name, msp_id: msp_id.to_owned(), cert_pem, key_path });
         }
         if users.is_empty() {
-            return Err(format!("wallet {} holds no user (expected <user>/msp/signcerts and keystore)", users_dir.display()));
+            return Err(StartError::wallet(users_dir, "holds no user (expected <user>/msp/signcerts and keystore)"));
         }
         Ok(Self { msp_id: msp_id.to_owned(), users })
     }
@@ -179,9 +180,14 @@ mod tests {
     #[test]
     fn an_empty_or_broken_wallet_is_refused_at_start() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Wallet::open(dir.path(), "Org1MSP").unwrap_err().contains("holds no user"));
-        std::fs::create_dir_all(dir.path().join("U").join("msp").join("signcerts")).unwrap();
-        assert!(Wallet::open(dir.path(), "Org1MSP").unwrap_err().contains("is empty"));
-        assert!(Wallet::open(&dir.path().join("nope"), "Org1MSP").is_err());
+        assert!(Wallet::open(dir.path(), "Org1MSP").unwrap_err().to_string().contains("holds no user"));
+        let signcerts = dir.path().join("U").join("msp").join("signcerts");
+        std::fs::create_dir_all(&signcerts).unwrap();
+        let e = Wallet::open(dir.path(), "Org1MSP").unwrap_err();
+        assert!(matches!(&e, StartError::Wallet { path, .. } if *path == signcerts), "{e}");
+        assert!(e.to_string().contains("is empty"), "{e}");
+        let missing = dir.path().join("nope");
+        let e = Wallet::open(&missing, "Org1MSP").unwrap_err();
+        assert!(e.to_string().starts_with(&format!("fabric.wallet {}: ", missing.display())), "{e}");
     }
 }

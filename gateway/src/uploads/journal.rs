@@ -49,8 +49,8 @@ fn entry_name(object_key: &str) -> String {
 }
 
 impl Journal {
-    pub fn open(dir: &Path) -> Result<Self, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("server.journal_dir {}: {e}", dir.display()))?;
+    pub fn open(dir: &Path) -> Result<Self, JournalError> {
+        std::fs::create_dir_all(dir).map_err(|source| JournalError { path: dir.display().to_string(), source })?;
         Ok(Self { dir: dir.to_owned(), live: Mutex::new(HashSet::new()) })
     }
 
