@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod migration;
 pub mod phase_key;
 pub mod server;
+pub mod service;
 pub mod signer;
 pub mod startup;
 pub mod storage;

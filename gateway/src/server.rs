@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpServer};
 
-use crate::api::{self, AppState};
+use crate::api;
 use crate::config::{Config, StoreConfig};
 use crate::fabric::Fabric;
 use crate::ledger::Ledger;
+use crate::service::AppState;
 use crate::startup::StartError;
 use crate::storage::s3::{S3Config, S3Store};
 use crate::storage::{fs::FsStore, AnyStore};

@@ -5,14 +5,9 @@ use std::future::{ready, Ready};
 use actix_web::{FromRequest, HttpRequest};
 
 use super::error::{ApiError, Failure};
-use super::state::State;
+use super::State;
+use crate::service::Caller;
 use crate::tls::ClientCert;
-
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub user: String,
-    pub msp_id: String,
-}
 
 impl FromRequest for Caller {
     type Error = Failure;

@@ -1,5 +1,5 @@
-//! The HTTP side of every error, in one place: each layer's error (ledger, storage, uploads,
-//! downloads, wallet, the chaincode's refusals) maps here to a status and the JSON body
+//! The HTTP side of every error, in one place: each layer's error (services, ledger, storage,
+//! uploads, downloads, wallet, the chaincode's refusals) maps here to a status and the JSON body
 //! `{code, message, tx_id?}`, and nowhere else.
 
 use actix_web::http::{header, StatusCode};
@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::downloads::DownloadError;
 use crate::ledger::{LedgerError, Stage};
+use crate::service::ServiceError;
 use crate::storage::StorageError;
 use crate::uploads::journal::JournalError;
 use crate::uploads::reseal::ResealError;
@@ -246,6 +247,21 @@ impl From<ResealError> for Failure {
         match e {
             ResealError::Upload(u) => u.into(),
             ResealError::Download(d) => d.into(),
+        }
+    }
+}
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Refused(r) => r.into(),
+            ServiceError::Ledger(l) => l.into(),
+            // The write's transaction, unless the failed read names one of its own.
+            ServiceError::ReadBack { source, tx_id } => Failure::from(source).with_tx(&tx_id),
+            ServiceError::Upload(u) => u.into(),
+            ServiceError::Download(d) => d.into(),
+            ServiceError::Reseal(r) => r.into(),
+            ServiceError::RandomKey(_) => ApiError::Internal(e.to_string()).into(),
         }
     }
 }

@@ -1,23 +1,19 @@
-//! Server-sent events from the chaincode's events, limited to what the caller may see: project
-//! events, and phase events only of phases the caller takes part in.
+//! Server-sent events: the query and `Last-Event-ID` in, `crate::service::events`' frames out as
+//! SSE text.
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use svcflow_model::acl::is_participant;
-use svcflow_model::call::{ProjectArg, TxRef};
-use svcflow_model::change::Change;
-use svcflow_model::event::{Event, EventIds};
-use svcflow_model::phase::Phase;
-use svcflow_model::Call;
+use svcflow_model::event::Event;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::openapi::Refused;
-use super::{Caller, Failure, State};
+use super::responses::Refused;
+use super::{Failure, State};
+use crate::service::events::{self, Frame, Occurred, Subscription};
+use crate::service::Caller;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -62,20 +58,30 @@ fn resume_point(req: &HttpRequest) -> Result<Option<(u64, String)>, Failure> {
     Ok(Some((b.parse().map_err(|_| bad())?, tx.to_owned())))
 }
 
-/// `change` names the record or file a phase event wrote: the event itself (public, in the
-/// block) does not, so it is read as the caller from the phase's collection.
-fn frame(block: u64, tx_id: &str, event: Event, ids: &EventIds, change: Option<&Change>) -> web::Bytes {
+fn event_text(o: &Occurred) -> String {
+    let change = o.change.as_ref();
     let data = EventData {
-        event,
-        block_number: block,
-        tx_id,
-        project: &ids.project,
-        phase: ids.phase.as_deref(),
+        event: o.event,
+        block_number: o.block_number,
+        tx_id: &o.tx_id,
+        project: &o.ids.project,
+        phase: o.ids.phase.as_deref(),
         record: change.and_then(|c| c.record.as_deref()),
         file: change.and_then(|c| c.file.as_deref()),
     };
     let data = serde_json::to_string(&data).unwrap_or_default();
-    web::Bytes::from(format!("id: {block}:{tx_id}\nevent: {event}\ndata: {data}\n\n"))
+    format!("id: {}:{}\nevent: {}\ndata: {data}\n\n", o.block_number, o.tx_id, o.event)
+}
+
+/// A frame as SSE text: comments for the opening and keep-alives, an `end` event when the
+/// stream ends.
+fn sse(frame: Frame) -> web::Bytes {
+    match frame {
+        Frame::Opened => web::Bytes::from_static(b": svcflow events\n\n"),
+        Frame::KeepAlive => web::Bytes::from_static(b": keep-alive\n\n"),
+        Frame::Event(o) => web::Bytes::from(event_text(&o)),
+        Frame::End { reason } => web::Bytes::from(format!("event: end\ndata: {}\n\n", serde_json::json!({ "reason": reason }))),
+    }
 }
 
 /// Stream chaincode events
@@ -98,70 +104,9 @@ pub async fn stream(state: State, caller: Caller, req: HttpRequest, q: web::Quer
         Some((b, tx)) => (Some(b), Some(tx)),
         None => (q.from_block, None),
     };
-    let me = state.identity(&caller).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<web::Bytes>(64);
-    let state = state.into_inner();
-    tokio::spawn(async move {
-        // The peer answers its event stream's headers only with the first event, which may be
-        // minutes away: the response starts (and a browser's EventSource opens) before that.
-        if tx.send(web::Bytes::from_static(b": svcflow events\n\n")).await.is_err() {
-            return;
-        }
-        let mut events = match state.ledger.events(&caller.user, start, after).await {
-            Ok(events) => events,
-            Err(e) => {
-                let reason = serde_json::json!({ "reason": format!("the peer's event stream failed: {e}") });
-                let _ = tx.send(web::Bytes::from(format!("event: end\ndata: {reason}\n\n"))).await;
-                return;
-            }
-        };
-        // Phases by (project, id), read as the caller when an event names one not seen yet or
-        // that may have changed.
-        let mut phases: HashMap<(String, String), Phase> = HashMap::new();
-        loop {
-            let ev = tokio::select! {
-                ev = events.next() => ev,
-                _ = tokio::time::sleep(Duration::from_secs(15)) => {
-                    if tx.send(web::Bytes::from_static(b": keep-alive\n\n")).await.is_err() { return; }
-                    continue;
-                }
-            };
-            let Some(ev) = ev else {
-                let _ = tx.send(web::Bytes::from_static(b"event: end\ndata: {\"reason\":\"the peer closed the event stream\"}\n\n")).await;
-                return;
-            };
-            let (Some(event), Ok(ids)) = (Event::parse(&ev.name), serde_json::from_slice::<EventIds>(&ev.payload)) else {
-                continue;
-            };
-            if q.project.as_ref().is_some_and(|p| *p != ids.project) || (q.phase.is_some() && q.phase != ids.phase) {
-                continue;
-            }
-            if let Some(ph) = &ids.phase {
-                let k = (ids.project.clone(), ph.clone());
-                if event.changes_phase() || !phases.contains_key(&k) {
-                    if let Ok(list) = state.query::<Vec<Phase>>(&caller, Call::ListPhases(ProjectArg { project: ids.project.clone() })).await {
-                        for p in list {
-                            phases.insert((p.project.clone(), p.id.clone()), p);
-                        }
-                    }
-                }
-                if !phases.get(&k).is_some_and(|p| is_participant(&me, p)) {
-                    continue;
-                }
-            }
-            let change = match &ids.phase {
-                Some(phase) if event.writes_item() => {
-                    let at = TxRef { project: ids.project.clone(), phase: phase.clone(), tx_id: ev.tx_id.clone() };
-                    state.query::<Change>(&caller, Call::GetChange(at)).await.ok()
-                }
-                _ => None,
-            };
-            if tx.send(frame(ev.block_number, &ev.tx_id, event, &ids, change.as_ref())).await.is_err() {
-                return;
-            }
-        }
-    });
-    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).map(Ok::<_, actix_web::Error>);
+    let sub = Subscription { project: q.project, phase: q.phase, start, after };
+    let mut frames = events::subscribe(Arc::clone(&state), caller, sub).await?;
+    let body = futures_util::stream::poll_fn(move |cx| frames.poll_recv(cx)).map(|f| Ok::<_, actix_web::Error>(sse(f)));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))

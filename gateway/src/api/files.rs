@@ -1,26 +1,26 @@
 //! Off-chain files over HTTP: the upload's request (query, headers, streamed body) handed to
-//! `crate::uploads`, downloads streamed from `crate::downloads`, and their answers.
+//! `crate::service::files`, downloads streamed out, and their answers.
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use svcflow_model::call::{ItemRef, PhasePage};
+use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
 use svcflow_model::file::FileAnchor;
-use svcflow_model::page::Page;
-use svcflow_model::{ids, Call};
+use svcflow_model::ids;
 use tokio_util::io::StreamReader;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
-use super::openapi::{Binary, Committed, Conflicts, Mismatch, Refused, StoreFull, TooLarge};
 use super::params::{FilePath, PhasePath};
-use super::{committed, Caller, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
-use crate::downloads::{self, Verified};
-use crate::storage::StorageError;
+use super::responses::{Binary, Committed, Conflicts, Mismatch, Refused, StoreFull, TooLarge};
+use super::{committed, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
+use crate::downloads::Verified;
+use crate::service::files::{self, Download, UploadRequest};
+use crate::service::Caller;
 use crate::uploads::reseal::Resealed;
-use crate::uploads::{self, Outcome, Upload};
+use crate::uploads::Outcome;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -116,7 +116,7 @@ pub async fn upload(
     ids::validate_id("project", &project)?;
     ids::validate_id("phase", &phase)?;
     ids::check_file_name(&q.name)?;
-    let limit = state.cfg.server.upload_limit_bytes;
+    let limit = files::upload_limit(&state);
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
         if len > limit {
             return Err(ApiError::PayloadTooLarge(format!("the upload is {len} bytes; the limit is {limit}")).into());
@@ -141,22 +141,7 @@ pub async fn upload(
             Some(k.to_owned())
         }
     };
-    let id = match (&q.id, &idem) {
-        (Some(id), _) => id.clone(),
-        (None, Some(k)) => uploads::idempotent_id(&caller.user, &project, &phase, k),
-        (None, None) => uploads::random_id()?,
-    };
-    let u = Upload {
-        user: caller.user.clone(),
-        msp_id: caller.msp_id.clone(),
-        project,
-        phase,
-        id,
-        name: q.name,
-        content_type,
-        idempotent: idem.is_some(),
-        limit,
-    };
+    let wanted = UploadRequest { at: PhaseRef { project, phase }, name: q.name, id: q.id, content_type, idempotency_key: idem };
     // The file id is checked by `uploads::upload` before it reads a byte of the body.
     // The request body is tied to this worker thread; the store wants a `Send` reader, so the
     // body is pumped through a small bounded channel (its backpressure reaches the client). When
@@ -173,8 +158,7 @@ pub async fn upload(
         }
     };
     let reader = StreamReader::new(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    let env = state.uploads();
-    let ((), outcome) = tokio::join!(pump, uploads::upload(&env, u, reader));
+    let ((), outcome) = tokio::join!(pump, files::upload(&state, &caller, wanted, reader));
     match outcome? {
         Outcome::Anchored { anchor, committed: c } => {
             let body = Uploaded { file: anchor, receipt: Receipt { tx_id: c.tx_id.clone(), block_number: Some(c.block_number) } };
@@ -197,7 +181,7 @@ pub async fn upload(
 pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
     let PageQuery { page_size, bookmark } = q.into_inner();
-    let page: Page<FileAnchor> = state.query(&caller, Call::ListFiles(PhasePage { project, phase, page_size, bookmark })).await?;
+    let page = files::list(&state, &caller, PhasePage { project, phase, page_size, bookmark }).await?;
     Ok(HttpResponse::Ok().json(IdPage::from(page)))
 }
 
@@ -210,7 +194,7 @@ pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: w
 )]
 pub async fn get(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
     let FilePath(project, phase, id) = path.into_inner();
-    let a: FileAnchor = state.query(&caller, Call::GetFile(ItemRef { project, phase, id })).await?;
+    let a = files::get(&state, &caller, ItemRef { project, phase, id }).await?;
     Ok(HttpResponse::Ok().json(a))
 }
 
@@ -242,20 +226,10 @@ fn disposition(name: &str) -> String {
 )]
 pub async fn download(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
     let FilePath(project, phase, id) = path.into_inner();
-    let (a, mut stream) = downloads::open(&*state.ledger, &state.store, &caller.user, ItemRef { project, phase, id: id.clone() }).await?;
-    // The first piece is checked before the status line goes out: an object refused at its
-    // first chunk (every small file) gets a JSON error, not a cut-off 200.
-    let first = match stream.next().await {
-        Some(Ok(b)) => Some(b),
-        Some(Err(e)) => {
-            tracing::warn!(file = %id, error = %e, "download refused");
-            return Err(Failure::from(e).with_tx(&a.tx_id));
-        }
-        None => None,
-    };
-    state.metrics.downloaded(a.size);
-    let head = futures_util::stream::iter(first.map(Ok::<_, StorageError>));
-    let body = head.chain(stream).map(|r| r.map_err(|e| actix_web::error::ErrorBadGateway(e.to_string())));
+    let Download { anchor: a, body } = files::download(&state, &caller, ItemRef { project, phase, id }).await?;
+    // Its first chunk was checked before the status line goes out; a later one that fails cuts
+    // the body short.
+    let body = body.map(|r| r.map_err(|e| actix_web::error::ErrorBadGateway(e.to_string())));
     Ok(HttpResponse::Ok()
         .content_type(a.content_type.as_str())
         .insert_header((header::CONTENT_DISPOSITION, disposition(&a.name)))
@@ -283,7 +257,7 @@ pub async fn download(state: State, caller: Caller, path: web::Path<FilePath>) -
 )]
 pub async fn verify(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
     let FilePath(project, phase, id) = path.into_inner();
-    match downloads::verify(&*state.ledger, &state.store, &caller.user, ItemRef { project, phase, id }).await? {
+    match files::verify(&state, &caller, ItemRef { project, phase, id }).await? {
         Verified::Whole { anchor: a, size, block_number } => Ok(HttpResponse::Ok()
             .insert_header((TX_ID_HEADER, a.tx_id.as_str()))
             .insert_header((BLOCK_HEADER, block_number.to_string()))
@@ -310,7 +284,7 @@ pub async fn verify(state: State, caller: Caller, path: web::Path<FilePath>) -> 
 )]
 pub async fn reseal(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    let done = uploads::reseal::phase(&state.uploads(), &caller.user, &project, &phase).await?;
+    let done = files::reseal(&state, &caller, PhaseRef { project, phase }).await?;
     Ok(HttpResponse::Ok().json(done))
 }
 

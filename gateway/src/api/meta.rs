@@ -3,13 +3,15 @@
 use actix_web::HttpResponse;
 use serde::Serialize;
 use serde_json::Value;
-use svcflow_model::call::NoArgs;
 use svcflow_model::identity::Identity;
-use svcflow_model::Call;
 use utoipa::ToSchema;
 
-use super::{openapi, Caller, Failure, State};
-use crate::storage::ObjectStore;
+use super::{Failure, State};
+use crate::service::{health, Caller};
+
+/// Builds the OpenAPI document for an upload limit. The route table hands it to the routes that
+/// serve the document, which the document itself lists.
+pub type Document = fn(u64) -> utoipa::openapi::OpenApi;
 
 /// The caller: the wallet user its client certificate maps to, and its identity as the chaincode
 /// sees it.
@@ -56,20 +58,14 @@ pub struct Health {
     responses((status = 200, description = "Healthy.", body = Health), (status = 503, description = "Fabric or the object store is unreachable.", body = Health))
 )]
 pub async fn healthz(state: State) -> HttpResponse {
-    let peers = state.ledger.peers();
-    let probe_user = state.wallet.users().map(|u| u.name.clone()).min();
-    let fabric = match probe_user {
-        Some(u) => state.ledger.evaluate(&u, &Call::WhoAmI(NoArgs {})).await.map(|_| ()).map_err(|e| e.to_string()),
-        None => Err("empty wallet".into()),
-    };
-    let storage = state.store.head("healthz/probe").await.map(|_| ()).map_err(|e| e.to_string());
-    let ok = fabric.is_ok() && storage.is_ok();
+    let report = health::check(&state).await;
+    let ok = report.ok();
     let body = Health {
         status: if ok { "ok" } else { "unavailable" },
-        msp_id: state.wallet.msp_id().to_owned(),
-        peers,
-        fabric: fabric.err().unwrap_or_else(|| "ok".into()),
-        storage: storage.err().unwrap_or_else(|| "ok".into()),
+        msp_id: report.msp_id,
+        peers: report.peers,
+        fabric: report.fabric.err().unwrap_or_else(|| "ok".into()),
+        storage: report.storage.err().unwrap_or_else(|| "ok".into()),
     };
     if ok {
         HttpResponse::Ok().json(body)
@@ -90,8 +86,8 @@ pub async fn metrics(state: State) -> HttpResponse {
 }
 
 /// This gateway's OpenAPI document, with its upload limit.
-fn document(state: &State) -> Value {
-    serde_json::to_value(openapi::document(state.cfg.server.upload_limit_bytes)).unwrap_or_default()
+fn document(state: &State, build: Document) -> Value {
+    serde_json::to_value(build(crate::service::files::upload_limit(state))).unwrap_or_default()
 }
 
 /// This OpenAPI document
@@ -101,11 +97,11 @@ fn document(state: &State) -> Value {
     get, path = "/openapi.json", operation_id = "getOpenApi", tag = "meta",
     responses((status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json"))
 )]
-pub async fn openapi(state: State) -> HttpResponse {
-    HttpResponse::Ok().json(document(&state))
+pub async fn openapi(state: State, build: Document) -> HttpResponse {
+    HttpResponse::Ok().json(document(&state, build))
 }
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -181,47 +177,6 @@ fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
     get, path = "/docs", operation_id = "getDocs", tag = "meta",
     responses((status = 200, description = "The HTML page.", body = String, content_type = "text/html"))
 )]
-pub async fn docs(state: State) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(render_docs(&document(&state)))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use super::*;
-    use crate::api::ROUTES;
-
-    fn spec() -> Value {
-        serde_json::to_value(openapi::document(1 << 30)).unwrap()
-    }
-
-    #[test]
-    fn the_docs_page_renders_every_route() {
-        let page = render_docs(&spec());
-        for (method, path, _) in ROUTES {
-            assert!(
-                page.contains(&format!("{}</span><code>{}</code>", esc(&method.as_str().to_lowercase()), esc(path))),
-                "{method} {path} missing from /docs"
-            );
-        }
-    }
-
-    // The route table and the document must name the same (method, path) pairs: a route without
-    // its #[utoipa::path] in the document, or an operation no route serves, fails here.
-    #[test]
-    fn the_route_table_and_the_document_agree() {
-        let routes: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.as_str().to_owned(), (*p).to_owned())).collect();
-        assert_eq!(routes.len(), ROUTES.len(), "a (method, path) is in the route table twice");
-        let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace", "query"];
-        let mut documented = BTreeSet::new();
-        for (path, item) in spec()["paths"].as_object().unwrap() {
-            for method in item.as_object().unwrap().keys().filter(|k| methods.contains(&k.as_str())) {
-                documented.insert((method.to_uppercase(), path.clone()));
-            }
-        }
-        let missing: Vec<_> = routes.difference(&documented).collect();
-        let unserved: Vec<_> = documented.difference(&routes).collect();
-        assert!(missing.is_empty() && unserved.is_empty(), "routes not in the document: {missing:?}; documented, no route: {unserved:?}");
-    }
+pub async fn docs(state: State, build: Document) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(render_docs(&document(&state, build)))
 }

@@ -5,14 +5,15 @@ use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use svcflow_model::lifecycle;
+use svcflow_model::call::PhaseRef;
 use svcflow_model::phase::{Migration, Phase};
 use utoipa::ToSchema;
 
-use super::openapi::{Conflicts, Refused};
 use super::params::PhasePath;
-use super::{Caller, Failure, State};
-use crate::migration;
+use super::responses::{Conflicts, Refused};
+use super::{Failure, State};
+use crate::service::migrations::{self, Status};
+use crate::service::Caller;
 
 /// Where a phase's data is going, and whether this gateway is moving it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,24 +30,15 @@ pub struct MigrationStatus {
     pub driving: bool,
 }
 
+impl From<Status> for MigrationStatus {
+    fn from(Status { phase, driving }: Status) -> Self {
+        Self { project: phase.project, phase: phase.id, migrating: phase.migration.is_some(), migration: phase.migration, driving }
+    }
+}
+
+/// Where a phase's migration status is served.
 pub fn location(phase: &Phase) -> String {
     format!("/v1/projects/{}/phases/{}/migration", phase.project, phase.id)
-}
-
-fn status(state: &State, phase: Phase) -> MigrationStatus {
-    let driving = state.driving(&phase.project, &phase.id);
-    MigrationStatus { project: phase.project, phase: phase.id, migrating: phase.migration.is_some(), migration: phase.migration, driving }
-}
-
-/// Starts moving `phase`'s data in the background as `caller` when the caller may (a participant
-/// whose org stays); says whether it did. Others leave it to such a participant.
-pub async fn start_if_allowed(state: &State, caller: &Caller, phase: &Phase) -> Result<bool, Failure> {
-    let who = state.identity(caller).await?;
-    if lifecycle::may_migrate(&who, phase).is_err() {
-        return Ok(false);
-    }
-    state.drive_migration(caller.user.clone(), phase.project.clone(), phase.id.clone());
-    Ok(true)
 }
 
 /// A phase's migration
@@ -59,8 +51,8 @@ pub async fn start_if_allowed(state: &State, caller: &Caller, phase: &Phase) -> 
 )]
 pub async fn get(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    let p = migration::phase(&*state.ledger, &caller.user, &project, &phase).await?;
-    Ok(HttpResponse::Ok().json(status(&state, p)))
+    let s = migrations::status(&state, &caller, PhaseRef { project, phase }).await?;
+    Ok(HttpResponse::Ok().json(MigrationStatus::from(s)))
 }
 
 /// Move a phase's data
@@ -76,12 +68,7 @@ pub async fn get(state: State, caller: Caller, path: web::Path<PhasePath>) -> Re
 )]
 pub async fn start(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    let p = migration::phase(&*state.ledger, &caller.user, &project, &phase).await?;
-    let who = state.identity(&caller).await?;
-    lifecycle::may_migrate(&who, &p)?;
-    state.drive_migration(caller.user.clone(), p.project.clone(), p.id.clone());
-    let at = location(&p);
-    let mut s = status(&state, p);
-    s.driving = true;
-    Ok(HttpResponse::build(StatusCode::ACCEPTED).insert_header((LOCATION, at)).json(s))
+    let s = migrations::start(&state, &caller, PhaseRef { project, phase }).await?;
+    let at = location(&s.phase);
+    Ok(HttpResponse::build(StatusCode::ACCEPTED).insert_header((LOCATION, at)).json(MigrationStatus::from(s)))
 }

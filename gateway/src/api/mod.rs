@@ -1,5 +1,5 @@
-//! The REST API, HTTP only: routes, extractors and the mapping of errors to responses. What a
-//! route does lives below (`crate::uploads`, `crate::downloads`, `crate::ledger`, ...).
+//! The REST API, HTTP only: routes, extractors and the mapping of errors to responses. Each
+//! handler parses its request, calls one function of `crate::service` and maps the answer.
 
 mod body;
 mod caller;
@@ -12,8 +12,9 @@ mod openapi;
 mod params;
 mod projects;
 mod records;
-mod state;
+mod responses;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -23,10 +24,13 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 
 pub use body::{committed, json_body, json_bytes, IdPage, Items, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
-pub use caller::Caller;
 use error::ApiError;
 pub use error::{Failure, TX_ID_HEADER};
-pub use state::{AppState, State};
+
+use crate::service::AppState;
+
+/// The service state as the handlers extract it.
+pub type State = web::Data<Arc<AppState>>;
 
 fn json_error(error: ApiError) -> actix_web::Error {
     Failure::from(error).into()
@@ -40,8 +44,9 @@ type Handler = fn() -> Route;
 pub const ROUTES: &[(Method, &str, Handler)] = &[
     (Method::GET, "/healthz", || web::route().to(meta::healthz)),
     (Method::GET, "/metrics", || web::route().to(meta::metrics)),
-    (Method::GET, "/openapi.json", || web::route().to(meta::openapi)),
-    (Method::GET, "/docs", || web::route().to(meta::docs)),
+    // The document lists these two routes, so they are handed the function that builds it.
+    (Method::GET, "/openapi.json", || web::route().to(|state: State| meta::openapi(state, openapi::document))),
+    (Method::GET, "/docs", || web::route().to(|state: State| meta::docs(state, openapi::document))),
     (Method::GET, "/v1/whoami", || web::route().to(meta::whoami)),
     (Method::GET, "/v1/events", || web::route().to(events::stream)),
     (Method::POST, "/v1/projects", || web::route().to(projects::create)),
@@ -131,4 +136,46 @@ pub async fn observe(
         tracing::info!(%method, %path, status, ms = took.as_millis() as u64, tx_id = %tx_id, %error, "request");
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn spec() -> Value {
+        serde_json::to_value(openapi::document(1 << 30)).unwrap()
+    }
+
+    #[test]
+    fn the_docs_page_renders_every_route() {
+        let page = meta::render_docs(&spec());
+        for (method, path, _) in ROUTES {
+            assert!(
+                page.contains(&format!("{}</span><code>{}</code>", meta::esc(&method.as_str().to_lowercase()), meta::esc(path))),
+                "{method} {path} missing from /docs"
+            );
+        }
+    }
+
+    // The route table and the document must name the same (method, path) pairs: a route without
+    // its #[utoipa::path] in the document, or an operation no route serves, fails here.
+    #[test]
+    fn the_route_table_and_the_document_agree() {
+        let routes: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.as_str().to_owned(), (*p).to_owned())).collect();
+        assert_eq!(routes.len(), ROUTES.len(), "a (method, path) is in the route table twice");
+        let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace", "query"];
+        let mut documented = BTreeSet::new();
+        for (path, item) in spec()["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys().filter(|k| methods.contains(&k.as_str())) {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        let missing: Vec<_> = routes.difference(&documented).collect();
+        let unserved: Vec<_> = documented.difference(&routes).collect();
+        assert!(missing.is_empty() && unserved.is_empty(), "routes not in the document: {missing:?}; documented, no route: {unserved:?}");
+    }
 }

@@ -2,19 +2,15 @@
 //! and query parameters from the handlers' extractors, schemas from the model's types, and the
 //! error responses from [`ApiError`]. `/openapi.json` serves it and `/docs` renders it.
 
-use std::collections::BTreeMap;
-use std::marker::PhantomData;
-
-use svcflow_model::phase::Phase;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr};
-use utoipa::{IntoResponses, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
+use utoipa::{OpenApi, ToSchema};
 
 use super::error::{ApiError, ErrorBody, TX_ID_HEADER};
-use super::BLOCK_HEADER;
+use super::responses::{refs, string_header};
 use super::{events, files, meta, migrations, projects, records};
 
 const DESCRIPTION: &str = "\
@@ -123,10 +119,6 @@ fn _every_kind_is_described(e: &ApiError) {
     }
 }
 
-fn string_header(description: &str) -> utoipa::openapi::Header {
-    HeaderBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).description(Some(description)).build()
-}
-
 fn error_response(e: &ApiError, means: &str) -> Response {
     let example = serde_json::to_value(e.body(None)).ok();
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(ErrorBody::name()))).example(example).build();
@@ -140,82 +132,6 @@ fn error_response(e: &ApiError, means: &str) -> Response {
         _ => r.header(TX_ID_HEADER, string_header("The Fabric transaction the error concerns, when there is one.")),
     }
     .build()
-}
-
-/// References to the error responses of these kinds, by status.
-fn refs(kinds: &[ApiError]) -> BTreeMap<String, RefOr<Response>> {
-    kinds.iter().map(|k| (k.status().to_string(), RefOr::Ref(Ref::from_response_name(k.code())))).collect()
-}
-
-macro_rules! error_set {
-    ($($(#[$doc:meta])* $name:ident: $($kind:ident),+;)+) => {$(
-        $(#[$doc])*
-        pub struct $name;
-        impl IntoResponses for $name {
-            fn responses() -> BTreeMap<String, RefOr<Response>> {
-                refs(&[$(ApiError::$kind(String::new())),+])
-            }
-        }
-    )+};
-}
-
-// The errors an operation may answer beyond those of every /v1 route (401, 500, 503), for its
-// `responses(...)`.
-error_set! {
-    /// Invalid input, not the caller's to see, or not there.
-    Refused: BadRequest, Forbidden, NotFound;
-    /// Invalid input only.
-    BadInput: BadRequest;
-    /// The state does not allow it.
-    Conflicts: Conflict;
-    /// The body is over its limit.
-    TooLarge: PayloadTooLarge;
-    /// The stored object does not match its anchor.
-    Mismatch: Integrity;
-    /// The object store has no room.
-    StoreFull: InsufficientStorage;
-}
-
-/// Bytes of any kind: a file's.
-pub struct Binary;
-
-impl PartialSchema for Binary {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary))).into()
-    }
-}
-
-impl ToSchema for Binary {}
-
-fn committed_response(description: &str, schema: &str) -> ResponseBuilder {
-    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build();
-    ResponseBuilder::new()
-        .description(description)
-        .content("application/json", content)
-        .header(TX_ID_HEADER, string_header("The Fabric transaction id of the committed write."))
-        .header(BLOCK_HEADER, HeaderBuilder::new().schema(Some(u64::schema())).description(Some("The block the transaction committed in.")).build())
-}
-
-/// A committed write answered with status `S`: a `T`, with its transaction in `x-tx-id` and its
-/// block in `x-block-number`.
-pub struct Committed<T, const S: u16>(PhantomData<T>);
-
-impl<T: ToSchema, const S: u16> IntoResponses for Committed<T, S> {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        let description = if S == 201 { "Created, committed." } else { "Changed, committed." };
-        BTreeMap::from([(S.to_string(), RefOr::T(committed_response(description, &T::name()).build()))])
-    }
-}
-
-/// `POST …/phases`: the phase, committed, and whether its data key is set yet.
-pub struct PhaseAdded;
-
-impl IntoResponses for PhaseAdded {
-    fn responses() -> BTreeMap<String, RefOr<Response>> {
-        let key = string_header("`set` when the gateway set the phase's data key, `pending` when a participant's first upload will.");
-        let r = committed_response("Created, committed.", &Phase::name()).header("x-phase-key", key);
-        BTreeMap::from([("201".to_owned(), RefOr::T(r.build()))])
-    }
 }
 
 fn v1_operations(doc: &mut Document) -> impl Iterator<Item = &mut Operation> {
@@ -261,7 +177,7 @@ pub fn document(upload_limit: u64) -> Document {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     use serde_json::Value;
 

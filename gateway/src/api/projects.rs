@@ -1,7 +1,8 @@
 //! Projects and their phases.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
+use actix_web::http::header::{HeaderName, HeaderValue, LOCATION};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::de::DeserializeOwned;
@@ -10,13 +11,16 @@ use svcflow_model::call::{IdArg, PhaseRef, ProjectArg};
 use svcflow_model::page::{Page, PageReq};
 use svcflow_model::phase::{NewPhase, Phase, PhaseUpdate};
 use svcflow_model::project::{NewProject, Project};
-use svcflow_model::Call;
+use utoipa::openapi::response::Response;
+use utoipa::openapi::RefOr;
+use utoipa::{IntoResponses, ToSchema};
 
 use super::error::ApiError;
-use super::openapi::{BadInput, Committed, Conflicts, PhaseAdded, Refused, TooLarge};
 use super::params::{PhasePath, ProjectPath};
-use super::{committed, json_body, Caller, Failure, Items, PageQuery, State};
-use crate::phase_key;
+use super::responses::{committed_response, string_header, BadInput, Committed, Conflicts, Refused, TooLarge};
+use super::{committed, json_body, migrations, Failure, Items, PageQuery, State};
+use crate::service::projects::{self, DataMove, KeyState};
+use crate::service::Caller;
 
 /// Request bodies are small JSON documents; records have their own (larger) limit.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -43,6 +47,17 @@ fn typed<T: DeserializeOwned>(body: Value) -> Result<T, Failure> {
     serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")).into())
 }
 
+/// `POST …/phases`: the phase, committed, and whether its data key is set yet.
+pub struct PhaseAdded;
+
+impl IntoResponses for PhaseAdded {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let key = string_header("`set` when the gateway set the phase's data key, `pending` when a participant's first upload will.");
+        let r = committed_response("Created, committed.", &Phase::name()).header("x-phase-key", key);
+        BTreeMap::from([("201".to_owned(), RefOr::T(r.build()))])
+    }
+}
+
 /// Create a project
 ///
 /// Creates a public project owned by the caller.
@@ -52,7 +67,7 @@ fn typed<T: DeserializeOwned>(body: Value) -> Result<T, Failure> {
 )]
 pub async fn create(state: State, caller: Caller, body: web::Payload) -> Result<HttpResponse, Failure> {
     let body: NewProject = json_body(body, BODY_LIMIT).await?;
-    let (p, c): (Project, _) = state.invoke(&caller, Call::CreateProject(body), HashMap::new()).await?;
+    let (p, c) = projects::create(&state, &caller, body).await?;
     Ok(committed(StatusCode::CREATED, &p, &c))
 }
 
@@ -65,7 +80,7 @@ pub async fn create(state: State, caller: Caller, body: web::Payload) -> Result<
 )]
 pub async fn list(state: State, caller: Caller, q: web::Query<PageQuery>) -> Result<HttpResponse, Failure> {
     let q = q.into_inner();
-    let page: Page<Project> = state.query(&caller, Call::ListProjects(PageReq { page_size: q.page_size, bookmark: q.bookmark })).await?;
+    let page = projects::list(&state, &caller, PageReq { page_size: q.page_size, bookmark: q.bookmark }).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -76,7 +91,7 @@ pub async fn list(state: State, caller: Caller, q: web::Query<PageQuery>) -> Res
 )]
 pub async fn get(state: State, caller: Caller, path: web::Path<ProjectPath>) -> Result<HttpResponse, Failure> {
     let ProjectPath(id) = path.into_inner();
-    let p: Project = state.query(&caller, Call::GetProject(IdArg { id })).await?;
+    let p = projects::get(&state, &caller, IdArg { id }).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -97,23 +112,13 @@ pub async fn get(state: State, caller: Caller, path: web::Path<ProjectPath>) -> 
 pub async fn add_phase(state: State, caller: Caller, path: web::Path<ProjectPath>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let ProjectPath(project) = path.into_inner();
     let body: NewPhase = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project)])?)?;
-    let mine = body.participants.iter().any(|p| p.msp_id == caller.msp_id);
-    let (phase, c): (Phase, _) = state.invoke(&caller, Call::AddPhase(body), HashMap::new()).await?;
-    let mut key_state = "pending";
-    if mine {
-        let key = phase_key::generate().map_err(|e| ApiError::Internal(format!("random key: {e}")))?;
-        let arg = PhaseRef { project: phase.project.clone(), phase: phase.id.clone() };
-        match phase_key::set(&*state.ledger, &caller.user, arg, key).await {
-            Ok(_) => key_state = "set",
-            // The caller may be in the org but not in the phase (identity or role participants).
-            Err(f) => {
-                tracing::info!(phase = %phase.id, error = %f, "phase key left for the first participant upload")
-            }
-        }
-    }
-    let mut res = committed(StatusCode::CREATED, &phase, &c);
-    res.headers_mut()
-        .insert(actix_web::http::header::HeaderName::from_static("x-phase-key"), actix_web::http::header::HeaderValue::from_static(key_state));
+    let added = projects::add_phase(&state, &caller, body).await?;
+    let key_state = match added.key {
+        KeyState::Set => "set",
+        KeyState::Pending => "pending",
+    };
+    let mut res = committed(StatusCode::CREATED, &added.phase, &added.committed);
+    res.headers_mut().insert(HeaderName::from_static("x-phase-key"), HeaderValue::from_static(key_state));
     Ok(res)
 }
 
@@ -126,7 +131,7 @@ pub async fn add_phase(state: State, caller: Caller, path: web::Path<ProjectPath
 )]
 pub async fn list_phases(state: State, caller: Caller, path: web::Path<ProjectPath>) -> Result<HttpResponse, Failure> {
     let ProjectPath(project) = path.into_inner();
-    let items: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project })).await?;
+    let items = projects::list_phases(&state, &caller, ProjectArg { project }).await?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
@@ -137,8 +142,7 @@ pub async fn list_phases(state: State, caller: Caller, path: web::Path<ProjectPa
 )]
 pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    let phases: Vec<Phase> = state.query(&caller, Call::ListPhases(ProjectArg { project: project.clone() })).await?;
-    Ok(HttpResponse::Ok().json(svcflow_model::phase::find(phases, &project, &phase)?))
+    Ok(HttpResponse::Ok().json(projects::get_phase(&state, &caller, PhaseRef { project, phase }).await?))
 }
 
 /// Update a phase
@@ -160,26 +164,20 @@ pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>)
 pub async fn update_phase(state: State, caller: Caller, path: web::Path<PhasePath>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
     let body: PhaseUpdate = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
-    let (p, c): (Phase, _) = state.invoke(&caller, Call::UpdatePhase(body), HashMap::new()).await?;
-    if p.migration.is_none() {
-        return Ok(committed(StatusCode::OK, &p, &c));
-    }
-    let driving = super::migrations::start_if_allowed(&state, &caller, &p).await?;
-    let mut res = committed(StatusCode::ACCEPTED, &p, &c);
+    let updated = projects::update_phase(&state, &caller, body).await?;
+    let (p, c) = (&updated.phase, &updated.committed);
+    let moving = match updated.data {
+        DataMove::Stays => return Ok(committed(StatusCode::OK, p, c)),
+        DataMove::Moving => "moving",
+        DataMove::Pending => "pending",
+    };
+    let mut res = committed(StatusCode::ACCEPTED, p, c);
     let headers = res.headers_mut();
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&super::migrations::location(&p)) {
-        headers.insert(actix_web::http::header::LOCATION, v);
+    if let Ok(v) = HeaderValue::from_str(&migrations::location(p)) {
+        headers.insert(LOCATION, v);
     }
-    headers.insert(
-        actix_web::http::header::HeaderName::from_static("x-migration"),
-        actix_web::http::header::HeaderValue::from_static(if driving { "moving" } else { "pending" }),
-    );
+    headers.insert(HeaderName::from_static("x-migration"), HeaderValue::from_static(moving));
     Ok(res)
-}
-
-async fn transition(state: State, caller: Caller, call: Call) -> Result<HttpResponse, Failure> {
-    let (p, c): (Phase, _) = state.invoke(&caller, call, HashMap::new()).await?;
-    Ok(committed(StatusCode::OK, &p, &c))
 }
 
 /// Activate a phase
@@ -191,7 +189,8 @@ async fn transition(state: State, caller: Caller, call: Call) -> Result<HttpResp
 )]
 pub async fn activate_phase(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    transition(state, caller, Call::ActivatePhase(PhaseRef { project, phase })).await
+    let (p, c) = projects::activate_phase(&state, &caller, PhaseRef { project, phase }).await?;
+    Ok(committed(StatusCode::OK, &p, &c))
 }
 
 /// Close a phase
@@ -203,7 +202,8 @@ pub async fn activate_phase(state: State, caller: Caller, path: web::Path<PhaseP
 )]
 pub async fn close_phase(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    transition(state, caller, Call::ClosePhase(PhaseRef { project, phase })).await
+    let (p, c) = projects::close_phase(&state, &caller, PhaseRef { project, phase }).await?;
+    Ok(committed(StatusCode::OK, &p, &c))
 }
 
 #[cfg(test)]
