@@ -19,14 +19,16 @@
 
 mod support;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use support::{chart, clock_ticks, cpu_ticks, drive, knob, network_pids, raw_contract, rest_client, root, submit, Run, GW};
 use svcflow_model::call::PhaseRef;
+use svcflow_model::ids::{PhaseId, ProjectId, RecordId};
 use svcflow_model::project::NewProject;
+use svcflow_model::transient::NewRecord;
 use svcflow_model::Call;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -130,14 +132,17 @@ fn job(
                     matches!(client.put(url).body(doc).send().await, Ok(r) if r.status().is_success())
                 }
                 (Write::Public, Path::Raw) => {
-                    let call = Call::CreateProject(NewProject { id: format!("{tag}-{i}"), name: "cost".into(), description: String::new() });
-                    submit(&contract, &call, HashMap::new()).await
+                    let id = ProjectId::new(format!("{tag}-{i}")).expect("a valid project id");
+                    let call = Call::CreateProject(NewProject { id, name: "cost".into(), description: String::new() });
+                    submit(&contract, &call).await
                 }
                 (Write::Private, Path::Raw) => {
-                    let call = Call::PutRecord(PhaseRef { project, phase: "P".into() });
-                    let transient =
-                        HashMap::from([("record".to_owned(), doc.into_bytes()), ("record_id".to_owned(), format!("{tag}-{i}").into_bytes())]);
-                    submit(&contract, &call, transient).await
+                    let at = PhaseRef {
+                        project: ProjectId::new(project).expect("a valid project id"),
+                        phase: PhaseId::new("P").expect("a valid phase id"),
+                    };
+                    let record = NewRecord { id: RecordId::new(format!("{tag}-{i}")).expect("a valid record id"), document: doc.into_bytes() };
+                    submit(&contract, &Call::PutRecord(at, record)).await
                 }
             }
         })

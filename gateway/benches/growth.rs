@@ -19,13 +19,14 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::{chart, drive, knob, raw_contract, rest_client, root, submit, GW};
 use svcflow_model::call::PhaseRef;
+use svcflow_model::ids::{PhaseId, ProjectId, RecordId};
+use svcflow_model::transient::NewRecord;
 use svcflow_model::Call;
 
 /// Median wall time of `repeat` GETs of `url`, and the size of the last body.
@@ -99,16 +100,18 @@ async fn fill(contract: &std::sync::Arc<fabric_gateway::Contract>, project: &str
         let missing = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let ids = std::sync::Arc::new(todo.clone());
         let job = {
-            let (contract, project, phase, missing, ids) = (contract.clone(), project.to_owned(), phase.to_owned(), missing.clone(), ids.clone());
+            let project = ProjectId::new(project).expect("a valid project id");
+            let phase = PhaseId::new(phase).expect("a valid phase id");
+            let (contract, missing, ids) = (contract.clone(), missing.clone(), ids.clone());
             move |k: usize| {
                 let (contract, missing, i) = (contract.clone(), missing.clone(), ids[k]);
-                let call = Call::PutRecord(PhaseRef { project: project.clone(), phase: phase.clone() });
-                let transient = HashMap::from([
-                    ("record".to_owned(), format!(r#"{{"n":{i},"pad":"{}"}}"#, pad()).into_bytes()),
-                    ("record_id".to_owned(), format!("r{i:05}").into_bytes()),
-                ]);
+                let record = NewRecord {
+                    id: RecordId::new(format!("r{i:05}")).expect("a valid record id"),
+                    document: format!(r#"{{"n":{i},"pad":"{}"}}"#, pad()).into_bytes(),
+                };
+                let call = Call::PutRecord(PhaseRef { project: project.clone(), phase: phase.clone() }, record);
                 async move {
-                    let ok = submit(&contract, &call, transient).await;
+                    let ok = submit(&contract, &call).await;
                     if !ok {
                         missing.lock().expect("lock").push(i);
                     }

@@ -18,7 +18,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +27,10 @@ use futures_util::StreamExt;
 use support::{children_ticks, clock_ticks, cpu_ticks, drive, gateway_pid, knob, raw_contract, rest_client, root, rss_kib, user_dir, Run, GW};
 use svcflow_gateway::storage::s3::{S3Config, S3Store};
 use svcflow_gateway::storage::ObjectStore;
+use svcflow_model::call::PhaseRef;
+use svcflow_model::ids::{PhaseId, ProjectId, RecordId};
+use svcflow_model::transient::NewRecord;
+use svcflow_model::Call;
 
 /// A stream of `len` bytes in 1 MiB pieces of one random buffer (content does not matter to a
 /// store that does not compress; the gateway encrypts it anyway).
@@ -227,14 +230,20 @@ async fn main() {
         move |i: usize| {
             let contract = contract.clone();
             // The record id is private: it travels in the transient map, like the document.
-            let arg = format!(r#"{{"project":"{project}","phase":"P"}}"#);
+            let at = PhaseRef {
+                project: ProjectId::new(project.as_str()).expect("a valid project id"),
+                phase: PhaseId::new("P").expect("a valid phase id"),
+            };
+            let record = NewRecord {
+                id: RecordId::new(format!("{tag}{i}")).expect("a valid record id"),
+                document: format!(r#"{{"i":{i},"note":"throughput"}}"#).into_bytes(),
+            };
+            let call = Call::PutRecord(at, record);
             async move {
-                let mut transient = HashMap::new();
-                transient.insert("record".to_owned(), format!(r#"{{"i":{i},"note":"throughput"}}"#).into_bytes());
-                transient.insert("record_id".to_owned(), format!("{tag}{i}").into_bytes());
+                let (arg, transient) = (call.argument().expect("an encodable call"), call.transient().expect("an encodable call"));
                 let res = async {
                     let commit =
-                        contract.new_proposal("PutRecord").with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
+                        contract.new_proposal(call.name()).with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
                     commit.status().await
                 }
                 .await;

@@ -2,7 +2,7 @@
 //! checked chunk by chunk against the anchored size and hash; nothing unchecked is handed on.
 
 use futures_util::StreamExt;
-use svcflow_model::call::ItemRef;
+use svcflow_model::call::FileRef;
 use svcflow_model::file::FileAnchor;
 use svcflow_model::Call;
 
@@ -33,12 +33,12 @@ impl DownloadError {
 }
 
 /// The anchor and an authenticated plaintext stream of its object, read as `user`.
-pub async fn open(ledger: &dyn Ledger, store: &AnyStore, user: &str, item: ItemRef) -> Result<(FileAnchor, ByteStream), DownloadError> {
+pub async fn open(ledger: &dyn Ledger, store: &AnyStore, user: &str, item: FileRef) -> Result<(FileAnchor, ByteStream), DownloadError> {
     let (project, phase, id) = (item.project.clone(), item.phase.clone(), item.id.clone());
     let a: FileAnchor = ledger::query(ledger, user, &Call::GetFile(item)).await?;
     let key = phase_key::version(ledger, user, &project, &phase, a.key_version).await?;
     let stream = sealed::get(store, &a.object_key, key, Expect { sha256: a.sha256.clone(), size: a.size }).await.map_err(|e| match e {
-        StorageError::NotFound(_) => DownloadError::Missing { id, tx_id: a.tx_id.clone() },
+        StorageError::NotFound(_) => DownloadError::Missing { id: id.to_string(), tx_id: a.tx_id.clone() },
         source => DownloadError::Storage { source, tx_id: a.tx_id.clone() },
     })?;
     Ok((a, stream))
@@ -53,7 +53,7 @@ pub enum Verified {
 }
 
 /// Reads the whole object back through the anchor's checks and looks up the anchor's block.
-pub async fn verify(ledger: &dyn Ledger, store: &AnyStore, user: &str, item: ItemRef) -> Result<Verified, DownloadError> {
+pub async fn verify(ledger: &dyn Ledger, store: &AnyStore, user: &str, item: FileRef) -> Result<Verified, DownloadError> {
     let (a, mut stream) = match open(ledger, store, user, item).await {
         Ok(v) => v,
         Err(e @ (DownloadError::Missing { .. } | DownloadError::Storage { source: StorageError::Integrity(_), .. })) => {

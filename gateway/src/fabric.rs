@@ -120,6 +120,10 @@ fn argument(call: &Call) -> Result<String, LedgerError> {
     call.argument().map_err(|r| LedgerError::Refused { refusal: r, tx_id: None })
 }
 
+fn transient(call: &Call) -> Result<HashMap<String, Vec<u8>>, LedgerError> {
+    call.transient().map_err(|r| LedgerError::Refused { refusal: r, tx_id: None })
+}
+
 impl Fabric {
     /// Prepares connections (lazily: a peer that is down at start is simply skipped until it
     /// is back) and every wallet user's signer.
@@ -216,14 +220,9 @@ impl Fabric {
     }
 
     /// A transaction: endorsed (failing over between peers), ordered, and waited for until it
-    /// is committed valid. Private inputs go in `transient` only.
-    async fn submit_call(
-        &self,
-        user: &str,
-        call: &Call,
-        transient: HashMap<String, Vec<u8>>,
-        opts: SubmitOptions<'_>,
-    ) -> Result<Committed, LedgerError> {
+    /// is committed valid. The call's private input goes in the transient map only.
+    async fn submit_call(&self, user: &str, call: &Call, opts: SubmitOptions<'_>) -> Result<Committed, LedgerError> {
+        let transient = transient(call)?;
         let orgs = opts.endorsers;
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
         let (func, arg) = (call.name(), argument(call)?);
@@ -321,14 +320,8 @@ impl Ledger for Fabric {
         Box::pin(async move { self.evaluate_on(user, &self.chaincode, call.name(), vec![argument(call)?], Stage::Evaluate).await })
     }
 
-    fn submit_with<'a>(
-        &'a self,
-        user: &'a str,
-        call: &'a Call,
-        transient: HashMap<String, Vec<u8>>,
-        opts: SubmitOptions<'a>,
-    ) -> BoxFuture<'a, Result<Committed, LedgerError>> {
-        Box::pin(self.submit_call(user, call, transient, opts))
+    fn submit_with<'a>(&'a self, user: &'a str, call: &'a Call, opts: SubmitOptions<'a>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+        Box::pin(self.submit_call(user, call, opts))
     }
 
     fn tx_status<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<Option<bool>, LedgerError>> {

@@ -2,7 +2,6 @@
 //! so everything above it (the REST handlers, the upload pipeline) also runs against a fake, and
 //! the ledger's own errors, typed by the stage that failed and carrying the tx id.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -127,19 +126,13 @@ impl LedgerError {
 pub trait Ledger: Send + Sync {
     /// A query: endorsed by one peer, never ordered.
     fn evaluate<'a>(&'a self, user: &'a str, call: &'a Call) -> BoxFuture<'a, Result<Vec<u8>, LedgerError>>;
-    /// A transaction: endorsed, ordered and waited for until committed valid. Private inputs go
-    /// in `transient` only.
-    fn submit<'a>(&'a self, user: &'a str, call: &'a Call, transient: HashMap<String, Vec<u8>>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
-        self.submit_with(user, call, transient, SubmitOptions::default())
+    /// A transaction: endorsed, ordered and waited for until committed valid. The call's private
+    /// input goes in the transient map only (`Call::transient`).
+    fn submit<'a>(&'a self, user: &'a str, call: &'a Call) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+        self.submit_with(user, call, SubmitOptions::default())
     }
     /// A transaction with options: who endorses, and a step between endorsement and ordering.
-    fn submit_with<'a>(
-        &'a self,
-        user: &'a str,
-        call: &'a Call,
-        transient: HashMap<String, Vec<u8>>,
-        opts: SubmitOptions<'a>,
-    ) -> BoxFuture<'a, Result<Committed, LedgerError>>;
+    fn submit_with<'a>(&'a self, user: &'a str, call: &'a Call, opts: SubmitOptions<'a>) -> BoxFuture<'a, Result<Committed, LedgerError>>;
     /// Whether transaction `tx_id` is in a block: `Some(valid)`, or `None` when no block holds it.
     fn tx_status<'a>(&'a self, user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<Option<bool>, LedgerError>>;
     /// The number of the block holding `tx_id`.
@@ -164,13 +157,8 @@ pub async fn query<T: DeserializeOwned>(ledger: &dyn Ledger, user: &str, call: &
 }
 
 /// A committed transaction, its answer decoded.
-pub async fn invoke<T: DeserializeOwned>(
-    ledger: &dyn Ledger,
-    user: &str,
-    call: &Call,
-    transient: HashMap<String, Vec<u8>>,
-) -> Result<(T, Committed), LedgerError> {
-    invoke_with(ledger, user, call, transient, SubmitOptions::default()).await
+pub async fn invoke<T: DeserializeOwned>(ledger: &dyn Ledger, user: &str, call: &Call) -> Result<(T, Committed), LedgerError> {
+    invoke_with(ledger, user, call, SubmitOptions::default()).await
 }
 
 /// A committed transaction submitted with options, its answer decoded.
@@ -178,10 +166,9 @@ pub async fn invoke_with<T: DeserializeOwned>(
     ledger: &dyn Ledger,
     user: &str,
     call: &Call,
-    transient: HashMap<String, Vec<u8>>,
     opts: SubmitOptions<'_>,
 ) -> Result<(T, Committed), LedgerError> {
-    let c = ledger.submit_with(user, call, transient, opts).await?;
+    let c = ledger.submit_with(user, call, opts).await?;
     let v = decode(call, &c.result, Some(&c.tx_id))?;
     Ok((v, c))
 }

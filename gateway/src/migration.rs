@@ -3,10 +3,9 @@
 //! `MigratePhase` endorsed by every org of both sets, and goes on until the last batch. Stopped
 //! half-way it resumes from whatever the old collection still holds.
 
-use std::collections::HashMap;
-
 use svcflow_model::call::{PhaseRef, ProjectArg};
-use svcflow_model::migration::{Batch, Progress, TRANSIENT_BATCH};
+use svcflow_model::ids::{PhaseId, ProjectId};
+use svcflow_model::migration::{Batch, Progress};
 use svcflow_model::phase::{org_set, Phase};
 use svcflow_model::Call;
 
@@ -31,15 +30,15 @@ pub fn endorsing_orgs(phase: &Phase) -> Vec<String> {
     orgs.into_iter().map(str::to_owned).collect()
 }
 
-pub async fn phase(ledger: &dyn Ledger, user: &str, project: &str, phase: &str) -> Result<Phase, LedgerError> {
-    let phases: Vec<Phase> = ledger::query(ledger, user, &Call::ListPhases(ProjectArg { project: project.to_owned() })).await?;
+pub async fn phase(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase: &PhaseId) -> Result<Phase, LedgerError> {
+    let phases: Vec<Phase> = ledger::query(ledger, user, &Call::ListPhases(ProjectArg { project: project.clone() })).await?;
     svcflow_model::phase::find(phases, project, phase).map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })
 }
 
 /// Moves batches as `user` until the migration ends. A step that lost a race (another driver
 /// moved the same values first) is simply read again.
-pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str) -> Result<Moved, LedgerError> {
-    let at = PhaseRef { project: project.to_owned(), phase: phase_id.to_owned() };
+pub async fn run(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase_id: &PhaseId) -> Result<Moved, LedgerError> {
+    let at = PhaseRef { project: project.clone(), phase: phase_id.clone() };
     let mut moved = Moved::default();
     let mut lost_races = 0;
     loop {
@@ -49,14 +48,8 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str)
         }
         let orgs = endorsing_orgs(&ph);
         let batch: Batch = ledger::query(ledger, user, &Call::ReadMigrationBatch(at.clone())).await?;
-        let raw = serde_json::to_vec(&batch).map_err(|e| LedgerError::Unreadable {
-            what: "ReadMigrationBatch".into(),
-            tx_id: None,
-            detail: e.to_string(),
-        })?;
-        let transient = HashMap::from([(TRANSIENT_BATCH.to_owned(), raw)]);
-        let call = Call::MigratePhase(at.clone());
-        match ledger.submit_with(user, &call, transient, SubmitOptions { endorsers: &orgs, before_order: None }).await {
+        let call = Call::MigratePhase(at.clone(), batch);
+        match ledger.submit_with(user, &call, SubmitOptions { endorsers: &orgs, before_order: None }).await {
             Ok(c) => {
                 let step: Progress = serde_json::from_slice(&c.result).map_err(|e| LedgerError::Unreadable {
                     what: "MigratePhase".into(),
@@ -66,7 +59,7 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str)
                 lost_races = 0;
                 moved.values += step.moved;
                 moved.transactions += 1;
-                tracing::info!(tx_id = %c.tx_id, project, phase = phase_id, moved = step.moved, total = step.total, done = step.done, "migration step");
+                tracing::info!(tx_id = %c.tx_id, %project, phase = %phase_id, moved = step.moved, total = step.total, done = step.done, "migration step");
                 if step.done {
                     return Ok(moved);
                 }
@@ -76,7 +69,7 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &str, phase_id: &str)
             // nothing of this step was ordered, and the next read shows what is left.
             Err(e) if lost_races < MAX_RETRIES && retryable(&e) => {
                 lost_races += 1;
-                tracing::info!(project, phase = phase_id, error = %e, "migration step lost a race; reading again");
+                tracing::info!(%project, phase = %phase_id, error = %e, "migration step lost a race; reading again");
                 tokio::time::sleep(std::time::Duration::from_millis(100 << lost_races)).await;
             }
             Err(e) => return Err(e),

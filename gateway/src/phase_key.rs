@@ -2,18 +2,15 @@
 //! collection; the gateway fetches it as the caller (so only participants ever get it) and, for
 //! a phase that has none yet, generates one and hands it over by transient.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use svcflow_model::call::{KeyRef, PhaseRef};
+use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::phase::{PhaseKey, PHASE_KEY_BYTES};
+use svcflow_model::transient::NewPhaseKey;
 use svcflow_model::{Call, ErrorKind};
 
 use crate::ledger::{self, Ledger, LedgerError};
 use crate::storage::sealed::DataKey;
-
-/// Where `SetPhaseKey` and `AddPhase` take the key from.
-pub const TRANSIENT_PHASE_KEY: &str = "phase_key";
 
 /// A new random key from the OS generator.
 pub fn generate() -> Result<Vec<u8>, openssl::error::ErrorStack> {
@@ -24,8 +21,8 @@ pub fn generate() -> Result<Vec<u8>, openssl::error::ErrorStack> {
 
 /// Sets a new key for a phase that has none, as `user` (a participant).
 pub async fn set(ledger: &dyn Ledger, user: &str, phase: PhaseRef, key: Vec<u8>) -> Result<(), LedgerError> {
-    let transient = HashMap::from([(TRANSIENT_PHASE_KEY.to_owned(), key)]);
-    ledger.submit(user, &Call::SetPhaseKey(phase), transient).await.map(|_| ())
+    let key = NewPhaseKey::new(key).map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
+    ledger.submit(user, &Call::SetPhaseKey(phase, key)).await.map(|_| ())
 }
 
 /// A phase key with the version it is.
@@ -37,14 +34,14 @@ pub struct Versioned {
 /// The phase's current key as `user` reads it. With `create`, a phase without a key of its
 /// current version gets one first (a phase added by a manager outside it, or whose key rotated,
 /// gets its key from its next participant upload).
-pub async fn current(ledger: &dyn Ledger, user: &str, project: &str, phase: &str, create: bool) -> Result<Versioned, LedgerError> {
-    let arg = KeyRef { project: project.to_owned(), phase: phase.to_owned(), version: None };
+pub async fn current(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase: &PhaseId, create: bool) -> Result<Versioned, LedgerError> {
+    let arg = KeyRef { project: project.clone(), phase: phase.clone(), version: None };
     let found: PhaseKey = match ledger::query(ledger, user, &Call::GetPhaseKey(arg.clone())).await {
         Ok(k) => k,
         // No key yet (or no such phase: then SetPhaseKey says so in turn).
         Err(e) if create && e.refusal().is_some_and(|r| r.kind == ErrorKind::NotFound) => {
             let key = generate().map_err(|e| unreadable(format!("no random key: {e}")))?;
-            match set(ledger, user, PhaseRef { project: project.to_owned(), phase: phase.to_owned() }, key).await {
+            match set(ledger, user, PhaseRef { project: project.clone(), phase: phase.clone() }, key).await {
                 Ok(()) => {}
                 // Someone else set it first: theirs is the key.
                 Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::Conflict) => {}
@@ -58,8 +55,8 @@ pub async fn current(ledger: &dyn Ledger, user: &str, project: &str, phase: &str
 }
 
 /// Version `version` of the phase's key (the one an anchor names), as `user` reads it.
-pub async fn version(ledger: &dyn Ledger, user: &str, project: &str, phase: &str, version: u32) -> Result<DataKey, LedgerError> {
-    let arg = KeyRef { project: project.to_owned(), phase: phase.to_owned(), version: Some(version) };
+pub async fn version(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase: &PhaseId, version: u32) -> Result<DataKey, LedgerError> {
+    let arg = KeyRef { project: project.clone(), phase: phase.clone(), version: Some(version) };
     decode(&ledger::query(ledger, user, &Call::GetPhaseKey(arg)).await?)
 }
 

@@ -113,14 +113,19 @@ impl<K> Id<K> {
 }
 
 /// An MSP id as Fabric's configtx allows it ([`MSP_ID_PATTERN`]), valid by construction.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub struct MspId(String);
 
 impl MspId {
     pub fn new(msp_id: impl Into<String>) -> Result<Self> {
+        Self::named("MSP id", msp_id)
+    }
+
+    /// As [`MspId::new`], an error naming it `what` (e.g. `participants[2].msp_id`).
+    pub fn named(what: &str, msp_id: impl Into<String>) -> Result<Self> {
         let msp_id = msp_id.into();
-        validate_msp_id("MSP id", &msp_id)?;
+        validate_msp_id(what, &msp_id)?;
         Ok(Self(msp_id))
     }
 
@@ -240,6 +245,12 @@ impl<K: IdKind> std::str::FromStr for Id<K> {
 impl<K> Serialize for Id<K> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_str(&self.id)
+    }
+}
+
+impl<'de> Deserialize<'de> for MspId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Self::new(String::deserialize(d)?).map_err(|e| serde::de::Error::custom(e.reason))
     }
 }
 

@@ -30,6 +30,38 @@ pub struct Participant {
     pub role: Option<Role>,
 }
 
+/// A participant as a request gives it: its MSP id is checked where the list is read, so that an
+/// error can name its place (`participants[2].msp_id`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GivenParticipant {
+    msp_id: String,
+    #[serde(default)]
+    identity: Option<String>,
+    #[serde(default, deserialize_with = "present_role")]
+    role: Option<Role>,
+}
+
+fn given(list: Vec<GivenParticipant>) -> Result<Vec<Participant>> {
+    let check = |(i, p): (usize, GivenParticipant)| {
+        Ok(Participant { msp_id: MspId::named(&format!("participants[{i}].msp_id"), p.msp_id)?, identity: p.identity, role: p.role })
+    };
+    list.into_iter().enumerate().map(check).collect()
+}
+
+/// A request's participant list.
+fn participant_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Participant>, D::Error> {
+    given(Vec::deserialize(d)?).map_err(|e| serde::de::Error::custom(e.reason))
+}
+
+/// A request's participant list, when it changes.
+fn new_participant_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<Participant>>, D::Error> {
+    match Option::<Vec<GivenParticipant>>::deserialize(d)? {
+        None => Ok(None),
+        Some(list) => given(list).map(Some).map_err(|e| serde::de::Error::custom(e.reason)),
+    }
+}
+
 /// `"role": null` would silently mean "any role": a role is given or left out, never null.
 fn present_role<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Role>, D::Error> {
     Option::<Role>::deserialize(d)?.map(Some).ok_or_else(|| {
@@ -132,6 +164,7 @@ pub struct NewPhase {
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
+    #[serde(deserialize_with = "participant_list")]
     pub participants: Vec<Participant>,
     /// Where the phase goes; by default one past the highest position of the project's phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,7 +197,7 @@ pub struct PhaseUpdate {
     pub position: Option<u32>,
     /// Until the phase closes. A new org set keeps the old participants until the phase's data has
     /// moved to the new set's collection (see `Phase::migration`); any removal rotates the key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "new_participant_list")]
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub participants: Option<Vec<Participant>>,
 }
@@ -213,6 +246,13 @@ mod tests {
         assert!(check_participants(&[empty]).unwrap_err().reason.contains("participants[0].identity"));
         let bad: std::result::Result<Participant, _> = serde_json::from_str(r#"{"msp_id":"Org 2"}"#);
         assert!(bad.unwrap_err().to_string().contains("\"Org 2\" is not an MSP id"));
+        // In a request's list the error names the participant's place.
+        let bad = serde_json::from_str::<NewPhase>(r#"{"project":"p","id":"P","name":"n","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org 2"}]}"#);
+        assert!(bad.unwrap_err().to_string().starts_with("participants[1].msp_id \"Org 2\" is not an MSP id"));
+        let bad = serde_json::from_str::<PhaseUpdate>(r#"{"project":"p","id":"P","participants":[{"msp_id":"Org 2","x":1}]}"#);
+        assert!(bad.is_err(), "unknown fields of a participant are refused");
+        let ok = serde_json::from_str::<PhaseUpdate>(r#"{"project":"p","id":"P"}"#).unwrap();
+        assert_eq!(ok.participants, None);
         // A role is given or left out: null is refused, naming what to do.
         let null: std::result::Result<Participant, _> = serde_json::from_str(r#"{"msp_id":"Org1MSP","role":null}"#);
         assert!(null.unwrap_err().to_string().contains("not null"));

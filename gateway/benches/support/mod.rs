@@ -214,8 +214,8 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, xs: &[usize], series: &[
 
 /// Submits `call` through `contract` and waits for its commit; whether it committed valid (a
 /// failure's reason goes to stderr).
-pub async fn submit(contract: &Contract, call: &svcflow_model::Call, transient: std::collections::HashMap<String, Vec<u8>>) -> bool {
-    let Ok(arg) = call.argument() else { return false };
+pub async fn submit(contract: &Contract, call: &svcflow_model::Call) -> bool {
+    let (Ok(arg), Ok(transient)) = (call.argument(), call.transient()) else { return false };
     let res = async {
         let commit = contract.new_proposal(call.name()).with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
         commit.status().await

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use svcflow_model::event::Event;
+use svcflow_model::ids::{FileId, PhaseId, ProjectId, RecordId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
@@ -20,11 +21,9 @@ use crate::service::Caller;
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Only events of this project.
-    #[param(value_type = Option<svcflow_model::ids::Id>)]
-    pub project: Option<String>,
+    pub project: Option<svcflow_model::ids::ProjectId>,
     /// Only events of this phase; needs `project`.
-    #[param(value_type = Option<svcflow_model::ids::Id>)]
-    pub phase: Option<String>,
+    pub phase: Option<svcflow_model::ids::PhaseId>,
     /// Replay from this block on (default: from now).
     pub from_block: Option<u64>,
 }
@@ -37,14 +36,10 @@ pub struct EventData<'a> {
     pub block_number: u64,
     #[schema(value_type = String)]
     pub tx_id: &'a str,
-    #[schema(value_type = svcflow_model::ids::Id)]
-    pub project: &'a str,
-    #[schema(value_type = Option<svcflow_model::ids::Id>)]
-    pub phase: Option<&'a str>,
-    #[schema(value_type = Option<svcflow_model::ids::Id>)]
-    pub record: Option<&'a str>,
-    #[schema(value_type = Option<svcflow_model::ids::Id>)]
-    pub file: Option<&'a str>,
+    pub project: &'a ProjectId,
+    pub phase: Option<&'a PhaseId>,
+    pub record: Option<&'a RecordId>,
+    pub file: Option<&'a FileId>,
 }
 
 /// `Last-Event-ID: <block>:<tx_id>` resumes right after that event.
@@ -65,9 +60,9 @@ fn event_text(o: &Occurred) -> String {
         block_number: o.block_number,
         tx_id: &o.tx_id,
         project: &o.ids.project,
-        phase: o.ids.phase.as_deref(),
-        record: change.and_then(|c| c.record.as_deref()),
-        file: change.and_then(|c| c.file.as_deref()),
+        phase: o.ids.phase.as_ref(),
+        record: change.and_then(|c| c.record.as_ref()),
+        file: change.and_then(|c| c.file.as_ref()),
     };
     let data = serde_json::to_string(&data).unwrap_or_default();
     format!("id: {}:{}\nevent: {}\ndata: {data}\n\n", o.block_number, o.tx_id, o.event)

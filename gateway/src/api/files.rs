@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
 use svcflow_model::file::FileAnchor;
-use svcflow_model::ids;
+use svcflow_model::ids::{self, FileId};
 use tokio_util::io::StreamReader;
 use utoipa::{IntoParams, ToSchema};
 
@@ -31,8 +31,7 @@ pub struct UploadQuery {
     pub name: String,
     /// The file id; chosen by the gateway when absent (derived from the Idempotency-Key when
     /// there is one).
-    #[param(value_type = Option<ids::Id>)]
-    pub id: Option<String>,
+    pub id: Option<FileId>,
 }
 
 /// The transaction that anchored a file, and its block.
@@ -112,9 +111,7 @@ pub async fn upload(
 ) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
     let q = q.into_inner();
-    // The checks in the order clients have always seen them: path, name, size, key, id.
-    ids::validate_id("project", &project)?;
-    ids::validate_id("phase", &phase)?;
+    // Path and query ids were checked as they were parsed; then name, size and key.
     ids::check_file_name(&q.name)?;
     let limit = files::upload_limit(&state);
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
@@ -142,7 +139,6 @@ pub async fn upload(
         }
     };
     let wanted = UploadRequest { at: PhaseRef { project, phase }, name: q.name, id: q.id, content_type, idempotency_key: idem };
-    // The file id is checked by `uploads::upload` before it reads a byte of the body.
     // The request body is tied to this worker thread; the store wants a `Send` reader, so the
     // body is pumped through a small bounded channel (its backpressure reaches the client). When
     // the upload ends it drops the reader, and the pump stops at its next send.

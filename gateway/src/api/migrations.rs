@@ -14,14 +14,13 @@ use super::responses::{Conflicts, Refused};
 use super::{Failure, State};
 use crate::service::migrations::{self, Status};
 use crate::service::Caller;
+use svcflow_model::ids::{PhaseId, ProjectId};
 
 /// Where a phase's data is going, and whether this gateway is moving it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MigrationStatus {
-    #[schema(value_type = svcflow_model::ids::Id)]
-    pub project: String,
-    #[schema(value_type = svcflow_model::ids::Id)]
-    pub phase: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
     pub migrating: bool,
     /// What moves where, while `migrating`.
     #[serde(skip_serializing_if = "Option::is_none")]

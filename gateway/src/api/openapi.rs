@@ -203,6 +203,22 @@ mod tests {
         }
     }
 
+    // The dashboard lists the event names from here, and every id's rule comes from its type.
+    #[test]
+    fn events_and_ids_take_their_schemas_from_the_model() {
+        let spec = spec();
+        let schemas = &spec["components"]["schemas"];
+        let names: Vec<&str> = schemas["Event"]["enum"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        assert_eq!(names, svcflow_model::event::Event::ALL.iter().map(|e| e.name()).collect::<Vec<_>>());
+        assert_eq!(schemas["Id"]["pattern"], svcflow_model::ids::ID_PATTERN);
+        assert_eq!(schemas["MspId"]["pattern"], svcflow_model::ids::MSP_ID_PATTERN);
+        for (path, param) in [("/v1/projects/{project}", 0), ("/v1/projects/{project}/phases/{phase}/records/{record}", 2)] {
+            let p = &spec["paths"][path]["get"]["parameters"][param]["schema"];
+            assert_eq!(p["$ref"], "#/components/schemas/Id", "{path}: {p}");
+        }
+        assert_eq!(schemas["Phase"]["properties"]["project"]["$ref"], "#/components/schemas/Id");
+    }
+
     #[test]
     fn is_openapi_3_and_every_ref_resolves() {
         let spec = spec();

@@ -10,6 +10,7 @@ use svcflow_model::acl::is_participant;
 use svcflow_model::call::{ProjectArg, TxRef};
 use svcflow_model::change::Change;
 use svcflow_model::event::{Event, EventIds};
+use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::phase::Phase;
 use svcflow_model::Call;
 use tokio::sync::mpsc;
@@ -21,9 +22,9 @@ use super::state::AppState;
 /// Which events, from where.
 pub struct Subscription {
     /// Only events of this project.
-    pub project: Option<String>,
+    pub project: Option<ProjectId>,
     /// Only events of this phase (of `project`).
-    pub phase: Option<String>,
+    pub phase: Option<PhaseId>,
     /// From this block on (default: from now).
     pub start: Option<u64>,
     /// Resume after this transaction of block `start`.
@@ -75,7 +76,7 @@ pub async fn subscribe(state: Arc<AppState>, caller: Caller, sub: Subscription) 
         };
         // Phases by (project, id), read as the caller when an event names one not seen yet or
         // that may have changed.
-        let mut phases: HashMap<(String, String), Phase> = HashMap::new();
+        let mut phases: HashMap<(ProjectId, PhaseId), Phase> = HashMap::new();
         loop {
             let ev = tokio::select! {
                 ev = events.next() => ev,

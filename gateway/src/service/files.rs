@@ -2,8 +2,9 @@
 //! `crate::downloads`, re-encryption by `crate::uploads::reseal`, anchors from the ledger.
 
 use futures_util::StreamExt;
-use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
+use svcflow_model::call::{FileRef, PhasePage, PhaseRef};
 use svcflow_model::file::FileAnchor;
+use svcflow_model::ids::FileId;
 use svcflow_model::page::Page;
 use svcflow_model::Call;
 use tokio::io::AsyncRead;
@@ -21,7 +22,7 @@ pub struct UploadRequest {
     pub at: PhaseRef,
     pub name: String,
     /// Chosen by the client, else derived from `idempotency_key`, else random.
-    pub id: Option<String>,
+    pub id: Option<FileId>,
     pub content_type: String,
     /// Retries with the same key anchor the file once.
     pub idempotency_key: Option<String>,
@@ -37,7 +38,7 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(state: &AppState, caller: &Call
     let UploadRequest { at: PhaseRef { project, phase }, name, id, content_type, idempotency_key } = req;
     let id = match (id, &idempotency_key) {
         (Some(id), _) => id,
-        (None, Some(k)) => uploads::idempotent_id(&caller.user, &project, &phase, k),
+        (None, Some(k)) => uploads::idempotent_id(&caller.user, &project, &phase, k)?,
         (None, None) => uploads::random_id()?,
     };
     let u = Upload {
@@ -58,7 +59,7 @@ pub async fn list(state: &AppState, caller: &Caller, page: PhasePage) -> Result<
     Ok(state.query(caller, Call::ListFiles(page)).await?)
 }
 
-pub async fn get(state: &AppState, caller: &Caller, at: ItemRef) -> Result<FileAnchor, ServiceError> {
+pub async fn get(state: &AppState, caller: &Caller, at: FileRef) -> Result<FileAnchor, ServiceError> {
     Ok(state.query(caller, Call::GetFile(at)).await?)
 }
 
@@ -70,7 +71,7 @@ pub struct Download {
 
 /// Opens a file for reading as `caller`. Its first chunk is read and checked here: an object
 /// refused at its first chunk (every small file) is an error, not a stream that fails at once.
-pub async fn download(state: &AppState, caller: &Caller, at: ItemRef) -> Result<Download, ServiceError> {
+pub async fn download(state: &AppState, caller: &Caller, at: FileRef) -> Result<Download, ServiceError> {
     let (anchor, mut stream) = downloads::open(&*state.ledger, &state.store, &caller.user, at).await?;
     let first = match stream.next().await {
         Some(Ok(b)) => Some(b),
@@ -86,7 +87,7 @@ pub async fn download(state: &AppState, caller: &Caller, at: ItemRef) -> Result<
 }
 
 /// Reads the whole stored object back and checks it against its anchor.
-pub async fn verify(state: &AppState, caller: &Caller, at: ItemRef) -> Result<Verified, ServiceError> {
+pub async fn verify(state: &AppState, caller: &Caller, at: FileRef) -> Result<Verified, ServiceError> {
     Ok(downloads::verify(&*state.ledger, &state.store, &caller.user, at).await?)
 }
 

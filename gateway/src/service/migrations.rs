@@ -64,15 +64,15 @@ fn drive(state: &AppState, user: String, phase: &Phase) {
         let started = std::time::Instant::now();
         match migration::run(&*ledger, &user, &project, &phase).await {
             Ok(m) => tracing::info!(
-                project,
-                phase,
+                %project,
+                %phase,
                 values = m.values,
                 transactions = m.transactions,
                 ms = started.elapsed().as_millis() as u64,
                 "migration done"
             ),
             Err(e) => {
-                tracing::warn!(project, phase, tx_id = e.tx_id().unwrap_or(""), error = %e, "migration stopped; POST its /migration to resume")
+                tracing::warn!(%project, %phase, tx_id = e.tx_id().unwrap_or(""), error = %e, "migration stopped; POST its /migration to resume")
             }
         }
         running.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);

@@ -1,7 +1,5 @@
 //! Projects and their phases.
 
-use std::collections::HashMap;
-
 use svcflow_model::call::{IdArg, PhaseRef, ProjectArg};
 use svcflow_model::page::{Page, PageReq};
 use svcflow_model::phase::{NewPhase, Phase, PhaseUpdate};
@@ -50,7 +48,7 @@ pub struct UpdatedPhase {
 }
 
 pub async fn create(state: &AppState, caller: &Caller, new: NewProject) -> Result<(Project, Committed), ServiceError> {
-    Ok(state.invoke(caller, Call::CreateProject(new), HashMap::new()).await?)
+    Ok(state.invoke(caller, Call::CreateProject(new)).await?)
 }
 
 pub async fn list(state: &AppState, caller: &Caller, page: PageReq) -> Result<Page<Project>, ServiceError> {
@@ -66,7 +64,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: IdArg) -> Result<Project
 /// that may be outside the phase, and the key must never reach their peers.
 pub async fn add_phase(state: &AppState, caller: &Caller, new: NewPhase) -> Result<AddedPhase, ServiceError> {
     let mine = new.participants.iter().any(|p| p.msp_id == caller.msp_id);
-    let (phase, committed): (Phase, _) = state.invoke(caller, Call::AddPhase(new), HashMap::new()).await?;
+    let (phase, committed): (Phase, _) = state.invoke(caller, Call::AddPhase(new)).await?;
     let mut key = KeyState::Pending;
     if mine {
         let raw = phase_key::generate().map_err(ServiceError::RandomKey)?;
@@ -94,7 +92,7 @@ pub async fn get_phase(state: &AppState, caller: &Caller, at: PhaseRef) -> Resul
 /// Updates a phase; when its participant orgs changed, starts moving its data as the caller if
 /// the caller may.
 pub async fn update_phase(state: &AppState, caller: &Caller, update: PhaseUpdate) -> Result<UpdatedPhase, ServiceError> {
-    let (phase, committed): (Phase, _) = state.invoke(caller, Call::UpdatePhase(update), HashMap::new()).await?;
+    let (phase, committed): (Phase, _) = state.invoke(caller, Call::UpdatePhase(update)).await?;
     let data = if phase.migration.is_none() {
         DataMove::Stays
     } else if migrations::start_if_allowed(state, caller, &phase).await? {
@@ -106,9 +104,9 @@ pub async fn update_phase(state: &AppState, caller: &Caller, update: PhaseUpdate
 }
 
 pub async fn activate_phase(state: &AppState, caller: &Caller, at: PhaseRef) -> Result<(Phase, Committed), ServiceError> {
-    Ok(state.invoke(caller, Call::ActivatePhase(at), HashMap::new()).await?)
+    Ok(state.invoke(caller, Call::ActivatePhase(at)).await?)
 }
 
 pub async fn close_phase(state: &AppState, caller: &Caller, at: PhaseRef) -> Result<(Phase, Committed), ServiceError> {
-    Ok(state.invoke(caller, Call::ClosePhase(at), HashMap::new()).await?)
+    Ok(state.invoke(caller, Call::ClosePhase(at)).await?)
 }

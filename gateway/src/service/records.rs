@@ -1,12 +1,11 @@
 //! A phase's records: JSON documents private to its participants. The document travels to the
 //! chaincode in the transient map only, so it never appears on the public ledger.
 
-use std::collections::HashMap;
-
-use svcflow_model::call::{ItemPage, ItemRef, PhasePage, PhaseRef};
+use svcflow_model::call::{ItemPage, PhasePage, PhaseRef, RecordRef};
 use svcflow_model::change::Written;
 use svcflow_model::page::Page;
-use svcflow_model::record::{Record, TRANSIENT_RECORD, TRANSIENT_RECORD_ID};
+use svcflow_model::record::Record;
+use svcflow_model::transient::NewRecord;
 use svcflow_model::Call;
 
 use super::caller::Caller;
@@ -23,13 +22,11 @@ pub struct Put {
 }
 
 /// Writes `doc` (checked to be JSON) as the record's next version.
-pub async fn put(state: &AppState, caller: &Caller, at: ItemRef, doc: &[u8]) -> Result<Put, ServiceError> {
-    let mut transient = HashMap::new();
-    transient.insert(TRANSIENT_RECORD.to_owned(), doc.to_vec());
+pub async fn put(state: &AppState, caller: &Caller, at: RecordRef, doc: &[u8]) -> Result<Put, ServiceError> {
     // The id travels privately too; the answer (written into the block) says only the version.
-    transient.insert(TRANSIENT_RECORD_ID.to_owned(), at.id.clone().into_bytes());
     let phase = PhaseRef { project: at.project.clone(), phase: at.phase.clone() };
-    let (w, committed): (Written, _) = state.invoke(caller, Call::PutRecord(phase), transient).await?;
+    let record = NewRecord { id: at.id.clone(), document: doc.to_vec() };
+    let (w, committed): (Written, _) = state.invoke(caller, Call::PutRecord(phase, record)).await?;
     let created = w.version == Some(1);
     let record = written_record(state, caller, at, doc, w, &committed.tx_id).await?;
     Ok(Put { record, committed, created })
@@ -39,7 +36,7 @@ pub async fn put(state: &AppState, caller: &Caller, at: ItemRef, doc: &[u8]) -> 
 /// the caller and the document is what was sent, so nothing needs reading back (a read would cost
 /// the peer and the chaincode a second proposal per write). A chaincode that does not answer the
 /// timestamp (an older one) is asked for the record.
-async fn written_record(state: &AppState, caller: &Caller, at: ItemRef, doc: &[u8], w: Written, tx_id: &str) -> Result<Record, ServiceError> {
+async fn written_record(state: &AppState, caller: &Caller, at: RecordRef, doc: &[u8], w: Written, tx_id: &str) -> Result<Record, ServiceError> {
     if let (Some(version), Some(updated)) = (w.version, w.updated) {
         // `doc` was checked to be JSON on the way in.
         if let Ok(document) = serde_json::from_slice(doc) {
@@ -50,7 +47,7 @@ async fn written_record(state: &AppState, caller: &Caller, at: ItemRef, doc: &[u
     state.query(caller, Call::GetRecord(at)).await.map_err(|source| ServiceError::ReadBack { source, tx_id: tx_id.to_owned() })
 }
 
-pub async fn get(state: &AppState, caller: &Caller, at: ItemRef) -> Result<Record, ServiceError> {
+pub async fn get(state: &AppState, caller: &Caller, at: RecordRef) -> Result<Record, ServiceError> {
     Ok(state.query(caller, Call::GetRecord(at)).await?)
 }
 

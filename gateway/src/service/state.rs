@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use svcflow_model::call::{Access, NoArgs};
 use svcflow_model::identity::Identity;
+use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::Call;
 
 use super::caller::Caller;
@@ -18,7 +19,7 @@ use crate::uploads::Env;
 use crate::wallet::Wallet;
 
 /// A phase by (project, phase id).
-pub(super) type MigratingPhase = (String, String);
+pub(super) type MigratingPhase = (ProjectId, PhaseId);
 
 pub struct AppState {
     pub cfg: Config,
@@ -48,13 +49,8 @@ impl AppState {
     }
 
     /// A chaincode transaction as `caller`, committed, decoded.
-    pub async fn invoke<T: DeserializeOwned>(
-        &self,
-        caller: &Caller,
-        call: Call,
-        transient: HashMap<String, Vec<u8>>,
-    ) -> Result<(T, Committed), LedgerError> {
-        let res = ledger::invoke(&*self.ledger, &caller.user, &call, transient).await;
+    pub async fn invoke<T: DeserializeOwned>(&self, caller: &Caller, call: Call) -> Result<(T, Committed), LedgerError> {
+        let res = ledger::invoke(&*self.ledger, &caller.user, &call).await;
         self.metrics.fabric_call(call.name(), res.is_ok());
         res
     }

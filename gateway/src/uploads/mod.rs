@@ -14,13 +14,13 @@ pub mod journal;
 pub mod reseal;
 mod sweep;
 
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use svcflow_model::call::{ItemRef, PhaseRef};
 use svcflow_model::change::Written;
-use svcflow_model::file::{FileAnchor, NewAnchor, TRANSIENT_FILE};
+use svcflow_model::file::{FileAnchor, NewAnchor};
+use svcflow_model::ids::{FileId, PhaseId, ProjectId};
 use svcflow_model::{ids, Call, ErrorKind, Refusal};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -77,10 +77,10 @@ pub struct Upload {
     /// The wallet user uploading (the ledger is called as them).
     pub user: String,
     pub msp_id: String,
-    pub project: String,
-    pub phase: String,
+    pub project: ProjectId,
+    pub phase: PhaseId,
     /// The file id: chosen by the caller, derived from an Idempotency-Key, or random.
-    pub id: String,
+    pub id: FileId,
     pub name: String,
     pub content_type: String,
     /// An Idempotency-Key was given: a file already anchored by this org under this name is
@@ -118,23 +118,21 @@ fn random_hex(n: usize) -> Result<String, UploadError> {
 }
 
 /// A fresh random file id.
-pub fn random_id() -> Result<String, UploadError> {
-    Ok(format!("f-{}", random_hex(16)?))
+pub fn random_id() -> Result<FileId, UploadError> {
+    Ok(FileId::new(format!("f-{}", random_hex(16)?))?)
 }
 
 /// The file id a retried upload maps to: the same caller, phase and Idempotency-Key give the
 /// same id, so the chaincode anchors it once.
-pub fn idempotent_id(user: &str, project: &str, phase: &str, key: &str) -> String {
+pub fn idempotent_id(user: &str, project: &str, phase: &str, key: &str) -> Result<FileId, UploadError> {
     let d = openssl::sha::sha256(format!("{user}\n{project}\n{phase}\n{key}").as_bytes());
-    format!("f-{}", &hex::encode(d)[..40])
+    Ok(FileId::new(format!("f-{}", &hex::encode(d)[..40]))?)
 }
 
 /// Checks what can be checked before a byte is read.
 pub fn check(u: &Upload) -> Result<(), UploadError> {
-    ids::validate_id("project", &u.project)?;
-    ids::validate_id("phase", &u.phase)?;
+    // Its ids are valid by their types.
     ids::check_file_name(&u.name)?;
-    ids::validate_id("file", &u.id)?;
     Ok(())
 }
 
@@ -150,12 +148,12 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
         Ok(a) if u.idempotent && a.uploader.msp_id == u.msp_id && a.name == u.name => {
             // The answer promises the file: only when its object is there too.
             if env.store.head(&a.object_key).await.map_err(UploadError::Storage)?.is_none() {
-                return Err(UploadError::ObjectMissing { id: a.id, tx_id: a.tx_id });
+                return Err(UploadError::ObjectMissing { id: a.id.to_string(), tx_id: a.tx_id });
             }
             let block_number = env.ledger.block_of(&u.user, &a.tx_id).await.ok();
             return Ok(Outcome::Replayed { anchor: a, block_number });
         }
-        Ok(a) => return Err(UploadError::AlreadyAnchored { id: u.id, phase: u.phase, tx_id: a.tx_id }),
+        Ok(a) => return Err(UploadError::AlreadyAnchored { id: u.id.to_string(), phase: u.phase.to_string(), tx_id: a.tx_id }),
         Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
@@ -166,9 +164,9 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
     validate_key(&object_key).map_err(UploadError::Storage)?;
     let pending = Pending {
         object_key: object_key.clone(),
-        project: u.project.clone(),
-        phase: u.phase.clone(),
-        file: u.id.clone(),
+        project: u.project.to_string(),
+        phase: u.phase.to_string(),
+        file: u.id.to_string(),
         user: u.user.clone(),
         tx_id: None,
     };
@@ -197,14 +195,12 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
         object_key: object_key.clone(),
         key_version,
     };
-    let anchor = serde_json::to_vec(&anchor).map_err(|e| Refusal::internal(format!("encoding the anchor: {e}")))?;
-    let transient = HashMap::from([(TRANSIENT_FILE.to_owned(), anchor)]);
     let phase = PhaseRef { project: item.project.clone(), phase: item.phase.clone() };
     // The tx id goes into the journal before the anchor is ordered: an unknown outcome is then
     // settled by asking the ledger about that transaction.
     let note = |tx_id: &str| env.journal.note(&Pending { tx_id: Some(tx_id.to_owned()), ..pending.clone() }).map_err(|e| e.to_string());
     let opts = SubmitOptions { endorsers: &[], before_order: Some(&note) };
-    let anchored = ledger::invoke_with::<Written>(env.ledger, &u.user, &Call::AnchorFile(phase), transient, opts).await;
+    let anchored = ledger::invoke_with::<Written>(env.ledger, &u.user, &Call::AnchorFile(phase, anchor), opts).await;
     env.metrics.fabric_call("AnchorFile", anchored.is_ok());
     match anchored {
         Ok((_, committed)) => {
@@ -298,11 +294,10 @@ mod tests {
 
     #[test]
     fn idempotency_keys_give_stable_valid_ids() {
-        let a = idempotent_id("u", "p", "ph", "k1");
-        assert_eq!(a, idempotent_id("u", "p", "ph", "k1"));
-        assert_ne!(a, idempotent_id("u2", "p", "ph", "k1"));
-        assert_ne!(a, idempotent_id("u", "p", "ph", "k2"));
-        assert!(ids::validate_id("file", &a).is_ok());
+        let a = idempotent_id("u", "p", "ph", "k1").unwrap();
+        assert_eq!(a, idempotent_id("u", "p", "ph", "k1").unwrap());
+        assert_ne!(a, idempotent_id("u2", "p", "ph", "k1").unwrap());
+        assert_ne!(a, idempotent_id("u", "p", "ph", "k2").unwrap());
     }
 
     #[tokio::test]

@@ -4,12 +4,11 @@
 //! Both objects are in the journal until the outcome is known, so whichever the anchor does not
 //! name is removed, by this call or by the sweep.
 
-use std::collections::HashMap;
-
-use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
-use svcflow_model::file::{FileAnchor, Reseal, TRANSIENT_FILE};
+use svcflow_model::call::{FileRef, PhasePage, PhaseRef};
+use svcflow_model::file::{FileAnchor, Reseal};
+use svcflow_model::ids::{FileId, PhaseId, ProjectId};
 use svcflow_model::page::{Page, MAX_PAGE_SIZE};
-use svcflow_model::{Call, Refusal};
+use svcflow_model::Call;
 use tokio_util::io::StreamReader;
 
 use super::journal::Pending;
@@ -27,7 +26,7 @@ pub struct Resealed {
     /// The key version every file of the phase is now sealed with.
     pub key_version: u32,
     /// Files sealed anew by this call.
-    pub resealed: Vec<String>,
+    pub resealed: Vec<FileId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,13 +38,13 @@ pub enum ResealError {
 }
 
 /// Seals every file of the phase that is under an older key version anew, as `user`.
-pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Result<Resealed, ResealError> {
+pub async fn phase(env: &Env<'_>, user: &str, project: &ProjectId, phase: &PhaseId) -> Result<Resealed, ResealError> {
     let current = phase_key::current(env.ledger, user, project, phase, true).await.map_err(UploadError::from)?;
-    let at = PhaseRef { project: project.to_owned(), phase: phase.to_owned() };
+    let at = PhaseRef { project: project.clone(), phase: phase.clone() };
     let mut older = Vec::new();
     let mut bookmark = String::new();
     loop {
-        let list = Call::ListFiles(PhasePage { project: project.to_owned(), phase: phase.to_owned(), page_size: Some(MAX_PAGE_SIZE), bookmark });
+        let list = Call::ListFiles(PhasePage { project: project.clone(), phase: phase.clone(), page_size: Some(MAX_PAGE_SIZE), bookmark });
         let page: Page<FileAnchor> = ledger::query(env.ledger, user, &list).await.map_err(UploadError::from)?;
         older.extend(page.items.into_iter().filter(|a| a.key_version < current.version));
         if page.bookmark.is_empty() {
@@ -55,15 +54,15 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Res
     }
     let mut resealed = Vec::new();
     for a in older {
-        let item = ItemRef { project: project.to_owned(), phase: phase.to_owned(), id: a.id.clone() };
+        let item = FileRef { project: project.clone(), phase: phase.clone(), id: a.id.clone() };
         let (a, plain) = downloads::open(env.ledger, env.store, user, item).await?;
         let object_key = format!("{project}/{phase}/{}.{}", a.id, random_hex(8)?);
         validate_key(&object_key).map_err(UploadError::Storage)?;
         let pending = |key: &str, tx_id: Option<&str>| Pending {
             object_key: key.to_owned(),
-            project: project.to_owned(),
-            phase: phase.to_owned(),
-            file: a.id.clone(),
+            project: project.to_string(),
+            phase: phase.to_string(),
+            file: a.id.to_string(),
             user: user.to_owned(),
             tx_id: tx_id.map(str::to_owned),
         };
@@ -79,7 +78,6 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Res
         // The old object is settled like a new one from here: kept only while the anchor names it.
         env.journal.begin(&pending(&a.object_key, None)).map_err(UploadError::from)?;
         let r = Reseal { id: a.id.clone(), object_key: object_key.clone(), key_version: current.version, size: sealed.size, sha256: sealed.sha256 };
-        let r = serde_json::to_vec(&r).map_err(|e| UploadError::from(Refusal::internal(format!("encoding the reseal: {e}"))))?;
         // Both entries learn the transaction before it is ordered, so that the sweep can settle
         // them from the ledger if the outcome stays unknown.
         let note = |tx_id: &str| {
@@ -89,11 +87,11 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &str, phase: &str) -> Res
                 .map_err(|e| e.to_string())
         };
         let opts = SubmitOptions { endorsers: &[], before_order: Some(&note) };
-        let done = env.ledger.submit_with(user, &Call::ResealFile(at.clone()), HashMap::from([(TRANSIENT_FILE.to_owned(), r)]), opts).await;
+        let done = env.ledger.submit_with(user, &Call::ResealFile(at.clone(), r), opts).await;
         env.metrics.fabric_call("ResealFile", done.is_ok());
         match done {
             Ok(c) => {
-                tracing::info!(tx_id = %c.tx_id, project, phase, key_version = current.version, "file resealed");
+                tracing::info!(tx_id = %c.tx_id, %project, %phase, key_version = current.version, "file resealed");
                 env.journal.finish(&object_key);
                 discard(env, &a.object_key).await;
                 resealed.push(a.id);

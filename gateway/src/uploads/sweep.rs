@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use svcflow_model::call::ItemRef;
+use svcflow_model::call::FileRef;
 use svcflow_model::file::FileAnchor;
+use svcflow_model::ids::{FileId, PhaseId, ProjectId};
 use svcflow_model::{Call, ErrorKind};
 
 use super::journal::Pending;
@@ -29,7 +30,15 @@ enum Settle {
 /// the orderer that took it failed before replicating it; `give_up` after it was sent, it never
 /// will be (`server.give_up_ordering_ms`).
 async fn decide(env: &Env<'_>, p: &Pending, idle: Duration, give_up: Duration) -> Settle {
-    let item = ItemRef { project: p.project.clone(), phase: p.phase.clone(), id: p.file.clone() };
+    // The journal's own entries: written from checked ids, so an entry that fails the check was
+    // not written by this gateway and names nothing it may delete.
+    let item = match (ProjectId::new(p.project.as_str()), PhaseId::new(p.phase.as_str()), FileId::new(p.file.as_str())) {
+        (Ok(project), Ok(phase), Ok(id)) => FileRef { project, phase, id },
+        _ => {
+            tracing::warn!(object = %p.object_key, "journal sweep: the entry's ids are not valid ids; left alone");
+            return Settle::Wait;
+        }
+    };
     match ledger::query::<FileAnchor>(env.ledger, &p.user, &Call::GetFile(item)).await {
         Ok(a) if a.object_key == p.object_key => return Settle::Keep,
         Ok(_) => {}

@@ -52,21 +52,14 @@ impl FakeLedger {
 
     /// Runs `call` as one transaction; commits it when `commit` and it succeeded. `before_order`
     /// sees the tx id of a successful transaction before it commits.
-    fn run(
-        &self,
-        user: &str,
-        call: &Call,
-        transient: HashMap<String, Vec<u8>>,
-        commit: bool,
-        before_order: Option<BeforeOrder<'_>>,
-    ) -> Result<Committed, LedgerError> {
+    fn run(&self, user: &str, call: &Call, commit: bool, before_order: Option<BeforeOrder<'_>>) -> Result<Committed, LedgerError> {
         let creator = self.identity(user)?;
         let arg = call.argument().map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
         let mut w = self.world.lock().unwrap();
         w.tx += 1;
         let tx_id = format!("faketx{:06}", w.tx);
         let mut stub = MemStub::new(&w.ledger, &tx_id, creator);
-        stub.transient = transient;
+        stub.transient = call.transient().map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
         let args = vec![call.name().as_bytes().to_vec(), arg.into_bytes()];
         let out = svcflow_chaincode::contract::invoke(&stub, &args).now_or_never().expect("the in-memory stub never waits");
         let result = match out {
@@ -104,20 +97,14 @@ impl FakeLedger {
 
 impl Ledger for FakeLedger {
     fn evaluate<'a>(&'a self, user: &'a str, call: &'a Call) -> BoxFuture<'a, Result<Vec<u8>, LedgerError>> {
-        Box::pin(async move { self.run(user, call, HashMap::new(), false, None).map(|c| c.result) })
+        Box::pin(async move { self.run(user, call, false, None).map(|c| c.result) })
     }
 
-    fn submit_with<'a>(
-        &'a self,
-        user: &'a str,
-        call: &'a Call,
-        transient: HashMap<String, Vec<u8>>,
-        opts: SubmitOptions<'a>,
-    ) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+    fn submit_with<'a>(&'a self, user: &'a str, call: &'a Call, opts: SubmitOptions<'a>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
         if !opts.endorsers.is_empty() {
             self.endorsers.lock().unwrap().push((call.name().to_owned(), opts.endorsers.to_vec()));
         }
-        Box::pin(async move { self.run(user, call, transient, true, opts.before_order) })
+        Box::pin(async move { self.run(user, call, true, opts.before_order) })
     }
 
     fn tx_status<'a>(&'a self, _user: &'a str, tx_id: &'a str) -> BoxFuture<'a, Result<Option<bool>, LedgerError>> {
