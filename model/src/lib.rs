@@ -26,3 +26,20 @@ pub mod transient;
 
 pub use call::Call;
 pub use error::{ErrorKind, Refusal};
+
+/// docs/chaincode.md is the reference a peer CLI user reads: it must name every function and event.
+#[cfg(test)]
+mod docs {
+    const CHAINCODE_MD: &str = include_str!("../../docs/chaincode.md");
+
+    fn has_row(name: &str) -> bool {
+        CHAINCODE_MD.lines().any(|l| l.starts_with(&format!("| `{name}` |")))
+    }
+
+    #[test]
+    fn chaincode_md_has_a_row_for_every_call_and_event() {
+        let missing: Vec<&str> =
+            crate::Call::NAMES.iter().copied().chain(crate::event::Event::ALL.iter().map(|e| e.name())).filter(|n| !has_row(n)).collect();
+        assert!(missing.is_empty(), "docs/chaincode.md has no table row for {missing:?}");
+    }
+}
