@@ -58,6 +58,25 @@ req 1 User1 GET /v1/whoami >/dev/null; u1=$(jq -r .identity.id "$TMP/body")
 check "add P3 {Org1 User1 only}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P3\",\"name\":\"audit\",\"participants\":[{\"msp_id\":\"Org1MSP\",\"identity\":\"$u1\"}]}"
 check "list phases in order" expect 200 2 User1 GET "$V/phases"
 check "  … P1 P2 P3" body_has '[.items[].id] == ["P1","P2","P3"]'
+check "  … at positions 0 1 2" body_has '[.items[].position] == [0,1,2]'
+# A move is a real order (issue 20): P3 to place 1 puts it there and shifts P2 down; REST and the
+# peer CLI show the same places.
+rest_order_is() { # jq array of [id, position]
+  { [[ $(req 3 User1 GET "$V/phases") == 200 ]] && jq -e "[.items[] | [.id, .position]] == $1" "$TMP/body" >/dev/null; } ||
+    { echo "REST: $(head -c 400 "$TMP/body")"; return 1; }
+}
+cli_order_is() { # jq array of [id, position]
+  local out
+  { out=$(q 2 User1 ListPhases "{\"project\":\"$P\"}") && jq -e "[.[] | [.id, .position]] == $1" <<<"$out" >/dev/null; } ||
+    { echo "CLI: $out"; return 1; }
+}
+check "move P3 to position 1" expect 200 1 User1 PATCH "$V/phases/P3" -d '{"position":1}'
+check "  … answered at position 1" body_has '.position == 1'
+check "  … the list is P1 P3 P2 at 0 1 2" rest_order_is '[["P1",0],["P3",1],["P2",2]]'
+check "  … and the peer CLI agrees" cli_order_is '[["P1",0],["P3",1],["P2",2]]'
+check "a position past the end → 400 naming the range" expect 400 1 User1 PATCH "$V/phases/P3" -d '{"position":3}'
+check "  … 0 to 2" body_has '.message | test("0 to 2")'
+check "move P3 back to position 2" expect 200 1 User1 PATCH "$V/phases/P3" -d '{"position":2}'
 check "activate P1" expect 200 1 User1 POST "$V/phases/P1/activate"
 check "Org2 may not manage Org1's project → 403" expect 403 2 User1 POST "$V/phases/P2/activate"
 check "update P2's name" expect 200 1 User1 PATCH "$V/phases/P2" -d '{"name":"build it"}'

@@ -148,8 +148,14 @@ async fn projects_and_phases() {
     assert_error(n.req(1, "User1", "GET", "/v1/projects/p1/phases/P9", None).await, 404, "not_found", "P9");
 
     // The lifecycle: rename and reorder while planned; activate once; a closed phase is read-only.
-    let (s, p1) = n.req(1, "User1", "PATCH", "/v1/projects/p1/phases/P1", Some(json!({"name": "Design", "position": 5}))).await;
-    assert_eq!((s, p1["name"].as_str(), p1["position"].as_u64()), (200, Some("Design"), Some(5)), "{p1}");
+    // Positions are places 0..n-1: past the end is refused, a move shifts the ones between.
+    assert_error(n.req(1, "User1", "PATCH", "/v1/projects/p1/phases/P1", Some(json!({"position": 5}))).await, 400, "bad_request", "0 to 1");
+    let (s, p1) = n.req(1, "User1", "PATCH", "/v1/projects/p1/phases/P1", Some(json!({"name": "Design", "position": 1}))).await;
+    assert_eq!((s, p1["name"].as_str(), p1["position"].as_u64()), (200, Some("Design"), Some(1)), "{p1}");
+    let (_, phases) = n.req(1, "User1", "GET", "/v1/projects/p1/phases", None).await;
+    let order: Vec<(&str, u64)> =
+        phases["items"].as_array().unwrap().iter().map(|p| (p["id"].as_str().unwrap(), p["position"].as_u64().unwrap())).collect();
+    assert_eq!(order, vec![("P2", 0), ("P1", 1)]);
     let (s, p1) = n.req(1, "Admin", "POST", "/v1/projects/p1/phases/P1/activate", None).await;
     assert_eq!((s, p1["status"].as_str()), (200, Some("active")), "an admin of the owner's org manages too");
     assert_error(n.req(1, "User1", "POST", "/v1/projects/p1/phases/P1/activate", None).await, 409, "conflict", "cannot become");

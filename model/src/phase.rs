@@ -105,6 +105,7 @@ pub struct Phase {
     pub id: PhaseId,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::ids::Name))]
     pub name: String,
+    /// Its place among the project's phases: they are at exactly 0..n-1, in the order shown.
     pub position: u32,
     pub status: PhaseStatus,
     pub participants: Vec<Participant>,
@@ -146,6 +147,34 @@ pub fn find(phases: Vec<Phase>, project: &str, id: &str) -> Result<Phase> {
     phases.into_iter().find(|p| p.id == id).ok_or_else(|| Refusal::not_found(format!("phase {id} of project {project} does not exist")))
 }
 
+/// A project's phases in the order shown: by stored position, then id (older versions of the
+/// chaincode could store ties), with `position` renumbered 0..n-1 to match.
+pub fn in_order(mut phases: Vec<Phase>) -> Vec<Phase> {
+    phases.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.id.cmp(&b.id)));
+    for (i, p) in phases.iter_mut().enumerate() {
+        p.position = i as u32;
+    }
+    phases
+}
+
+/// Where a phase goes among `n` others: `at`, 0 to `n` (the end, also when `at` is left out).
+pub fn insertion_index(project: &str, n: usize, at: Option<u32>) -> Result<usize> {
+    match at {
+        None => Ok(n),
+        Some(k) if (k as usize) <= n => Ok(k as usize),
+        Some(k) => Err(Refusal::bad(format!("position {k} is past the end: a new phase of project {project} goes at 0 to {n}"))),
+    }
+}
+
+/// Where a phase moves among a project's `n` phases (itself included): `k`, 0 to `n - 1`.
+pub fn move_index(project: &str, n: usize, k: u32) -> Result<usize> {
+    if (k as usize) < n {
+        Ok(k as usize)
+    } else {
+        Err(Refusal::bad(format!("position {k} is past the end: the phases of project {project} are at 0 to {}", n.saturating_sub(1))))
+    }
+}
+
 /// Whether going from `old` to `new` takes anything away from anyone: an org, an identity or a
 /// role no longer listed. Such a change rotates the phase key.
 pub fn removes(old: &[Participant], new: &[Participant]) -> bool {
@@ -166,7 +195,8 @@ pub struct NewPhase {
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     #[serde(deserialize_with = "participant_list")]
     pub participants: Vec<Participant>,
-    /// Where the phase goes; by default one past the highest position of the project's phases.
+    /// Where the phase goes among the project's phases, 0 to their count: the ones from there on
+    /// move one down. By default it goes last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
 }
@@ -192,7 +222,8 @@ pub struct PhaseUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::ids::Name>))]
     pub name: Option<String>,
-    /// Only while the phase is planned.
+    /// Only while the phase is planned: moves it to this place among the project's phases (0 to
+    /// their count - 1), the ones between shifting by one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
     /// Until the phase closes. A new org set keeps the old participants until the phase's data has

@@ -54,7 +54,13 @@ pub async fn get<S: Stub>(stub: &S, project: &ProjectId, phase: &PhaseId) -> Res
     }
 }
 
+/// The project's phases in order, positions 0..n-1.
 pub async fn list<S: Stub>(stub: &S, project: &ProjectId) -> Result<Vec<Phase>> {
+    Ok(model::in_order(stored(stub, project).await?))
+}
+
+/// The project's phases as stored, in order (positions as stored).
+async fn stored<S: Stub>(stub: &S, project: &ProjectId) -> Result<Vec<Phase>> {
     projects::get(stub, project).await?;
     // Unpaginated: AddPhase reads this list and then writes, which Fabric forbids after a
     // paginated query.
@@ -65,6 +71,18 @@ pub async fn list<S: Stub>(stub: &S, project: &ProjectId) -> Result<Vec<Phase>> 
     }
     out.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
+}
+
+/// Writes the positions of `order` (the project's phases in their new order) as 0..n-1, each
+/// phase only if its stored position differs; `skip` is written by the caller itself.
+async fn renumber<S: Stub>(stub: &S, order: Vec<Phase>, skip: &PhaseId) -> Result<()> {
+    for (i, mut p) in order.into_iter().enumerate() {
+        if p.id != *skip && p.position != i as u32 {
+            p.position = i as u32;
+            put(stub, &p).await?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn put<S: Stub>(stub: &S, phase: &Phase) -> Result<()> {
@@ -79,21 +97,21 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         return Err(ContractError::conflict(format!("phase {} of project {} already exists", req.id, req.project)));
     }
     let collection = require_collection(stub, &req.participants).await?;
-    let position = match req.position {
-        Some(p) => p,
-        None => list(stub, &req.project).await?.iter().map(|p| p.position + 1).max().unwrap_or(0),
-    };
+    let mut order = stored(stub, &req.project).await?;
+    let at = model::insertion_index(&req.project, order.len(), req.position)?;
     let phase = Phase {
         project: req.project,
         id: req.id,
         name: req.name,
-        position,
+        position: at as u32,
         status: PhaseStatus::Planned,
         participants: req.participants,
         collection,
         key_version: 1,
         migration: None,
     };
+    order.insert(at, phase.clone());
+    renumber(stub, order, &phase.id).await?;
     put(stub, &phase).await?;
     emit(stub, Event::PhaseAdded, &phase.project, Some(&phase.id));
     Ok(phase)
@@ -110,7 +128,14 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
     }
     if let Some(pos) = req.position {
         lifecycle::may_reorder(&phase)?;
-        phase.position = pos;
+        let mut order = stored(stub, &req.project).await?;
+        let to = model::move_index(&req.project, order.len(), pos)?;
+        if let Some(from) = order.iter().position(|p| p.id == phase.id) {
+            let moving = order.remove(from);
+            order.insert(to, moving);
+        }
+        phase.position = to as u32;
+        renumber(stub, order, &phase.id).await?;
     }
     if let Some(ps) = req.participants {
         lifecycle::may_change_orgs(&phase, &model::org_set(&ps))?;

@@ -225,9 +225,10 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","name":"renamed"}), &[], "conflict:");
     // Still readable by participants.
     assert_eq!(w.call(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["document"]["a"], 1);
-    // Reorder and rename a planned phase.
+    // Reorder and rename a planned phase: it goes first, the others shift down.
     let p = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P3","position":0,"name":"audit first"}), &[]).unwrap();
     assert_eq!(p["position"], 0);
+    w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P3","position":3}), &[], "bad_request: position 3 is past the end");
     let order: Vec<String> = w
         .call(&o2, "ListPhases", json!({"project":"p1"}), &[])
         .unwrap()
@@ -236,7 +237,79 @@ fn closed_phases_are_read_only_and_lifecycle_is_ordered() {
         .iter()
         .map(|p| p["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(order, vec!["P1", "P3", "P2"]);
+    assert_eq!(order, vec!["P3", "P1", "P2"]);
+}
+
+impl World {
+    /// The project's phases as the ledger holds them: (id, stored position), in stored order.
+    fn stored_phases(&self, project: &str) -> Vec<(String, u64)> {
+        let (start, end) = crate::keys::prefix_range(crate::keys::PHASE, &[project]);
+        let ledger = self.ledger.borrow();
+        let mut out: Vec<(String, u64)> = ledger
+            .state
+            .range(start..end)
+            .map(|(_, v)| serde_json::from_slice::<serde_json::Value>(v).unwrap())
+            .map(|p| (p["id"].as_str().unwrap().to_owned(), p["position"].as_u64().unwrap()))
+            .collect();
+        out.sort_by_key(|(_, pos)| *pos);
+        out
+    }
+}
+
+/// Positions are a real order: after any sequence of adds (at a place or at the end), moves and
+/// refused moves, the project's phases are stored at exactly 0..n-1, in the order a plain list
+/// predicts, and ListPhases shows that order.
+#[test]
+fn random_adds_and_moves_keep_positions_a_real_order() {
+    for seed in [1u64, 7, 42, 2026] {
+        let w = World::new();
+        let o1 = user("Org1MSP", 1);
+        w.call(&o1, "CreateProject", json!({"id":"ord","name":"order"}), &[]).unwrap();
+        let mut expected: Vec<String> = Vec::new();
+        let mut state = seed;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for step in 0..60 {
+            let n = expected.len() as u64;
+            match next(4) {
+                // Add, at a place (0..=n) or, for n + 1, where it is left out (the end).
+                0 | 1 if n < 12 => {
+                    let id = format!("ph{step}");
+                    let at = next(n + 2);
+                    let mut arg = json!({"project":"ord","id":id,"name":"x","participants":[{"msp_id":"Org1MSP"}]});
+                    if at <= n {
+                        arg["position"] = json!(at);
+                        expected.insert(at as usize, id);
+                    } else {
+                        expected.push(id);
+                    }
+                    w.call(&o1, "AddPhase", arg, &[]).unwrap();
+                }
+                // A move past the end is refused and changes nothing.
+                2 if n > 0 => {
+                    let id = &expected[next(n) as usize];
+                    w.refused(&o1, "UpdatePhase", json!({"project":"ord","id":id,"position":n}), &[], "bad_request:");
+                }
+                _ if n > 0 => {
+                    let (from, to) = (next(n) as usize, next(n) as usize);
+                    let id = expected.remove(from);
+                    let p = w.call(&o1, "UpdatePhase", json!({"project":"ord","id":id,"position":to}), &[]).unwrap();
+                    assert_eq!(p["position"], to as u64);
+                    expected.insert(to, id);
+                }
+                _ => continue,
+            }
+            let stored = w.stored_phases("ord");
+            let want: Vec<(String, u64)> = expected.iter().cloned().zip(0u64..).collect();
+            assert_eq!(stored, want, "seed {seed}, step {step}");
+            let listed = w.call(&o1, "ListPhases", json!({"project":"ord"}), &[]).unwrap();
+            let listed: Vec<(String, u64)> =
+                listed.as_array().unwrap().iter().map(|p| (p["id"].as_str().unwrap().to_owned(), p["position"].as_u64().unwrap())).collect();
+            assert_eq!(listed, want, "seed {seed}, step {step}");
+        }
+    }
 }
 
 #[test]
