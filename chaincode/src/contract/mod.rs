@@ -20,7 +20,7 @@ use svcflow_model::identity::Principal;
 use svcflow_model::ids::{PhaseId, ProjectId};
 
 use crate::error::{ContractError, Result};
-use crate::shim::{Contract, TxStub};
+use crate::shim::{function_and_arg, Contract, TxStub};
 use crate::stub::Stub;
 
 pub use svcflow_model::page::MAX_PAGE_SIZE;
@@ -28,11 +28,7 @@ pub use svcflow_model::record::MAX_RECORD_BYTES;
 
 /// Runs one function; the result is the JSON the peer returns as the payload.
 pub async fn invoke<S: Stub>(stub: &S, args: &[Vec<u8>]) -> Result<Vec<u8>> {
-    let func = args.first().map(|f| String::from_utf8_lossy(f).into_owned()).ok_or_else(|| ContractError::bad("no function name given"))?;
-    if args.len() > 2 {
-        return Err(ContractError::bad(format!("{func} takes one JSON argument, got {}", args.len() - 1)));
-    }
-    let arg = args.get(1).map(Vec::as_slice).unwrap_or(b"{}");
+    let (func, arg) = function_and_arg(args)?;
     dispatch(stub, Call::parse(&func, arg, |key| stub.transient(key))?).await
 }
 

@@ -15,4 +15,4 @@ mod transaction;
 
 pub use ledger::TxStub;
 pub use server::{serve, ServeError, ServerConfig, TlsFiles, MAX_MESSAGE_BYTES};
-pub use transaction::Contract;
+pub use transaction::{function_and_arg, Contract};

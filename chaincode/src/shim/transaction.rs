@@ -83,8 +83,9 @@ fn decode_proposal(conn: Conn, m: &ChaincodeMessage) -> Result<(TxStub, Vec<Vec<
     Ok((TxStub::new(conn, &m.channel_id, &m.txid, timestamp, creator, payload.transient_map), input.args))
 }
 
-/// Fabric's arguments `[function, json]`: every function takes one JSON argument.
-fn function_and_arg(args: &[Vec<u8>]) -> Result<(String, &[u8])> {
+/// Fabric's arguments `[function, json]`: every function takes one JSON argument (`{}` when none
+/// is given).
+pub fn function_and_arg(args: &[Vec<u8>]) -> Result<(String, &[u8])> {
     let func = args.first().map(|f| String::from_utf8_lossy(f).into_owned()).ok_or_else(|| ContractError::bad("no function name given"))?;
     if args.len() > 2 {
         return Err(ContractError::bad(format!("{func} takes one JSON argument, got {}", args.len() - 1)));
