@@ -13,11 +13,32 @@ struct Asset {
     body: &'static str,
 }
 
+/// A script module of `gateway/dashboard/`, served under `/ui/`.
+macro_rules! module {
+    ($file:literal) => {
+        Asset { path: concat!("/ui/", $file), media_type: "text/javascript; charset=utf-8", body: include_str!(concat!("../dashboard/", $file)) }
+    };
+}
+
 const ASSETS: &[Asset] = &[
     Asset { path: "/", media_type: "text/html; charset=utf-8", body: include_str!("../dashboard/index.html") },
-    Asset { path: "/ui/app.js", media_type: "text/javascript; charset=utf-8", body: include_str!("../dashboard/app.js") },
     Asset { path: "/ui/app.css", media_type: "text/css; charset=utf-8", body: include_str!("../dashboard/app.css") },
     Asset { path: "/ui/icon.svg", media_type: "image/svg+xml", body: include_str!("../dashboard/icon.svg") },
+    module!("app.js"),
+    module!("api.js"),
+    module!("dom.js"),
+    module!("events.js"),
+    module!("files.js"),
+    module!("format.js"),
+    module!("outcome.js"),
+    module!("page-phase.js"),
+    module!("page-project.js"),
+    module!("page-projects.js"),
+    module!("paged.js"),
+    module!("participants.js"),
+    module!("reorder.js"),
+    module!("session.js"),
+    module!("showing.js"),
 ];
 
 /// Scripts, styles and connections only from this origin: no inline script can run even if a
@@ -70,5 +91,77 @@ mod tests {
         }
         // CSP forbids inline script and style: the page must have none.
         assert!(!page.contains("<script>") && !page.contains("style="), "index.html has inline script or style");
+        assert!(page.contains(r#"<script type="module" src="/ui/app.js"></script>"#), "index.html loads app.js as a module");
+    }
+
+    fn modules() -> impl Iterator<Item = &'static Asset> {
+        ASSETS.iter().filter(|a| a.path.ends_with(".js"))
+    }
+
+    /// The modules `source` imports or re-exports from (`import … from "./x.js"`, `import
+    /// "./x.js"`, `export … from "./x.js"`), as the paths they resolve to from `base`, the
+    /// importing file's path. A statement starts a line and may span lines up to its `;`.
+    fn imports(base: &str, source: &str) -> Vec<String> {
+        let dir = &base[..base.rfind('/').unwrap()];
+        let mut found = Vec::new();
+        let mut rest = source;
+        while !rest.is_empty() {
+            let line = rest.trim_start_matches([' ', '\t']);
+            let statement = line.split(';').next().unwrap_or("");
+            let is_import = line.starts_with("import ") || line.starts_with("import{") || line.starts_with("import\"") || line.starts_with("import'");
+            let is_reexport = line.starts_with("export ") && statement.contains(" from ");
+            if is_import || is_reexport {
+                let specifier = statement.trim_end().rsplit(['"', '\'']).nth(1).expect("an import names its module in quotes");
+                let mut path: Vec<&str> = dir.split('/').collect();
+                for part in specifier.split('/') {
+                    match part {
+                        "." => {}
+                        ".." => {
+                            path.pop();
+                        }
+                        _ => path.push(part),
+                    }
+                }
+                found.push(path.join("/"));
+            }
+            rest = rest.split_once('\n').map_or("", |(_, next)| next);
+        }
+        found
+    }
+
+    #[test]
+    fn every_module_imported_is_served_and_every_module_served_is_imported() {
+        let mut reached = vec!["/ui/app.js".to_string()];
+        for module in modules() {
+            for import in imports(module.path, module.body) {
+                assert!(ASSETS.iter().any(|a| a.path == import), "{} imports {import}, which is not served", module.path);
+                reached.push(import);
+            }
+        }
+        for module in modules() {
+            assert!(reached.iter().any(|r| r == module.path), "{} is served but nothing imports it", module.path);
+        }
+    }
+
+    #[test]
+    fn imports_resolve_as_the_browser_resolves_them() {
+        let source = "// x; y\nimport { h, fill } from \"./dom.js\";\nimport {\n  a,\n} from './b.js';\nimport \"../c.js\";\nexport { d } from \"./d.js\";\nconst y = \"import x from './no.js'\";";
+        assert_eq!(imports("/ui/pages/x.js", source), ["/ui/pages/dom.js", "/ui/pages/b.js", "/ui/c.js", "/ui/pages/d.js"]);
+    }
+
+    /// The Live events list listens for the names at this place of the OpenAPI document.
+    #[test]
+    fn the_openapi_document_lists_every_event_where_the_page_reads_them() {
+        let doc = serde_json::to_value(crate::api::openapi::document(1 << 20)).unwrap();
+        let names: Vec<&str> = doc["components"]["schemas"]["Event"]["enum"]
+            .as_array()
+            .expect("components.schemas.Event.enum")
+            .iter()
+            .filter_map(|n| n.as_str())
+            .collect();
+        let all: Vec<&str> = svcflow_model::event::Event::ALL.iter().map(|e| e.name()).collect();
+        assert_eq!(names, all);
+        let events = ASSETS.iter().find(|a| a.path == "/ui/events.js").unwrap().body;
+        assert!(events.contains("\"/openapi.json\"") && events.contains("components.schemas.Event.enum"));
     }
 }

@@ -8,7 +8,7 @@ mod events;
 mod files;
 mod meta;
 mod migrations;
-mod openapi;
+pub(crate) mod openapi;
 mod params;
 mod projects;
 mod records;
