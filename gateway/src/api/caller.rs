@@ -5,7 +5,7 @@ use std::future::{ready, Ready};
 use actix_web::{FromRequest, HttpRequest};
 
 use super::error::{ApiError, Failure};
-use super::State;
+use super::state::State;
 use crate::service::Caller;
 use crate::tls::ClientCert;
 

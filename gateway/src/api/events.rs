@@ -11,8 +11,9 @@ use svcflow_model::ids::{FileId, PhaseId, ProjectId, RecordId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
+use super::error::Failure;
 use super::responses::Refused;
-use super::{Failure, State};
+use super::state::State;
 use crate::service::events::{self, Frame, Occurred, Subscription};
 use crate::service::Caller;
 

@@ -12,10 +12,12 @@ use svcflow_model::ids::{self, FileId};
 use tokio_util::io::StreamReader;
 use utoipa::{IntoParams, ToSchema};
 
+use super::body::{committed, IdPage, PageQuery, BLOCK_HEADER};
 use super::error::ApiError;
+use super::error::{Failure, TX_ID_HEADER};
 use super::params::{FilePath, PhasePath};
 use super::responses::{Binary, Committed, Conflicts, Mismatch, Refused, StoreFull, TooLarge};
-use super::{committed, Failure, IdPage, PageQuery, State, BLOCK_HEADER, TX_ID_HEADER};
+use super::state::State;
 use crate::downloads::Verified;
 use crate::service::files::{self, Download, UploadRequest};
 use crate::service::Caller;

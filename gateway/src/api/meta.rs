@@ -6,7 +6,8 @@ use serde_json::Value;
 use svcflow_model::identity::Identity;
 use utoipa::ToSchema;
 
-use super::{Failure, State};
+use super::error::Failure;
+use super::state::State;
 use crate::service::{health, Caller};
 
 /// Builds the OpenAPI document for an upload limit. The route table hands it to the routes that

@@ -9,9 +9,10 @@ use svcflow_model::call::PhaseRef;
 use svcflow_model::phase::{Migration, Phase};
 use utoipa::ToSchema;
 
+use super::error::Failure;
 use super::params::PhasePath;
 use super::responses::{Conflicts, Refused};
-use super::{Failure, State};
+use super::state::State;
 use crate::service::migrations::{self, Status};
 use crate::service::Caller;
 use svcflow_model::ids::{PhaseId, ProjectId};

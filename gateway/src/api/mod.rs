@@ -13,8 +13,8 @@ mod params;
 mod projects;
 mod records;
 mod responses;
+mod state;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -26,11 +26,7 @@ use actix_web::{web, HttpRequest, HttpResponse, Route};
 pub use body::{committed, json_body, json_bytes, IdPage, Items, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
 use error::ApiError;
 pub use error::{Failure, TX_ID_HEADER};
-
-use crate::service::AppState;
-
-/// The service state as the handlers extract it.
-pub type State = web::Data<Arc<AppState>>;
+pub use state::State;
 
 fn json_error(error: ApiError) -> actix_web::Error {
     Failure::from(error).into()

@@ -15,10 +15,13 @@ use utoipa::openapi::response::Response;
 use utoipa::openapi::RefOr;
 use utoipa::{IntoResponses, ToSchema};
 
+use super::body::{committed, json_body, Items, PageQuery};
 use super::error::ApiError;
+use super::error::Failure;
+use super::migrations;
 use super::params::{PhasePath, ProjectPath};
 use super::responses::{committed_response, string_header, BadInput, Committed, Conflicts, Refused, TooLarge};
-use super::{committed, json_body, migrations, Failure, Items, PageQuery, State};
+use super::state::State;
 use crate::service::projects::{self, DataMove, KeyState};
 use crate::service::Caller;
 

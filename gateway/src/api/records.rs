@@ -5,9 +5,11 @@ use actix_web::{web, HttpResponse};
 use svcflow_model::call::{ItemPage, ItemRef, PhasePage};
 use svcflow_model::record::Record;
 
+use super::body::{committed, json_bytes, IdPage, PageQuery};
+use super::error::Failure;
 use super::params::{PhasePath, RecordPath};
 use super::responses::{Committed, Conflicts, Refused, TooLarge};
-use super::{committed, json_bytes, Failure, IdPage, PageQuery, State};
+use super::state::State;
 use crate::service::records;
 use crate::service::Caller;
 
