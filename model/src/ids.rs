@@ -14,9 +14,9 @@ pub const MAX_FILE_NAME_BYTES: usize = 255;
 // alike; the tests hold them to the validators). JSON Schema counts a length in characters, the
 // validators in UTF-8 bytes: byte limits are stated beside them.
 
-/// [`validate_id`].
+/// The rule of [`Id`] (see [`Id::new`]).
 pub const ID_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
-/// [`validate_msp_id`].
+/// The rule of [`MspId`].
 pub const MSP_ID_PATTERN: &str = "^[A-Za-z0-9.-]{1,128}$";
 /// Not blank as [`check_text`] sees it: a character that is not `char::is_whitespace`.
 pub const NOT_BLANK_PATTERN: &str = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
