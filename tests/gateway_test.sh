@@ -67,7 +67,7 @@ rest_order_is() { # jq array of [id, position]
 }
 cli_order_is() { # jq array of [id, position]
   local out
-  { out=$(q 2 User1 ListPhases "{\"project\":\"$P\"}") && jq -e "[.[] | [.id, .position]] == $1" <<<"$out" >/dev/null; } ||
+  { out=$(q org2 User1 ListPhases "{\"project\":\"$P\"}") && jq -e "[.[] | [.id, .position]] == $1" <<<"$out" >/dev/null; } ||
     { echo "CLI: $out"; return 1; }
 }
 check "move P3 to position 1" expect 200 1 User1 PATCH "$V/phases/P3" -d '{"position":1}'
