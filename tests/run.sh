@@ -30,10 +30,10 @@ if [[ -x $CEPH ]]; then
 fi
 
 # --- Shell: shellcheck (.shellcheckrc) over every script -----------------------------------------
-banner "shellcheck (fabric-network, tests, .ci)"
+banner "shellcheck (fabric-network, tests, .ci, scripts)"
 if ! command -v shellcheck >/dev/null; then
   echo "shellcheck is not installed: run scripts/install-deps"; failed+=("shellcheck")
-elif ! shellcheck fabric-network/*.sh fabric-network/lib/*.sh fabric-network/builders/ccaas/bin/* tests/*.sh .ci/run; then
+elif ! shellcheck fabric-network/*.sh fabric-network/lib/*.sh fabric-network/builders/ccaas/bin/* tests/*.sh .ci/run scripts/install-deps; then
   echo "shellcheck finds the problems above: fix them"; failed+=("shellcheck")
 fi
 
