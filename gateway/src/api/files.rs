@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use svcflow_model::call::{ItemRef, PhasePage, PhaseRef};
+use svcflow_model::call::{FileRef, PhasePage, PhaseRef};
 use svcflow_model::file::FileAnchor;
 use svcflow_model::ids::{self, FileId};
 use tokio_util::io::StreamReader;
@@ -192,7 +192,7 @@ pub async fn list(state: State, caller: Caller, path: web::Path<PhasePath>, q: w
 )]
 pub async fn get(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
     let FilePath(project, phase, id) = path.into_inner();
-    let a = files::get(&state, &caller, ItemRef { project, phase, id }).await?;
+    let a = files::get(&state, &caller, FileRef { project, phase, id }).await?;
     Ok(HttpResponse::Ok().json(a))
 }
 
@@ -224,7 +224,7 @@ fn disposition(name: &str) -> String {
 )]
 pub async fn download(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
     let FilePath(project, phase, id) = path.into_inner();
-    let Download { anchor: a, body } = files::download(&state, &caller, ItemRef { project, phase, id }).await?;
+    let Download { anchor: a, body } = files::download(&state, &caller, FileRef { project, phase, id }).await?;
     // Its first chunk was checked before the status line goes out; a later one that fails cuts
     // the body short.
     let body = body.map(|r| r.map_err(|e| actix_web::error::ErrorBadGateway(e.to_string())));
@@ -255,7 +255,7 @@ pub async fn download(state: State, caller: Caller, path: web::Path<FilePath>) -
 )]
 pub async fn verify(state: State, caller: Caller, path: web::Path<FilePath>) -> Result<HttpResponse, Failure> {
     let FilePath(project, phase, id) = path.into_inner();
-    match files::verify(&state, &caller, ItemRef { project, phase, id }).await? {
+    match files::verify(&state, &caller, FileRef { project, phase, id }).await? {
         Verified::Whole { anchor: a, size, block_number } => Ok(HttpResponse::Ok()
             .insert_header((TX_ID_HEADER, a.tx_id.as_str()))
             .insert_header((BLOCK_HEADER, block_number.to_string()))

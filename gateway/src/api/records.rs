@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use svcflow_model::call::{ItemPage, ItemRef, PhasePage};
+use svcflow_model::call::{ItemPage, PhasePage, RecordRef};
 use svcflow_model::record::Record;
 
 use super::body::{committed, json_bytes, IdPage, PageQuery};
@@ -29,7 +29,7 @@ pub async fn put(state: State, caller: Caller, path: web::Path<RecordPath>, body
     let RecordPath(project, phase, id) = path.into_inner();
     // Checked to be JSON, handed on as sent: the chaincode parses it anyway.
     let doc = json_bytes(body, RECORD_LIMIT).await?;
-    let put = records::put(&state, &caller, ItemRef { project, phase, id }, &doc).await?;
+    let put = records::put(&state, &caller, RecordRef { project, phase, id }, &doc).await?;
     let status = if put.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(committed(status, &put.record, &put.committed))
 }
@@ -43,7 +43,7 @@ pub async fn put(state: State, caller: Caller, path: web::Path<RecordPath>, body
 )]
 pub async fn get(state: State, caller: Caller, path: web::Path<RecordPath>) -> Result<HttpResponse, Failure> {
     let RecordPath(project, phase, id) = path.into_inner();
-    let r = records::get(&state, &caller, ItemRef { project, phase, id }).await?;
+    let r = records::get(&state, &caller, RecordRef { project, phase, id }).await?;
     Ok(HttpResponse::Ok().json(r))
 }
 

@@ -17,7 +17,7 @@ mod sweep;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use svcflow_model::call::{ItemRef, PhaseRef};
+use svcflow_model::call::{FileRef, PhaseRef};
 use svcflow_model::change::Written;
 use svcflow_model::file::{FileAnchor, NewAnchor};
 use svcflow_model::ids::{FileId, PhaseId, ProjectId};
@@ -141,7 +141,7 @@ pub fn check(u: &Upload) -> Result<(), UploadError> {
 /// soon as the upload ends, whether or not it read a byte.
 pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body: R) -> Result<Outcome, UploadError> {
     check(&u)?;
-    let item = ItemRef { project: u.project.clone(), phase: u.phase.clone(), id: u.id.clone() };
+    let item = FileRef { project: u.project.clone(), phase: u.phase.clone(), id: u.id.clone() };
 
     // A retry of an upload that was anchored: answer with that anchor, store nothing.
     match ledger::query::<FileAnchor>(env.ledger, &u.user, &Call::GetFile(item.clone())).await {
