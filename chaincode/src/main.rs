@@ -1,20 +1,17 @@
-//! `svcflow-chaincode serve` runs the chaincode as a service (the peer dials it);
-//! `svcflow-chaincode collections ORGS[;ORGS...]` prints the collections config JSON.
+//! `svcflow-chaincode serve` runs the chaincode as a service (the peer dials it).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use svcflow_chaincode::{collection, contract, error, shim};
+use svcflow_chaincode::{contract, shim};
 
 const USAGE: &str = "usage:
   svcflow-chaincode serve
       env CHAINCODE_ID (package id), CHAINCODE_SERVER_ADDRESS (ip:port),
           optional CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_TLS_CLIENT_CA (PEM files),
-          CHAINCODE_PEER_MSP_ID (the org whose peers dial this server), RUST_LOG
-  svcflow-chaincode collections Org1MSP,Org2MSP,Org3MSP[;OrgA,OrgB...] [--only SET[;SET...]]
-      the first org set (the consortium) yields every non-empty subset, or only the sets --only
-      names; each further one yields exactly itself";
+          CHAINCODE_PEER_MSP_ID (the org whose peers dial this server: a phase's data is read
+          from that org's copy), RUST_LOG";
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
@@ -39,27 +36,6 @@ async fn terminated() {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("collections") => {
-            let cfg = match &args[1..] {
-                [spec] => collection::config(spec),
-                [spec, flag, only] if flag == "--only" => collection::config_limited(spec, Some(only)),
-                [] => {
-                    eprintln!("{USAGE}");
-                    return ExitCode::from(2);
-                }
-                _ => Err(error::ContractError::bad("after the org sets, only --only SETS may follow")),
-            };
-            match cfg {
-                Ok(cfg) => {
-                    println!("{}", serde_json::to_string_pretty(&cfg).unwrap_or_default());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("svcflow-chaincode collections: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
         Some("serve") => {
             init_logs();
             let cfg = match shim::ServerConfig::from_env() {

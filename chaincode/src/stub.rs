@@ -55,18 +55,17 @@ pub struct MemLedger {
 }
 
 impl MemLedger {
-    /// The collections of `config`, on a channel of the orgs they name.
-    pub fn with_collections(config: &serde_json::Value) -> Self {
-        let mut l = Self::default();
-        for def in config.as_array().into_iter().flatten() {
-            if let Some(name) = def["name"].as_str() {
-                l.collections.insert(name.to_owned());
-                let members: Vec<String> = name.trim_start_matches("col_").split('_').map(str::to_owned).collect();
-                l.channel_orgs.extend(members.iter().cloned());
-                l.members.insert(name.to_owned(), members);
-            }
-        }
-        l
+    /// A channel of `orgs`, with no collection in the chaincode definition.
+    pub fn channel(orgs: &[&str]) -> Self {
+        Self { channel_orgs: orgs.iter().map(|o| (*o).to_owned()).collect(), ..Self::default() }
+    }
+
+    /// Adds the member-only collection an older version defined for an org set (`col_A_B`).
+    pub fn with_org_set_collection(mut self, orgs: &[&str]) -> Self {
+        let name = crate::collection::org_set_name(orgs.iter().copied());
+        self.collections.insert(name.clone());
+        self.members.insert(name, orgs.iter().map(|o| (*o).to_owned()).collect());
+        self
     }
 }
 
@@ -137,11 +136,16 @@ impl<'a> MemStub<'a> {
         Ok(())
     }
 
-    /// A peer of an org outside the collection holds the hashes only (Fabric's words).
+    /// A peer of an org outside the collection holds the hashes only (Fabric's words); an org's
+    /// implicit collection is held by that org's peers alone.
     fn check_peer_holds(&self, collection: &str) -> Result<()> {
         let l = self.ledger.borrow();
+        let holds = |m: &String| match collection.strip_prefix(crate::collection::IMPLICIT_PREFIX) {
+            Some(org) => org == m,
+            None => l.members.get(collection).is_some_and(|ms| ms.contains(m)),
+        };
         match &self.peer_msp {
-            Some(m) if !l.members.get(collection).is_some_and(|ms| ms.contains(m)) => {
+            Some(m) if !holds(m) => {
                 Err(ContractError::Ledger("private data matching public hash version is not available".into()))
             }
             _ => Ok(()),

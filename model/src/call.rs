@@ -47,6 +47,17 @@ pub struct KeyRef {
     pub version: Option<u32>,
 }
 
+/// Where `ReadMigrationBatch` reads on: after `after` (the previous batch's `next`), or from the
+/// first value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRef {
+    pub project: ProjectId,
+    pub phase: PhaseId,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub after: String,
+}
+
 /// A phase's values in one named collection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,8 +227,9 @@ calls! {
         GetFile(FileRef) = Read,
         /// A page of the phase's file anchors, by id.
         ListFiles(PhasePage) = Read,
-        /// The next batch of a migrating phase's values in its old collection (participants only).
-        ReadMigrationBatch(PhaseRef) = Read,
+        /// The next batch of a migrating phase's values to copy or purge, read from the answering
+        /// peer's copy (or the old org set's collection): staying participants only.
+        ReadMigrationBatch(BatchRef) = Read,
         /// How many of a phase's values a collection holds on the endorsing peer: an org's own check
         /// that it kept nothing after leaving (members of the collection only).
         PhaseHoldings(CollectionRef) = Read,
@@ -236,8 +248,9 @@ calls! {
         /// Seals an anchored file's object anew under the current key version (new object key and
         /// key version); size and hash stay.
         ResealFile(PhaseRef, Reseal) = Write,
-        /// Moves a batch of a migrating phase's values to the new collection; the batch marked
-        /// last ends the migration.
+        /// Copies a batch of a migrating phase's values to the copies that lack them and purges
+        /// them from the copies of orgs that left (or moves them from an old org set's
+        /// collection); the batch marked last ends the migration.
         MigratePhase(PhaseRef, Batch) = Write,
     }
 }

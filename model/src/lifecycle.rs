@@ -3,7 +3,7 @@
 
 use crate::error::{Refusal, Result};
 use crate::identity::{Identity, Role};
-use crate::phase::{org_set, Phase, PhaseStatus};
+use crate::phase::{org_set, Phase, PhaseStatus, ORG_COPIES};
 use crate::project::Project;
 
 /// Any client (or admin) of a consortium org may create a project; peers and orderers may not.
@@ -27,7 +27,7 @@ pub fn may_manage(who: &Identity, project: &Project) -> Result<()> {
 /// Planned → active → closed; a planned phase may also close without ever running.
 pub fn may_become(phase: &Phase, to: PhaseStatus) -> Result<()> {
     use PhaseStatus::*;
-    if phase.migration.is_some() {
+    if phase.migration.as_ref().is_some_and(|m| m.holds_writes(phase)) {
         // A migration's batches are writes of the phase; they must all land first.
         may_change(phase)?;
     }
@@ -43,13 +43,21 @@ pub fn may_change(phase: &Phase) -> Result<()> {
     if phase.status == PhaseStatus::Closed {
         return Err(Refusal::conflict(format!("phase {} is closed and read-only", phase.id)));
     }
-    if let Some(m) = &phase.migration {
-        return Err(Refusal::conflict(format!(
+    match &phase.migration {
+        Some(m) if m.holds_writes(phase) && m.from == ORG_COPIES => Err(Refusal::conflict(format!(
+            "phase {}: {} {} receiving a copy of its data ({} values copied so far); its data cannot change until then, reads go on",
+            phase.id,
+            m.receiving(phase).join(", "),
+            if m.receiving(phase).len() == 1 { "is" } else { "are" },
+            m.moved
+        ))),
+        Some(m) if m.holds_writes(phase) => Err(Refusal::conflict(format!(
             "phase {} is migrating from {} to {} ({} values moved so far); its data cannot change until the migration ends, reads go on",
             phase.id, m.from, m.to, m.moved
-        )));
+        ))),
+        // Purging the copies of orgs that left holds nothing up: they left when the change was made.
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Only a planned phase moves in the sequence.
@@ -61,9 +69,8 @@ pub fn may_reorder(phase: &Phase) -> Result<()> {
     Ok(())
 }
 
-/// Whether the phase's participant orgs (and so its collection) may become `new_collection`.
-/// Data already in the old collection cannot follow into another one: once a phase has started,
-/// its org set is fixed (identities and roles within those orgs may still change).
+/// Whether the phase's participant orgs may become `new_orgs`: a joining org's copy is filled
+/// from a staying participant's, so the two sets must share an org.
 pub fn may_change_orgs(phase: &Phase, new_orgs: &[&str]) -> Result<()> {
     may_change(phase)?;
     let old_orgs = org_set(&phase.participants);
@@ -164,17 +171,43 @@ mod tests {
     fn a_migrating_phase_waits() {
         let mut ph = phase(Active);
         ph.migration = Some(crate::phase::Migration {
-            participants: vec![],
+            participants: ph.participants.clone(),
             from: "col_Org1MSP".into(),
-            to: "col_Org1MSP_Org2MSP".into(),
+            to: ORG_COPIES.into(),
             moved: 3,
             batches: 1,
+            purge: vec![],
         });
         let e = may_change(&ph).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
-        assert!(e.reason.contains("migrating from col_Org1MSP to col_Org1MSP_Org2MSP"), "{e}");
+        assert!(e.reason.contains("migrating from col_Org1MSP to _implicit_org_*"), "{e}");
         assert_eq!(kind(may_become(&ph, Closed)), Some(ErrorKind::Conflict));
         assert_eq!(kind(may_change_orgs(&ph, &["Org1MSP"])), Some(ErrorKind::Conflict));
+    }
+
+    #[test]
+    fn a_phase_of_org_copies_waits_only_for_a_joining_org() {
+        let mut ph = phase(Active);
+        ph.collection = ORG_COPIES.into();
+        let p = |o: &str| Participant { msp_id: o.parse().unwrap(), identity: None, role: None };
+        let m = |ps: Vec<Participant>, purge: Vec<&str>| crate::phase::Migration {
+            participants: ps,
+            from: ORG_COPIES.into(),
+            to: ORG_COPIES.into(),
+            moved: 7,
+            batches: 1,
+            purge: purge.into_iter().map(|o| o.parse().unwrap()).collect(),
+        };
+        // Org2 joins: writes wait, naming who is receiving its copy.
+        ph.migration = Some(m(vec![p("Org1MSP"), p("Org2MSP")], vec![]));
+        let e = may_change(&ph).unwrap_err();
+        assert!(e.reason.contains("Org2MSP is receiving a copy") && e.reason.contains("7 values"), "{e}");
+        assert_eq!(kind(may_become(&ph, Closed)), Some(ErrorKind::Conflict));
+        // Org3 left and its copy is being purged: nothing waits, and the orgs may change again.
+        ph.migration = Some(m(vec![p("Org1MSP")], vec!["Org3MSP"]));
+        assert_eq!(kind(may_change(&ph)), None);
+        assert_eq!(kind(may_become(&ph, Closed)), None);
+        assert_eq!(kind(may_change_orgs(&ph, &["Org1MSP", "Org2MSP"])), None);
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! Moving a phase's data to the collection of its new org set, batch by batch.
+//! Filling a joining org's copy of a phase (and purging the copies of orgs that left), or moving
+//! a phase of one org set's collection to per-org copies, batch by batch.
 //!
 //! A peer of an org joining the phase holds nothing of it yet, and every endorser of a write must
-//! compute the same result; so a participant of both sets reads a batch from the old collection
+//! compute the same result; so a staying participant reads a batch from its own copy
 //! ([`Call::ReadMigrationBatch`](crate::Call), an evaluation: nothing of it reaches a block) and
 //! hands it back in the transient map ([`crate::transient`]) to `MigratePhase`, which checks
-//! every value against the old collection's on-chain hash, writes it to the new collection and
-//! purges it from the old one. Each batch leaves less behind, so an interrupted migration resumes
-//! by reading the next batch: there is no cursor to keep (it would name private ids).
+//! every value against a staying copy's on-chain hash (every peer holds every hash) and writes it
+//! to the copies that lack it, purges it from the copies of orgs that left, or, from an old org
+//! set's collection, writes it to every new participant's copy and purges the old. The next read
+//! starts after the batch's `next` key; a driver that stops starts again from the first and
+//! skips what is done (a value a copy already holds, a key a purged copy no longer has).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +18,8 @@ use crate::ids::{PhaseId, ProjectId};
 
 /// Values per batch: bounded so a transaction stays small and quick to endorse.
 pub const MAX_BATCH_ITEMS: usize = 500;
+/// Keys one read looks at, done or not: bounds an evaluation when most of them are done already.
+pub const MAX_BATCH_SCAN: usize = 4 * MAX_BATCH_ITEMS;
 /// Bytes of values per batch (a batch may exceed it by its last value, a record of at most 1 MiB):
 /// base64 in the answer of `ReadMigrationBatch`, it stays within the 4 MiB a gRPC client takes.
 pub const MAX_BATCH_BYTES: usize = 1 << 20;
@@ -28,13 +33,16 @@ pub struct Item {
     pub value: String,
 }
 
-/// A batch of the phase's values still in the old collection. `last` when nothing else is left:
-/// the batch that carries it ends the migration.
+/// A batch of the phase's values still to copy or purge. `last` when nothing else is left: the
+/// batch that carries it ends the migration. `next`: the key to read on after (a private key:
+/// it goes back only in an evaluation's argument, never into a block).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
     pub items: Vec<Item>,
     pub last: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub next: String,
 }
 
 impl Batch {

@@ -109,7 +109,9 @@ pub struct Phase {
     pub position: u32,
     pub status: PhaseStatus,
     pub participants: Vec<Participant>,
-    /// The private data collection of the participant orgs.
+    /// Where the data lives: [`ORG_COPIES`] (each participant org keeps its own copy in its
+    /// implicit collection), or, for a phase created before that model, the one collection of
+    /// its org set (`col_Org1MSP_Org2MSP`).
     pub collection: String,
     /// The version of the phase's data key that new files are sealed with. Every removal of a
     /// participant makes a new version, which the removed party never receives.
@@ -125,8 +127,27 @@ fn first_key_version() -> u32 {
     1
 }
 
-/// A move of a phase's data to the collection of a new org set, under way. The phase keeps its
-/// old participants until the last batch has moved; then these become its participants.
+/// The `collection` of a phase whose data each participant org keeps in its own implicit
+/// collection (`_implicit_org_<MSP>`, which Fabric gives every org of the channel without any
+/// chaincode definition): any subset of the channel's orgs, one that joined later included, with
+/// no definition change, and a write costs what its participants cost, not the consortium.
+pub const ORG_COPIES: &str = "_implicit_org_*";
+
+impl Phase {
+    /// Whether each participant org keeps its own copy ([`ORG_COPIES`]), rather than the phase
+    /// having one collection of its org set (phases created before that model).
+    pub fn in_org_copies(&self) -> bool {
+        self.collection == ORG_COPIES
+    }
+}
+
+/// A change of where a phase's data is held, under way, batch by batch:
+/// - orgs joining a phase of [`ORG_COPIES`] receive their copies (`from` and `to` are both
+///   `ORG_COPIES`); the phase's writes wait, and it has only its staying participants until the
+///   last batch; then these become its participants. Org that left have their copies purged
+///   (`purge`); that alone holds no write and no read: they left when the change was made.
+/// - a phase created with one collection of its org set moves to per-org copies (`to` is
+///   `ORG_COPIES`); its writes wait and it keeps its old participants until the last batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Migration {
@@ -140,6 +161,25 @@ pub struct Migration {
     pub moved: u64,
     /// Transactions that moved them.
     pub batches: u32,
+    /// Orgs that left a phase of per-org copies whose copies are still to be purged (the purge
+    /// of a copy needs its org's peer to endorse it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purge: Vec<MspId>,
+}
+
+impl Migration {
+    /// The orgs that receive a copy: of per-org copies, those with none yet; from an org set's
+    /// collection, every org of the new participants.
+    pub fn receiving<'a>(&'a self, phase: &Phase) -> Vec<&'a str> {
+        let now = org_set(&phase.participants);
+        org_set(&self.participants).into_iter().filter(|o| self.from != ORG_COPIES || !now.contains(o)).collect()
+    }
+
+    /// Whether the phase's writes wait for this migration: some org has yet to receive its copy
+    /// (a write must go to every participant's copy, and endorsing it takes the copy it changes).
+    pub fn holds_writes(&self, phase: &Phase) -> bool {
+        !self.receiving(phase).is_empty()
+    }
 }
 
 /// Phase `id` among a project's phases (as `ListPhases` answers them).

@@ -6,7 +6,8 @@ use svcflow_model::file::{FileAnchor, NewAnchor, Reseal};
 use svcflow_model::ids::FileId;
 use svcflow_model::page::Page;
 
-use super::phases::{as_participant, read_private};
+use super::copies;
+use super::phases::as_participant;
 use super::records::{bookmark_id, note_change, private_page};
 use svcflow_model::event::Event;
 
@@ -26,7 +27,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef, a: NewAnchor) -> Result<Wr
         )));
     }
     let key = keys::file(&phase.project, &phase.id, &a.id);
-    if read_private(stub, &phase, &key).await?.is_some() {
+    if copies::read(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("file {} of phase {} is already anchored", a.id, phase.id)));
     }
     let anchor = FileAnchor {
@@ -43,7 +44,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef, a: NewAnchor) -> Result<Wr
         tx_id: stub.tx_id().to_owned(),
         created: stub.tx_timestamp().to_owned(),
     };
-    stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
+    copies::write(stub, &phase, &key, to_json(&anchor)?).await?;
     note_change(stub, &phase, None, Some(&anchor.id)).await?;
     emit(stub, Event::FileAnchored, &anchor.project, Some(&anchor.phase));
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None, updated: None })
@@ -51,7 +52,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef, a: NewAnchor) -> Result<Wr
 
 pub async fn get<S: Stub>(stub: &S, req: FileRef) -> Result<FileAnchor> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match read_private(stub, &phase, &keys::file(&phase.project, &phase.id, &req.id)).await? {
+    match copies::read(stub, &phase, &keys::file(&phase.project, &phase.id, &req.id)).await? {
         Some(b) => decode("file anchor", &b),
         None => Err(ContractError::not_found(format!("file {} of phase {} does not exist", req.id, phase.id))),
     }
@@ -73,7 +74,7 @@ pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef, r: Reseal) -> Result<Writt
         return Err(ContractError::conflict(format!("phase {} is at key version {}, not {}", phase.id, phase.key_version, r.key_version)));
     }
     let key = keys::file(&phase.project, &phase.id, &r.id);
-    let mut anchor: FileAnchor = match read_private(stub, &phase, &key).await? {
+    let mut anchor: FileAnchor = match copies::read(stub, &phase, &key).await? {
         Some(b) => decode("file anchor", &b)?,
         None => return Err(ContractError::not_found(format!("file {} of phase {} does not exist", r.id, phase.id))),
     };
@@ -82,7 +83,7 @@ pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef, r: Reseal) -> Result<Writt
     }
     anchor.object_key = r.object_key;
     anchor.key_version = r.key_version;
-    stub.put_private(&phase.collection, &key, to_json(&anchor)?).await?;
+    copies::write(stub, &phase, &key, to_json(&anchor)?).await?;
     note_change(stub, &phase, None, Some(&anchor.id)).await?;
     emit(stub, Event::FileResealed, &anchor.project, Some(&anchor.phase));
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: stub.tx_id().to_owned(), version: None, updated: None })

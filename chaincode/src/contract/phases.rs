@@ -1,47 +1,33 @@
 //! Phases: public facts about who takes part and in which state, and each phase's data key in
-//! its private collection. What may change when is `svcflow_model::lifecycle`'s to say.
+//! its participants' copies. What may change when is `svcflow_model::lifecycle`'s to say.
 
 use base64::Engine;
 use serde_json::json;
 use svcflow_model::call::{KeyRef, PhaseRef};
 use svcflow_model::ids::{PhaseId, ProjectId};
-use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate};
+use svcflow_model::ids::MspId;
+use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, ORG_COPIES};
 use svcflow_model::transient::NewPhaseKey;
 use svcflow_model::{acl, lifecycle};
 
 use svcflow_model::event::Event;
 
-use super::{decode, emit, projects, to_json};
+use super::{copies, decode, emit, projects, to_json};
 use crate::collection;
 use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
 
-fn collection_of(ps: &[Participant]) -> String {
-    collection::name_for(model::org_set(ps))
-}
-
-async fn collection_exists<S: Stub>(stub: &S, name: &str) -> Result<()> {
-    stub.private_hash(name, "\u{0}probe").await.map(|_| ())
-}
-
-/// Fails with the command that adds the collection when it is not in the chaincode definition,
-/// or naming the participant whose org is not on the channel: every org of the channel has an
-/// implicit collection (Fabric's own, outside the definition), whatever the definition holds.
-async fn require_collection<S: Stub>(stub: &S, ps: &[Participant]) -> Result<String> {
-    let name = collection_of(ps);
-    if let Err(e) = collection_exists(stub, &name).await {
-        for (i, p) in ps.iter().enumerate() {
-            if collection_exists(stub, &collection::implicit_name(&p.msp_id)).await.is_err() {
-                return Err(ContractError::bad(format!("participants[{i}].msp_id: {} is not an org of this channel", p.msp_id)));
-            }
+/// Every participant's org must be an org of the channel: each has an implicit collection
+/// (Fabric's own, outside the definition), and a peer answers for it only if the org exists.
+async fn require_channel_orgs<S: Stub>(stub: &S, ps: &[Participant]) -> Result<()> {
+    for org in model::org_set(ps) {
+        if let Err(e) = stub.private_hash(&collection::implicit_name(org), "\u{0}probe").await {
+            let i = ps.iter().position(|p| p.msp_id == org).unwrap_or(0);
+            return Err(ContractError::bad(format!("participants[{i}].msp_id: {org} is not an org of this channel (the peer said: {e})")));
         }
-        let orgs = collection::org_set_arg(model::org_set(ps));
-        return Err(ContractError::bad(format!(
-            "collection {name} for {orgs} is not in the chaincode definition; an admin adds it with: fabric-network/network.sh addCollection {orgs} (peer said: {e})"
-        )));
     }
-    Ok(name)
+    Ok(())
 }
 
 pub async fn get<S: Stub>(stub: &S, project: &ProjectId, phase: &PhaseId) -> Result<Phase> {
@@ -96,7 +82,7 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
     if stub.get_state(&keys::phase(&req.project, &req.id)).await?.is_some() {
         return Err(ContractError::conflict(format!("phase {} of project {} already exists", req.id, req.project)));
     }
-    let collection = require_collection(stub, &req.participants).await?;
+    require_channel_orgs(stub, &req.participants).await?;
     let mut order = stored(stub, &req.project).await?;
     let at = model::insertion_index(&req.project, order.len(), req.position)?;
     let phase = Phase {
@@ -106,7 +92,7 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         position: at as u32,
         status: PhaseStatus::Planned,
         participants: req.participants,
-        collection,
+        collection: ORG_COPIES.to_owned(),
         key_version: 1,
         migration: None,
     };
@@ -139,20 +125,45 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
     }
     if let Some(ps) = req.participants {
         lifecycle::may_change_orgs(&phase, &model::org_set(&ps))?;
-        let to = require_collection(stub, &ps).await?;
+        require_channel_orgs(stub, &ps).await?;
         if model::removes(&phase.participants, &ps) {
             // Whoever was removed keeps what they read, never the key of what comes next.
             phase.key_version += 1;
         }
-        if to == phase.collection {
-            phase.participants = ps;
-        } else {
-            phase.migration = Some(Migration { participants: ps, from: phase.collection.clone(), to, moved: 0, batches: 0 });
-        }
+        change_participants(&mut phase, ps);
     }
     put(stub, &phase).await?;
     emit(stub, Event::PhaseUpdated, &phase.project, Some(&phase.id));
     Ok(phase)
+}
+
+/// The new participants `ps`, and what must move for them. Per-org copies: orgs that leave are
+/// out at once and their copies are purged afterwards; orgs that join take part once their copies
+/// are filled (until then the staying participants, with their new entries, have the phase).
+/// An org set's collection: the whole phase moves to per-org copies of the new participants.
+fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
+    if !phase.in_org_copies() {
+        let from = phase.collection.clone();
+        phase.migration = Some(Migration { participants: ps, from, to: ORG_COPIES.into(), moved: 0, batches: 0, purge: vec![] });
+        return;
+    }
+    let mut old: Vec<MspId> = phase.participants.iter().map(|p| p.msp_id.clone()).collect();
+    old.sort();
+    old.dedup();
+    let new: Vec<&str> = model::org_set(&ps);
+    // Copies still to purge from an earlier change, unless that org is back.
+    let mut purge: Vec<MspId> = phase.migration.take().map(|m| m.purge).unwrap_or_default();
+    purge.extend(old.iter().filter(|o| !new.contains(&o.as_str())).cloned());
+    purge.retain(|o| !new.contains(&o.as_str()));
+    purge.sort();
+    purge.dedup();
+    let joining = new.iter().any(|o| !old.iter().any(|m| m.as_str() == *o));
+    let staying: Vec<Participant> = ps.iter().filter(|p| old.contains(&p.msp_id)).cloned().collect();
+    if joining || !purge.is_empty() {
+        phase.migration =
+            Some(Migration { participants: ps.clone(), from: ORG_COPIES.into(), to: ORG_COPIES.into(), moved: 0, batches: 0, purge });
+    }
+    phase.participants = if joining { staying } else { ps };
 }
 
 pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Result<Phase> {
@@ -165,31 +176,6 @@ pub async fn set_status<S: Stub>(stub: &S, req: PhaseRef, to: PhaseStatus) -> Re
     let event = if to == PhaseStatus::Active { Event::PhaseActivated } else { Event::PhaseClosed };
     emit(stub, event, &phase.project, Some(&phase.id));
     Ok(phase)
-}
-
-/// A private read of the phase's data. A peer of an org outside the phase holds only the hashes
-/// and refuses; the caller then learns why instead of getting an internal error. While the phase
-/// migrates, what has moved already is read from the new collection (where this peer holds it).
-pub(super) async fn read_private<S: Stub>(stub: &S, phase: &Phase, key: &str) -> Result<Option<Vec<u8>>> {
-    let found = stub.get_private(&phase.collection, key).await.map_err(|e| not_held_here(stub, phase, e))?;
-    match (&found, &phase.migration) {
-        (None, Some(m)) => Ok(stub.get_private(&m.to, key).await.unwrap_or(None)),
-        _ => Ok(found),
-    }
-}
-
-/// `e` of a private read, as a clear refusal when this peer's org takes no part in the phase.
-pub(super) fn not_held_here<S: Stub>(stub: &S, phase: &Phase, e: ContractError) -> ContractError {
-    let orgs = model::org_set(&phase.participants);
-    match (stub.peer_msp(), e) {
-        (Some(m), ContractError::Ledger(said)) if !orgs.contains(&m) => ContractError::forbidden(format!(
-            "this peer's org {m} takes no part in phase {} of project {} ({}), so it holds none of its data: ask a peer of a participant org (the peer said: {said})",
-            phase.id,
-            phase.project,
-            orgs.join(", ")
-        )),
-        (_, e) => e,
-    }
 }
 
 /// A participant's view of a phase it may read, or write (`writing`: not while closed).
@@ -208,10 +194,10 @@ pub(super) async fn as_participant<S: Stub>(stub: &S, project: &ProjectId, phase
 pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef, k: NewPhaseKey) -> Result<serde_json::Value> {
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let key = keys::phase_key(&phase.project, &phase.id, phase.key_version);
-    if read_private(stub, &phase, &key).await?.is_some() {
+    if copies::read(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("phase {} already has a key of version {}", phase.id, phase.key_version)));
     }
-    stub.put_private(&phase.collection, &key, k.bytes().to_vec()).await?;
+    copies::write(stub, &phase, &key, k.bytes().to_vec()).await?;
     emit(stub, Event::PhaseKeySet, &phase.project, Some(&phase.id));
     Ok(json!({"project": phase.project, "phase": phase.id, "version": phase.key_version}))
 }
@@ -222,7 +208,7 @@ pub async fn get_key<S: Stub>(stub: &S, req: KeyRef) -> Result<PhaseKey> {
     if version == 0 || version > phase.key_version {
         return Err(ContractError::bad(format!("phase {} has key versions 1 to {}, not {version}", phase.id, phase.key_version)));
     }
-    match read_private(stub, &phase, &keys::phase_key(&phase.project, &phase.id, version)).await? {
+    match copies::read(stub, &phase, &keys::phase_key(&phase.project, &phase.id, version)).await? {
         Some(k) => Ok(PhaseKey { project: phase.project, phase: phase.id, version, key: base64::engine::general_purpose::STANDARD.encode(k) }),
         None => Err(ContractError::not_found(format!("phase {} has no key of version {version} yet", phase.id))),
     }

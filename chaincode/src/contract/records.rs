@@ -1,4 +1,4 @@
-//! Records: private JSON documents of a phase with every version, in its collection.
+//! Records: private JSON documents of a phase with every version, in its participants' copies.
 
 use serde::de::DeserializeOwned;
 use svcflow_model::call::{ItemPage, PhasePage, PhaseRef, RecordRef, TxRef};
@@ -9,7 +9,8 @@ use svcflow_model::phase::Phase;
 use svcflow_model::record::{Record, MAX_RECORD_BYTES};
 use svcflow_model::transient::NewRecord;
 
-use super::phases::{as_participant, not_held_here, read_private};
+use super::copies;
+use super::phases::as_participant;
 use svcflow_model::event::Event;
 
 use super::{decode, emit, me, to_json};
@@ -17,7 +18,7 @@ use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
 
-/// Keeps, in the phase's collection, which item this transaction wrote: its events say only
+/// Keeps, with the phase's data, which item this transaction wrote: its events say only
 /// which phase changed.
 pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, record: Option<&RecordId>, file: Option<&FileId>) -> Result<()> {
     let change = Change {
@@ -27,7 +28,7 @@ pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, record: Option
         record: record.cloned(),
         file: file.cloned(),
     };
-    stub.put_private(&phase.collection, &keys::change(&phase.project, &phase.id, stub.tx_id()), to_json(&change)?).await
+    copies::write(stub, phase, &keys::change(&phase.project, &phase.id, stub.tx_id()), to_json(&change)?).await
 }
 
 /// The record's id and document come privately (a submitted transaction's arguments are public).
@@ -39,7 +40,7 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: N
         serde_json::from_slice(&document).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
     let key = keys::record(&phase.project, &phase.id, &id);
-    let previous = read_private(stub, &phase, &key).await?;
+    let previous = copies::read(stub, &phase, &key).await?;
     let version = match &previous {
         Some(b) => decode::<Record>("record", b)?.version + 1,
         None => 1,
@@ -59,9 +60,9 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: N
     // record's. A new record is then two private writes, not three (each costs validation a
     // metadata lookup and every member a write: docs/benchmarks.md, "Performance").
     if let Some(prev) = previous {
-        stub.put_private(&phase.collection, &keys::record_version(&rec.project, &rec.phase, &rec.id, version - 1), prev).await?;
+        copies::write(stub, &phase, &keys::record_version(&rec.project, &rec.phase, &rec.id, version - 1), prev).await?;
     }
-    stub.put_private(&phase.collection, &key, to_json(&rec)?).await?;
+    copies::write(stub, &phase, &key, to_json(&rec)?).await?;
     note_change(stub, &phase, Some(&rec.id), None).await?;
     emit(stub, Event::RecordPut, &rec.project, Some(&rec.phase));
     Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version), updated: Some(rec.updated) })
@@ -69,7 +70,7 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: N
 
 pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match read_private(stub, &phase, &keys::change(&phase.project, &phase.id, &req.tx_id)).await? {
+    match copies::read(stub, &phase, &keys::change(&phase.project, &phase.id, &req.tx_id)).await? {
         Some(b) => decode("change", &b),
         None => Err(ContractError::not_found(format!("transaction {} wrote nothing in phase {}", req.tx_id, phase.id))),
     }
@@ -77,7 +78,7 @@ pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
 
 pub async fn get<S: Stub>(stub: &S, req: RecordRef) -> Result<Record> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match read_private(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
+    match copies::read(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
         Some(b) => decode("record", &b),
         None => Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id))),
     }
@@ -111,16 +112,7 @@ async fn private_page_sized<S: Stub, T: DeserializeOwned>(
     // The smallest key after `after`: a composite key ends in \0, so none equals this one.
     let start = after.map(|k| k + "\u{0}").unwrap_or(start);
     let limit = size as usize + 1;
-    let mut pairs = stub.private_range_limit(&phase.collection, &start, &end, limit).await.map_err(|e| not_held_here(stub, phase, e))?;
-    if let Some(m) = &phase.migration {
-        // What has moved already; a peer that does not hold the new collection has only the rest.
-        if let Ok(moved) = stub.private_range_limit(&m.to, &start, &end, limit).await {
-            pairs.extend(moved);
-            pairs.sort_by(|a, b| a.0.cmp(&b.0));
-            pairs.dedup_by(|a, b| a.0 == b.0);
-            pairs.truncate(limit);
-        }
-    }
+    let mut pairs = copies::range(stub, phase, &start, &end, limit).await?;
     let mut more = pairs.len() > size as usize;
     pairs.truncate(size as usize);
     let mut items = Vec::with_capacity(pairs.len());
@@ -169,7 +161,7 @@ pub async fn history<S: Stub>(stub: &S, req: ItemPage) -> Result<Page<Record>> {
     if page.bookmark.is_empty() {
         // Past the superseded versions comes the latest, under the record's own key. (Records
         // written before PutRecord kept only superseded versions apart have it under both.)
-        if let Some(b) = read_private(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
+        if let Some(b) = copies::read(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
             let latest: Record = decode("record", &b)?;
             let listed = page.items.last().map(|r| r.version).or(after).unwrap_or(0);
             if latest.version > listed {

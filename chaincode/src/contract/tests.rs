@@ -32,18 +32,19 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        Self::with_collections("Org1MSP,Org2MSP,Org3MSP")
+        Self::with(MemLedger::channel(&["Org1MSP", "Org2MSP", "Org3MSP"]))
     }
 
-    fn with_collections(spec: &str) -> Self {
-        let cfg = crate::collection::config(spec).unwrap();
-        Self { ledger: RefCell::new(MemLedger::with_collections(&cfg)), tx: RefCell::new(0) }
+    fn with(ledger: MemLedger) -> Self {
+        Self { ledger: RefCell::new(ledger), tx: RefCell::new(0) }
     }
 
-    /// Runs one transaction as `as_`; commits its writes only if it succeeded.
+    /// Runs one transaction as `as_` on a peer of its own org (as its gateway does); commits its
+    /// writes only if it succeeded.
     fn call(&self, as_: &Identity, func: &str, arg: serde_json::Value, transient: &[(&str, Vec<u8>)]) -> Result<serde_json::Value> {
         *self.tx.borrow_mut() += 1;
         let mut stub = MemStub::new(&self.ledger, &format!("tx{}", self.tx.borrow()), as_.clone());
+        stub.peer_msp = Some(as_.msp_id.clone());
         for (k, v) in transient {
             stub.transient.insert((*k).to_owned(), v.clone());
         }
@@ -313,35 +314,52 @@ fn random_adds_and_moves_keep_positions_a_real_order() {
 }
 
 #[test]
-fn missing_collection_names_the_fix() {
-    // Org1 and Org2 are on the channel, the collection of the pair is not.
-    let w = World::with_collections("Org1MSP;Org2MSP");
-    let o1 = user("Org1MSP", 1);
-    w.call(&o1, "CreateProject", json!({"id":"p1","name":"n"}), &[]).unwrap();
-    let add = |ps: serde_json::Value| json!({"project":"p1","id":"X","name":"x","participants":ps});
-    let m = w.refused(&o1, "AddPhase", add(json!([{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}])), &[], "bad_request:");
-    assert!(m.contains("col_Org1MSP_Org2MSP") && m.contains("network.sh addCollection Org1MSP,Org2MSP"), "{m}");
-    // An org that is not on the channel is named by its field.
-    let m = w.refused(&o1, "AddPhase", add(json!([{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}])), &[], "bad_request:");
-    assert!(m.contains("participants[1].msp_id: Org4MSP is not an org of this channel"), "{m}");
-}
-
-#[test]
-fn a_definition_limited_to_some_org_sets_names_the_one_to_add() {
-    // Every org is on the channel; the definition has the {Org1, Org2} collection only.
-    let cfg = crate::collection::config_limited("Org1MSP,Org2MSP,Org3MSP", Some("Org1MSP,Org2MSP")).unwrap();
-    let mut ledger = MemLedger::with_collections(&cfg);
-    ledger.channel_orgs.insert("Org3MSP".into());
-    let w = World { ledger: RefCell::new(ledger), tx: RefCell::new(0) };
+fn any_org_of_the_channel_takes_part_without_a_definition_change() {
+    let w = World::new();
     let o1 = user("Org1MSP", 1);
     w.call(&o1, "CreateProject", json!({"id":"p1","name":"n"}), &[]).unwrap();
     let add = |id: &str, ps: serde_json::Value| json!({"project":"p1","id":id,"name":"x","participants":ps});
-    w.call(&o1, "AddPhase", add("A", json!([{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}])), &[]).unwrap();
-    for ps in [json!([{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}]), json!([{"msp_id":"Org1MSP"}])] {
-        let m = w.refused(&o1, "AddPhase", add("B", ps), &[], "bad_request:");
-        assert!(m.contains("is not in the chaincode definition") && m.contains("network.sh addCollection Org1MSP"), "{m}");
-        assert!(!m.contains("not an org of this channel"), "{m}");
+    for (id, ps) in [("A", json!([{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}])), ("B", json!([{"msp_id":"Org2MSP"}]))] {
+        let ph = w.call(&o1, "AddPhase", add(id, ps), &[]).unwrap();
+        assert_eq!(ph["collection"], svcflow_model::phase::ORG_COPIES);
     }
+    // An org that is not on the channel is named by its field...
+    let m = w.refused(&o1, "AddPhase", add("C", json!([{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}])), &[], "bad_request:");
+    assert!(m.contains("participants[1].msp_id: Org4MSP is not an org of this channel"), "{m}");
+    // ...and takes part as soon as it has joined the channel, with the same chaincode definition.
+    w.ledger.borrow_mut().channel_orgs.insert("Org4MSP".into());
+    w.call(&o1, "AddPhase", add("C", json!([{"msp_id":"Org1MSP"},{"msp_id":"Org4MSP"}])), &[]).unwrap();
+    w.call(&user("Org4MSP", 1), "PutRecord", json!({"project":"p1","phase":"C"}), &doc("r", json!({"by":4}))).unwrap();
+    assert_eq!(w.call(&o1, "GetRecord", json!({"project":"p1","phase":"C","id":"r"}), &[]).unwrap()["document"]["by"], 4);
+}
+
+#[test]
+fn a_write_goes_to_every_participants_copy_and_nowhere_else() {
+    let w = World::new();
+    w.scenario();
+    w.call(&user("Org2MSP", 1), "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"a":1}))).unwrap();
+    let l = w.ledger.borrow();
+    let copy = |org: &str| l.private.get(&format!("_implicit_org_{org}")).cloned().unwrap_or_default();
+    let key = crate::keys::record("p1", "P1", "r1");
+    assert!(copy("Org1MSP").contains_key(&key) && copy("Org2MSP").contains_key(&key));
+    assert_eq!(copy("Org1MSP").get(&key), copy("Org2MSP").get(&key));
+    assert!(!copy("Org3MSP").keys().any(|k| crate::keys::of_phase(k, "p1", "P1")), "Org3 takes no part in P1");
+    assert!(l.private.keys().all(|c| c.starts_with("_implicit_org_")), "no collection outside the orgs' own: {:?}", l.private.keys());
+}
+
+#[test]
+fn copies_that_differ_are_refused_not_read() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2) = (user("Org1MSP", 1), user("Org2MSP", 1));
+    w.call(&o1, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"a":1}))).unwrap();
+    // Org2's copy altered on its own peer: Org1's peer sees its hash differ and says so, so a
+    // write endorsed by both fails with a reason, not with endorsements that disagree.
+    let key = crate::keys::record("p1", "P1", "r1");
+    w.ledger.borrow_mut().private.get_mut("_implicit_org_Org2MSP").unwrap().insert(key, b"{}".to_vec());
+    let m = w.refused(&o1, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "conflict:");
+    assert!(m.contains("held by Org1MSP and Org2MSP differ"), "{m}");
+    w.refused(&o2, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"a":2})), "conflict:");
 }
 
 #[test]
@@ -415,7 +433,7 @@ fn a_peer_outside_the_phase_says_it_holds_nothing() {
         let e = read(func, arg);
         assert_eq!(e.kind(), svcflow_model::ErrorKind::Forbidden, "{func}: {e}");
         let m = e.to_string();
-        assert!(m.contains("Org3MSP takes no part in phase P1") && m.contains("private data matching public hash version is not available"), "{m}");
+        assert!(m.contains("Org3MSP takes no part in phase P1") && m.contains("holds no copy"), "{m}");
     }
 }
 
@@ -426,7 +444,20 @@ fn anchor(id: &str, key_version: u32) -> Vec<(&'static str, Vec<u8>)> {
 }
 
 fn batch_of(w: &World, as_: &Identity) -> serde_json::Value {
-    w.call(as_, "ReadMigrationBatch", json!({"project":"p1","phase":"P1"}), &[]).unwrap()
+    batch_after(w, as_, "")
+}
+
+fn batch_after(w: &World, as_: &Identity, after: &str) -> serde_json::Value {
+    w.call(as_, "ReadMigrationBatch", json!({"project":"p1","phase":"P1","after":after}), &[]).unwrap()
+}
+
+/// How many of p1/P1's values `org`'s copy holds, as `as_` asks `org`'s peer.
+fn held(w: &World, as_: &Identity, collection: &str) -> u64 {
+    let mut stub = MemStub::new(&w.ledger, "tx-held", as_.clone());
+    stub.peer_msp = collection.strip_prefix("_implicit_org_").map(str::to_owned).or(Some(as_.msp_id.clone()));
+    let arg = json!({"project":"p1","phase":"P1","collection":collection});
+    let out = block_on(invoke(&stub, &[b"PhaseHoldings".to_vec(), arg.to_string().into_bytes()])).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&out).unwrap()["values"].as_u64().unwrap()
 }
 
 fn migrate(w: &World, as_: &Identity, batch: &serde_json::Value) -> Result<serde_json::Value> {
@@ -434,7 +465,7 @@ fn migrate(w: &World, as_: &Identity, batch: &serde_json::Value) -> Result<serde
 }
 
 #[test]
-fn an_org_swapped_on_an_active_phase_moves_its_data_and_the_leaver_keeps_nothing() {
+fn an_org_swapped_on_an_active_phase_leaves_at_once_and_the_joiner_receives_a_copy() {
     let w = World::new();
     w.scenario();
     let (o1, o2, o3) = (user("Org1MSP", 1), user("Org2MSP", 1), user("Org3MSP", 1));
@@ -443,29 +474,35 @@ fn an_org_swapped_on_an_active_phase_moves_its_data_and_the_leaver_keeps_nothing
     w.call(&o1, "PutRecord", p1.clone(), &doc("r1", json!({"v":2}))).unwrap();
     w.call(&o1, "AnchorFile", p1.clone(), &anchor("f1", 1)).unwrap();
     w.call(&o1, "ActivatePhase", p1.clone(), &[]).unwrap();
-    // {Org1, Org2} -> {Org1, Org3}: Org2 leaves, so the key rotates; the data must move first.
+    // {Org1, Org2} -> {Org1, Org3}: Org2 leaves, so the key rotates; Org2 is out at once, Org3 in
+    // once its copy is filled.
     let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}]}), &[]).unwrap();
     assert_eq!(ph["key_version"], 2);
-    assert_eq!(ph["collection"], "col_Org1MSP_Org2MSP");
-    assert_eq!(ph["migration"]["to"], "col_Org1MSP_Org3MSP");
-    // While it migrates: reads go on, writes wait with a 409 naming the migration.
-    assert_eq!(w.call(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["version"], 2);
-    let m = w.refused(&o2, "PutRecord", p1.clone(), &doc("r2", json!({})), "conflict:");
-    assert!(m.contains("migrating from col_Org1MSP_Org2MSP to col_Org1MSP_Org3MSP"), "{m}");
+    assert_eq!(ph["collection"], svcflow_model::phase::ORG_COPIES);
+    assert_eq!(ph["participants"], json!([{"msp_id":"Org1MSP"}]));
+    assert_eq!(ph["migration"]["purge"], json!(["Org2MSP"]));
+    // While Org3 receives its copy: the staying participants read, writes wait with a 409.
+    assert_eq!(w.call(&o1, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["version"], 2);
+    w.refused(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "forbidden:");
+    w.refused(&o3, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "forbidden:");
+    let m = w.refused(&o1, "PutRecord", p1.clone(), &doc("r2", json!({})), "conflict:");
+    assert!(m.contains("Org3MSP is receiving a copy"), "{m}");
     w.refused(&o1, "SetPhaseKey", p1.clone(), &[("phase_key", vec![7; 32])], "conflict:");
     w.refused(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"}]}), &[], "conflict:");
     w.refused(&o1, "ClosePhase", p1.clone(), &[], "conflict:");
-    // Org3 joins only at the end; Org2 leaves, so it cannot move the data.
+    // Only a staying participant reads a batch and moves it.
     w.refused(&o3, "ReadMigrationBatch", p1.clone(), &[], "forbidden:");
+    w.refused(&o2, "ReadMigrationBatch", p1.clone(), &[], "forbidden:");
     let batch = batch_of(&w, &o1);
     assert_eq!(batch["last"], true);
     // r1 and its superseded version 1, f1, key v1, 3 changes.
     assert_eq!(batch["items"].as_array().unwrap().len(), 7);
     w.refused(&o2, "MigratePhase", p1.clone(), &[("batch", batch.to_string().into_bytes())], "forbidden:");
-    // A value that is not what the old collection holds is refused.
+    // A value that is not what the staying copies hold is refused.
     let mut forged = batch.clone();
     forged["items"][0]["value"] = json!(base64::engine::general_purpose::STANDARD.encode(b"{\"forged\":true}"));
-    w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", forged.to_string().into_bytes())], "conflict:");
+    let m = w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", forged.to_string().into_bytes())], "conflict:");
+    assert!(m.contains("is not what _implicit_org_Org1MSP holds"), "{m}");
     let mut foreign = batch.clone();
     foreign["items"][0]["key"] = json!(crate::keys::record("p1", "P2", "r2"));
     w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", foreign.to_string().into_bytes())], "bad_request:");
@@ -474,12 +511,12 @@ fn an_org_swapped_on_an_active_phase_moves_its_data_and_the_leaver_keeps_nothing
     // Replaying the batch finds nothing to move.
     assert!(migrate(&w, &o1, &batch).is_err());
     let ph = w.call(&o1, "ListPhases", json!({"project":"p1"}), &[]).unwrap()[0].clone();
-    assert_eq!((ph["collection"].as_str(), ph.get("migration")), (Some("col_Org1MSP_Org3MSP"), None));
-    // The old collection keeps nothing of P1; the joiner reads its whole history and old key.
-    let held = w.call(&o2, "PhaseHoldings", json!({"project":"p1","phase":"P1","collection":"col_Org1MSP_Org2MSP"}), &[]).unwrap();
-    assert_eq!(held["values"], 0);
-    let held = w.call(&o3, "PhaseHoldings", json!({"project":"p1","phase":"P1","collection":"col_Org1MSP_Org3MSP"}), &[]).unwrap();
-    assert_eq!(held["values"], 7);
+    assert_eq!((ph["collection"].as_str(), ph.get("migration")), (Some(svcflow_model::phase::ORG_COPIES), None));
+    assert_eq!(ph["participants"], json!([{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}]));
+    // The leaver's copy keeps nothing of P1, Org1's never moved, the joiner's has everything.
+    assert_eq!(held(&w, &o2, "_implicit_org_Org2MSP"), 0);
+    assert_eq!(held(&w, &o1, "_implicit_org_Org1MSP"), 7);
+    assert_eq!(held(&w, &o3, "_implicit_org_Org3MSP"), 7);
     let h = w.call(&o3, "RecordHistory", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
     assert_eq!(h["items"].as_array().unwrap().len(), 2);
     assert_eq!(w.call(&o3, "GetFile", json!({"project":"p1","phase":"P1","id":"f1"}), &[]).unwrap()["key_version"], 1);
@@ -508,6 +545,71 @@ fn an_org_swapped_on_an_active_phase_moves_its_data_and_the_leaver_keeps_nothing
 }
 
 #[test]
+fn a_leaver_is_out_at_once_and_its_copy_purged_while_writes_go_on() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2, o3) = (user("Org1MSP", 1), user("Org2MSP", 1), user("Org3MSP", 1));
+    let p1 = json!({"project":"p1","phase":"P1"});
+    let all = json!([{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]);
+    let join = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":all}), &[]).unwrap();
+    migrate(&w, &o1, &batch_of(&w, &o1)).unwrap();
+    assert_eq!(join["key_version"], 1, "a join takes nothing away");
+    w.call(&o3, "PutRecord", p1.clone(), &doc("r1", json!({"v":1}))).unwrap();
+    // Org3 leaves: out at once, no write waits; its copy is purged by later steps.
+    let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[]).unwrap();
+    assert_eq!((ph["key_version"].as_u64(), ph["migration"]["purge"].clone()), (Some(2), json!(["Org3MSP"])));
+    w.refused(&o3, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "forbidden:");
+    w.call(&o2, "PutRecord", p1.clone(), &doc("r2", json!({"v":1}))).unwrap();
+    w.call(&o2, "SetPhaseKey", p1.clone(), &[("phase_key", vec![4; 32])]).unwrap();
+    // The batch names keys only: nothing is copied, so no value travels.
+    let batch = batch_of(&w, &o2);
+    assert!(batch["items"].as_array().unwrap().iter().all(|i| i["value"] == ""), "{batch}");
+    // What Org3 never held (r2, its change, key v2) is not in it.
+    assert_eq!(batch["items"].as_array().unwrap().len(), held(&w, &o3, "_implicit_org_Org3MSP") as usize);
+    // The leaver cannot hold the phase up: its orgs change again meanwhile, the purge goes along.
+    let ph = w
+        .call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP","role":"client"}]}), &[])
+        .unwrap();
+    assert_eq!(ph["migration"]["purge"], json!(["Org3MSP"]));
+    let done = migrate(&w, &o2, &batch_of(&w, &o2)).unwrap();
+    assert_eq!(done["done"], true);
+    assert_eq!(held(&w, &o3, "_implicit_org_Org3MSP"), 0);
+    assert_eq!(w.call(&o1, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["version"], 1);
+}
+
+#[test]
+fn a_phase_of_an_org_set_collection_keeps_working_and_moves_to_per_org_copies() {
+    let w = World::with(MemLedger::channel(&["Org1MSP", "Org2MSP", "Org3MSP"]).with_org_set_collection(&["Org1MSP", "Org2MSP"]));
+    let (o1, o2) = (user("Org1MSP", 1), user("Org2MSP", 1));
+    w.call(&o1, "CreateProject", json!({"id":"p1","name":"n"}), &[]).unwrap();
+    w.call(&o1, "AddPhase", json!({"project":"p1","id":"P1","name":"x","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[])
+        .unwrap();
+    // As an older version created it: one collection of its org set.
+    let key = crate::keys::phase("p1", "P1");
+    let mut ph: serde_json::Value = serde_json::from_slice(&w.ledger.borrow().state[&key]).unwrap();
+    ph["collection"] = json!("col_Org1MSP_Org2MSP");
+    w.ledger.borrow_mut().state.insert(key, ph.to_string().into_bytes());
+    let p1 = json!({"project":"p1","phase":"P1"});
+    for i in 0..3 {
+        w.call(&o2, "PutRecord", p1.clone(), &doc(&format!("r{i}"), json!({"i":i}))).unwrap();
+    }
+    assert_eq!(w.call(&o1, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["document"]["i"], 1);
+    assert_eq!(held(&w, &o1, "col_Org1MSP_Org2MSP"), 6);
+    // Setting its participants (the same ones here) moves it to per-org copies.
+    let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[]).unwrap();
+    assert_eq!((ph["migration"]["from"].as_str(), ph["migration"]["to"].as_str()), (Some("col_Org1MSP_Org2MSP"), Some(svcflow_model::phase::ORG_COPIES)));
+    w.refused(&o2, "PutRecord", p1.clone(), &doc("r9", json!({})), "conflict:");
+    let first = batch_after(&w, &o1, "");
+    assert_eq!(first["items"].as_array().unwrap().len(), 6);
+    migrate(&w, &o1, &first).unwrap();
+    assert_eq!(held(&w, &o1, "col_Org1MSP_Org2MSP"), 0);
+    assert_eq!((held(&w, &o1, "_implicit_org_Org1MSP"), held(&w, &o2, "_implicit_org_Org2MSP")), (6, 6));
+    assert_eq!(all_records(&w, &o2), 3);
+    w.call(&o2, "PutRecord", p1, &doc("r9", json!({}))).unwrap();
+    assert_eq!(w.call(&o1, "ListPhases", json!({"project":"p1"}), &[]).unwrap()[0]["collection"], svcflow_model::phase::ORG_COPIES);
+}
+
+#[test]
 fn a_large_migration_goes_in_batches_and_resumes_where_it_stopped() {
     let w = World::new();
     w.scenario();
@@ -531,11 +633,14 @@ fn a_large_migration_goes_in_batches_and_resumes_where_it_stopped() {
     assert_eq!((first["items"].as_array().unwrap().len(), first["last"].as_bool()), (svcflow_model::migration::MAX_BATCH_ITEMS, Some(false)));
     let step = migrate(&w, &o2, &first).unwrap();
     assert_eq!(step["done"], false);
-    // Interrupted here: the next read starts where the move stopped, with no cursor kept.
-    let second = batch_of(&w, &o1);
-    assert_eq!(second, batch_of(&w, &o2));
+    // The next read goes on after the batch; a driver that starts again from the first value
+    // skips what Org3's copy holds already, and both find the same rest.
+    let second = batch_after(&w, &o1, first["next"].as_str().unwrap());
+    let mut again = batch_of(&w, &o2);
+    again["next"] = second["next"].clone();
+    assert_eq!(second, again);
     assert_eq!((second["items"].as_array().unwrap().len(), second["last"].as_bool()), (1, Some(true)));
-    // Reads during the migration see moved and unmoved values alike.
+    // Reads during the migration see everything from the staying copies.
     assert_eq!(all_records(&w, &o1), 250);
     assert_eq!(w.call(&o1, "GetRecord", json!({"project":"p1","phase":"P1","id":"r000"}), &[]).unwrap()["document"]["i"], 0);
     let done = migrate(&w, &o1, &second).unwrap();
@@ -614,10 +719,12 @@ fn private_lists_come_in_bounded_pages() {
     // The latest version lives under the record's key only; one written before that change has it
     // under its version key too, and is listed once.
     w.call(&o2, "PutRecord", p1.clone(), &doc("old", json!({"v":1}))).unwrap();
-    let held = |key: &str| w.ledger.borrow().private["col_Org1MSP_Org2MSP"].get(key).cloned();
+    let held = |key: &str| w.ledger.borrow().private["_implicit_org_Org1MSP"].get(key).cloned();
     assert_eq!(held(&crate::keys::record_version("p1", "P1", "old", 1)), None);
     let latest = held(&crate::keys::record("p1", "P1", "old")).unwrap();
-    w.ledger.borrow_mut().private.get_mut("col_Org1MSP_Org2MSP").unwrap().insert(crate::keys::record_version("p1", "P1", "old", 1), latest);
+    for copy in ["_implicit_org_Org1MSP", "_implicit_org_Org2MSP"] {
+        w.ledger.borrow_mut().private.get_mut(copy).unwrap().insert(crate::keys::record_version("p1", "P1", "old", 1), latest.clone());
+    }
     let versions = |w: &World| -> Vec<u64> {
         let h = w.call(&o1, "RecordHistory", json!({"project":"p1","phase":"P1","id":"old"}), &[]).unwrap();
         h["items"].as_array().unwrap().iter().map(|r| r["version"].as_u64().unwrap()).collect()

@@ -50,8 +50,8 @@ pub enum ServeError {
 }
 
 impl ServerConfig {
-    /// Reads `CHAINCODE_ID`, `CHAINCODE_SERVER_ADDRESS` and, optionally, `CHAINCODE_TLS_CERT`,
-    /// `CHAINCODE_TLS_KEY`, `CHAINCODE_TLS_CLIENT_CA`, `CHAINCODE_PEER_MSP_ID`; names the variable
+    /// Reads `CHAINCODE_ID`, `CHAINCODE_SERVER_ADDRESS`, `CHAINCODE_PEER_MSP_ID` and, optionally,
+    /// `CHAINCODE_TLS_CERT`, `CHAINCODE_TLS_KEY`, `CHAINCODE_TLS_CLIENT_CA`; names the variable
     /// that is wrong.
     pub fn from_env() -> std::result::Result<Self, ServeError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
@@ -66,7 +66,11 @@ impl ServerConfig {
             (None, None) => None,
             _ => return Err(ServeError::Config("CHAINCODE_TLS_CERT and CHAINCODE_TLS_KEY go together".into())),
         };
-        Ok(Self { chaincode_id, address, tls, peer_msp_id: var("CHAINCODE_PEER_MSP_ID") })
+        // A phase's data is read from the copy of the org whose peer asks: without it no private
+        // read could be answered, so a server that lacks it must not start.
+        let msp = var("CHAINCODE_PEER_MSP_ID")
+            .ok_or_else(|| ServeError::Config("CHAINCODE_PEER_MSP_ID is not set (the MSP id of the org whose peers dial this server, e.g. Org1MSP)".into()))?;
+        Ok(Self { chaincode_id, address, tls, peer_msp_id: Some(msp) })
     }
 }
 

@@ -1,0 +1,133 @@
+//! Where a phase's private values are read and written.
+//!
+//! A phase of per-org copies ([`ORG_COPIES`]) keeps one copy in the implicit collection of each
+//! participant org, written in the same transaction. What the peer enforces then: only peers of
+//! the participant orgs ever receive the values (an org's implicit collection is disseminated to
+//! that org's peers alone), and a write commits only if a peer of every participant org endorsed
+//! it (each implicit collection's endorsement policy is its org's `Endorsement` policy, and every
+//! write goes to every copy). What the chaincode alone enforces: who may read (an implicit
+//! collection is not member-only, so any client of the channel may ask a participant's peer; the
+//! caller's identity is checked against the participants), and identities or roles within an org.
+//!
+//! A phase created before per-org copies has one collection of its org set (`col_…`); its values
+//! are read and written there, and while it moves to per-org copies, what has moved is read from
+//! the answering peer's copy.
+
+use svcflow_model::phase::{org_set, Phase, ORG_COPIES};
+
+use crate::collection::implicit_name;
+use crate::digest::sha256;
+use crate::error::{ContractError, Result};
+use crate::stub::Stub;
+
+/// The org of the peer running this transaction; a phase of per-org copies is read from its copy.
+fn peer_org<S: Stub>(stub: &S) -> Result<&str> {
+    stub.peer_msp().ok_or_else(|| {
+        ContractError::Ledger(
+            "this chaincode server does not know its peer's org (CHAINCODE_PEER_MSP_ID is not set), so it cannot tell which copy of a phase's data that peer holds".into(),
+        )
+    })
+}
+
+/// The collection holding this peer's copy of the phase's data, when its org takes part
+/// (`orgs`: the phase's orgs, or the orgs of a migration's new participants).
+fn own_copy<'a, S: Stub>(stub: &S, phase: &Phase, orgs: &[&'a str]) -> Result<String> {
+    let me = peer_org(stub)?;
+    if !orgs.contains(&me) {
+        return Err(not_a_holder(phase, me, orgs, "it holds no copy"));
+    }
+    Ok(implicit_name(me))
+}
+
+fn not_a_holder(phase: &Phase, org: &str, orgs: &[&str], said: &str) -> ContractError {
+    ContractError::forbidden(format!(
+        "this peer's org {org} takes no part in phase {} of project {} ({}), so it holds none of its data: ask a peer of a participant org ({said})",
+        phase.id,
+        phase.project,
+        orgs.join(", ")
+    ))
+}
+
+/// A private read of the phase's data from this peer's copy.
+///
+/// Every endorser of a write reads its own org's copy, and their read sets must be identical; so
+/// each also reads the hash of the value in every other participant's copy (every peer holds
+/// every hash), and a copy that differs is refused here rather than as endorsements that disagree.
+pub(super) async fn read<S: Stub>(stub: &S, phase: &Phase, key: &str) -> Result<Option<Vec<u8>>> {
+    if phase.in_org_copies() {
+        let orgs = org_set(&phase.participants);
+        let own = own_copy(stub, phase, &orgs)?;
+        let value = stub.get_private(&own, key).await?;
+        let hash = value.as_deref().map(sha256);
+        for org in orgs {
+            let other = implicit_name(org);
+            if other != own && stub.private_hash(&other, key).await? != hash {
+                return Err(ContractError::conflict(format!(
+                    "the copies of phase {} held by {} and {org} differ for one value: a peer has not committed the latest block yet (try again), or a copy was altered",
+                    phase.id,
+                    peer_org(stub)?
+                )));
+            }
+        }
+        return Ok(value);
+    }
+    let found = stub.get_private(&phase.collection, key).await.map_err(|e| not_held_here(stub, phase, e))?;
+    match (&found, &phase.migration) {
+        // What has moved already is in this peer's copy (if its org is one of the new participants).
+        (None, Some(m)) if m.to == ORG_COPIES => match stub.peer_msp() {
+            Some(me) if org_set(&m.participants).contains(&me) => stub.get_private(&implicit_name(me), key).await,
+            _ => Ok(None),
+        },
+        _ => Ok(found),
+    }
+}
+
+/// Writes a value of the phase: to every participant's copy, or to its org set's collection.
+pub(super) async fn write<S: Stub>(stub: &S, phase: &Phase, key: &str, value: Vec<u8>) -> Result<()> {
+    if !phase.in_org_copies() {
+        return stub.put_private(&phase.collection, key, value).await;
+    }
+    for org in org_set(&phase.participants) {
+        stub.put_private(&implicit_name(org), key, value.clone()).await?;
+    }
+    Ok(())
+}
+
+/// The first `limit` values of a range of the phase's data on this peer (with, while a phase of
+/// an org set's collection moves to per-org copies, what has moved already).
+pub(super) async fn range<S: Stub>(stub: &S, phase: &Phase, start: &str, end: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+    if phase.in_org_copies() {
+        let own = own_copy(stub, phase, &org_set(&phase.participants))?;
+        return stub.private_range_limit(&own, start, end, limit).await;
+    }
+    let mut pairs = stub.private_range_limit(&phase.collection, start, end, limit).await.map_err(|e| not_held_here(stub, phase, e))?;
+    if let (Some(m), Some(me)) = (&phase.migration, stub.peer_msp()) {
+        if m.to == ORG_COPIES && org_set(&m.participants).contains(&me) {
+            pairs.extend(stub.private_range_limit(&implicit_name(me), start, end, limit).await?);
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            pairs.dedup_by(|a, b| a.0 == b.0);
+            pairs.truncate(limit);
+        }
+    }
+    Ok(pairs)
+}
+
+/// The collection a migration batch is read from on this peer: its own copy (of a staying
+/// participant), or the old org set's collection.
+pub(super) fn batch_source<S: Stub>(stub: &S, phase: &Phase, from: &str) -> Result<String> {
+    if from == ORG_COPIES {
+        own_copy(stub, phase, &org_set(&phase.participants))
+    } else {
+        Ok(from.to_owned())
+    }
+}
+
+/// `e` of a private read of an org set's collection, as a clear refusal when this peer's org
+/// takes no part in the phase.
+pub(super) fn not_held_here<S: Stub>(stub: &S, phase: &Phase, e: ContractError) -> ContractError {
+    let orgs = org_set(&phase.participants);
+    match (stub.peer_msp(), e) {
+        (Some(m), ContractError::Ledger(said)) if !orgs.contains(&m) => not_a_holder(phase, m, &orgs, &format!("the peer said: {said}")),
+        (_, e) => e,
+    }
+}
