@@ -6,7 +6,7 @@
 #   lib/common.sh     shared helpers (messages, steps, processes, ports)
 #   lib/topology.sh   the topology table as arrays and lookups
 #   lib/fabric.sh     the Fabric network: install, crypto, orderers, peers, channels, status, env, logs
-#   lib/chaincode.sh  chaincode deployment: deployCC, addCollection, CCaaS packages, chaincode servers
+#   lib/chaincode.sh  chaincode deployment: deployCC, CCaaS packages, chaincode servers
 #   lib/gateway.sh    gateway deployment: the gateways verb, their TLS and config
 set -Eeuo pipefail
 
@@ -77,7 +77,6 @@ Verbs:
   status               each process up or down; orderers' Raft role and height; peers' height
   createChannel -c N   create and join one more channel N
   deployCC             build, package, install, approve (all orgs), commit the chaincode; start its servers
-  addCollection ORGS   add the collection of an org set (e.g. Org1MSP,Org3MSP) to the definition
   gateways             build the REST gateways; (re)start those not running this build and config
                        ($(gw_ports))
   logs NODE [-f]       show (or follow) a node's log: ${ORDERERS[*]} ${PEERS[*]} ...
@@ -96,10 +95,6 @@ Environment:
   SVCFLOW_FABRIC_CFG   dir with Fabric's sample core.yaml/orderer.yaml (default: \$BIN/config, kept
                        there by install, or \$BIN/../config as in Fabric's release archives)
   SVCFLOW_STATE_DIR    generated state (default: fabric-network/.state)
-  SVCFLOW_ORG_SETS     at a new network's first deployCC: the only org sets to define collections
-                       for, e.g. "Org1MSP,Org2MSP;Org1MSP,Org2MSP,Org3MSP" (default: every set of
-                       the consortium); each transaction costs less, a phase on another set waits
-                       for addCollection
 EOF
 }
 
@@ -129,7 +124,12 @@ main() {
       [[ $CHANNEL_ARG =~ ^[a-z][a-z0-9.-]{0,248}$ ]] || die "createChannel (channel name '$CHANNEL_ARG' must match [a-z][a-z0-9.-]*)"
       CFG_BASE=$(fabric_cfg_base); create_channel "$CHANNEL_ARG"; say "channel $CHANNEL_ARG created and joined" ;;
     deployCC) cmd_deploy_cc ;;
-    addCollection) cmd_add_collection "${args[@]}" ;;
+    # Gone with the collections per org set: a script or habit that still calls it hears why.
+    addCollection)
+      say "network.sh: addCollection is gone, and so are the collections per org set: a phase may have" \
+        "any orgs of the channel, each keeping its copy in its implicit collection _implicit_org_<MSP>;" \
+        "no change to the chaincode definition is needed"
+      exit 1 ;;
     gateways) cmd_gateways ;;
     logs) cmd_logs "${args[@]}" ;;
     env) cmd_env "${args[@]}" ;;

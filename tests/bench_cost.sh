@@ -9,10 +9,16 @@
 #   N=500 INFLIGHTS=1,50 bash tests/bench_cost.sh  # the bench's own knobs pass through
 #   bash tests/bench_cost.sh at=5b9edef baseline   # an older commit's code against today's
 #   bash tests/bench_cost.sh at=5b9edef baseline baseline at=5b9edef   # each twice, against drift
+#   # issue 21: be18b0d's collections per org set (7 for 3 orgs; +cols63: the 63 that 6 orgs
+#   # would need) against today's implicit per-org collections, raw Fabric writes only
+#   ONLY=raw INFLIGHTS=50,200 N=1500 bash tests/bench_cost.sh at=be18b0d at=be18b0d+cols63 baseline
 #
 # at=COMMIT runs that commit's chaincode, gateway and network scripts (a git worktree under
 # tests/out/, built into its own target dir seeded from this one) with today's bench pointed at it
-# (SVCFLOW_ROOT); the Fabric binaries are this checkout's.
+# (SVCFLOW_ROOT); the Fabric binaries are this checkout's. at=COMMIT+cols63 is the same with 63
+# collections in its chaincode definition, for a commit whose scripts define one per org set and
+# read $STATE/collections.added (be18b0d's; see cols63_sets). Labels (CSV names) are the setting
+# with - for other characters: at-be18b0d, at-be18b0d-cols63.
 #
 # Stops and wipes the network it finds (clean), and leaves the last setting's network up (unless
 # it is an older commit's).
@@ -23,6 +29,32 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 NET=fabric-network/network.sh
 OUT=${OUT:-$ROOT/docs/bench}
 export OUT
+
+# at=COMMIT[+cols63] -> COMMIT, and the checkout of that commit (its worktree)
+at_rev() { local r=${1#at=}; echo "${r%%+*}"; }
+at_dir() { echo "$ROOT/tests/out/at-$(git rev-parse --short "$(at_rev "$1")")"; }
+
+# +cols63: the older commit's network with the collections 6 orgs would need, one per org set (63),
+# instead of the 7 of this 3-org consortium, to measure what the definition's size costs every
+# private write. Its scripts (be18b0d's lib/chaincode.sh, cc_collections) add each line of
+# $STATE/collections.added (one org set a line, Org1MSP,Org4MSP) to the consortium's 7 sets at
+# deployCC, and `clean` removes the file with the state: it is written between clean and up.
+# These are the 56 non-empty subsets of Org1MSP..Org6MSP that name Org4MSP, Org5MSP or Org6MSP.
+# Those orgs are not on the channel: no phase uses their sets, and the old generator gives each
+# such set its own AND(…) signature endorsement policy (the channel has no policy to name for it),
+# so each weighs a little more than a consortium set's collection, which names a channel policy.
+cols63_sets() {
+  local mask i set
+  for ((mask = 1; mask < 64; mask++)); do
+    ((mask & 56)) || continue # within Org1MSP..Org3MSP: one of the consortium's own 7
+    set=()
+    for ((i = 0; i < 6; i++)); do ((mask & (1 << i))) && set+=("Org$((i + 1))MSP"); done
+    (IFS=,; echo "${set[*]}")
+  done
+}
+# Where an older commit's network.sh keeps its state (its lib/fabric.sh: SVCFLOW_STATE_DIR, else
+# fabric-network/.state of its checkout).
+at_state() { echo "${SVCFLOW_STATE_DIR:-$(at_dir "$1")/fabric-network/.state}"; }
 
 # Each setting is the environment network.sh starts the processes with.
 setting() { # name -> NAME=VALUE lines
@@ -39,20 +71,13 @@ setting() { # name -> NAME=VALUE lines
     count10) echo SVCFLOW_BATCH_MAX_COUNT=10 ;;
     count50) echo SVCFLOW_BATCH_MAX_COUNT=50 ;;
     bytes64k) echo "SVCFLOW_BATCH_PREFERRED_BYTES=64 KB" ;;
-    # Endorsers push private data to at most 1 (0) other member peer; the rest pull it when they
-    # commit the block. (0 is the default since the run in docs/benchmarks.md; 3 was.)
-    push1) echo SVCFLOW_PVT_MAX_PEERS=1 ;;
-    push3) echo SVCFLOW_PVT_MAX_PEERS=3 ;;
-    push0) echo SVCFLOW_PVT_MAX_PEERS=0 ;;
-    # The chaincode definition with the one collection the bench writes to, not all 7 org sets.
-    onecoll) echo SVCFLOW_ORG_SETS=Org1MSP,Org2MSP ;;
-    # Each collection carries its endorsement policy rather than naming the channel's (as before).
-    sigpolicy) echo SVCFLOW_COLLECTIONS_EP=signature ;;
     # Go's garbage collector in peers and orderers runs when the heap has grown 4x (2x) since the
     # last collection, instead of 2x (Go's default, GOGC=100): less collection work for more memory.
     gogc400) echo SVCFLOW_GOGC=400 ;;
     gogc200) echo SVCFLOW_GOGC=200 ;;
-    at=*) git rev-parse --verify --quiet "${1#at=}^{commit}" >/dev/null || { echo "at=: no commit ${1#at=}" >&2; return 1; } ;;
+    at=*)
+      git rev-parse --verify --quiet "$(at_rev "$1")^{commit}" >/dev/null || { echo "$1: no commit $(at_rev "$1")" >&2; return 1; }
+      [[ $1 != *+* || $1 == *+cols63 ]] || { echo "$1: the only addition to at=COMMIT is +cols63" >&2; return 1; } ;;
     # Fabric binaries from SVCFLOW_PGO_BIN (e.g. built with Go's profile-guided optimisation).
     pgo) [[ -x ${SVCFLOW_PGO_BIN:-}/peer ]] || { echo "pgo: SVCFLOW_PGO_BIN has no peer" >&2; return 1; }; echo "SVCFLOW_FABRIC_BIN=$SVCFLOW_PGO_BIN" ;;
     # Fabric's own peer settings, read from CORE_* variables (core.yaml's keys) that the peers
@@ -61,7 +86,7 @@ setting() { # name -> NAME=VALUE lines
     pool1) echo CORE_PEER_VALIDATORPOOLSIZE=1 ;;
     pool4) echo CORE_PEER_VALIDATORPOOLSIZE=4 ;;
     noreconcile) echo CORE_PEER_GOSSIP_PVTDATA_RECONCILIATIONENABLED=false ;;
-    *) echo "unknown setting '$1' (at=COMMIT baseline quiet batch50 batch250 count10 count50 bytes64k push0 push1 push3 onecoll sigpolicy gogc200 gogc400 pgo pool1 pool4 noreconcile)" >&2; return 1 ;;
+    *) echo "unknown setting '$1' (at=COMMIT at=COMMIT+cols63 baseline quiet batch50 batch250 count10 count50 bytes64k gogc200 gogc400 pgo pool1 pool4 noreconcile)" >&2; return 1 ;;
   esac
 }
 
@@ -85,12 +110,12 @@ worktree() { # commit
   (cd "$wt" && CARGO_TARGET_DIR=$target cargo build --release --bins -p svcflow-chaincode -p svcflow-gateway >&2) || return 1
   echo "$wt"
 }
-# Runs network.sh of a setting's checkout.
+# Runs network.sh of a setting's checkout, with the Fabric binaries this checkout's network uses.
 net() { # setting args...
   local s=$1; shift
   if [[ $s == at=* ]]; then
-    local rev; rev=$(git rev-parse --short "${s#at=}")
-    (cd "$ROOT/tests/out/at-$rev" && SVCFLOW_FABRIC_BIN=$ROOT/fabric-network/.bin CARGO_TARGET_DIR=$CARGO_TARGET_DIR-at-$rev fabric-network/network.sh "$@")
+    local rev; rev=$(git rev-parse --short "$(at_rev "$s")")
+    (cd "$(at_dir "$s")" && SVCFLOW_FABRIC_BIN=${SVCFLOW_FABRIC_BIN:-$ROOT/fabric-network/.bin} CARGO_TARGET_DIR=$CARGO_TARGET_DIR-at-$rev fabric-network/network.sh "$@")
   else
     "$NET" "$@"
   fi
@@ -113,16 +138,19 @@ for wt in "$ROOT"/tests/out/at-*/; do
   rev=${wt%/}; net "at=${rev##*/at-}" down >/dev/null 2>&1
 done
 for s in "${settings[@]}"; do
-  if [[ $s == at=* ]]; then worktree "${s#at=}" >/dev/null || exit 1; fi
+  if [[ $s == at=* ]]; then worktree "$(at_rev "$s")" >/dev/null || exit 1; fi
 done
 for i in "${!settings[@]}"; do
   s=${settings[$i]}
   echo "=== ${labels[$i]}: $(setting "$s" | paste -sd' ')"
   for other in "${settings[@]}"; do net "$other" clean >/dev/null 2>&1; done
+  if [[ $s == at=*+cols63 ]]; then
+    mkdir -p "$(at_state "$s")" && cols63_sets >"$(at_state "$s")/collections.added" || exit 1
+  fi
   mapfile -t vars < <(setting "$s")
   (if ((${#vars[@]})); then export "${vars[@]}"; fi; net "$s" up) 2>&1 | tail -1 || exit 1
   root=$ROOT
-  if [[ $s == at=* ]]; then root=$ROOT/tests/out/at-$(git rev-parse --short "${s#at=}"); fi
+  if [[ $s == at=* ]]; then root=$(at_dir "$s"); fi
   LABEL=${labels[$i]} SVCFLOW_ROOT=$root cargo bench -p svcflow-gateway --bench cost --locked 2>/dev/null || { echo "the bench failed under $s"; exit 1; }
 done
 

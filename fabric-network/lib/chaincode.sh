@@ -1,15 +1,14 @@
 # shellcheck shell=bash
 # Chaincode deployment: chaincode as a service. Each org runs its own chaincode server; its peers
 # dial it (the address is in the package's connection.json, so each org installs its own package
-# and approves its own id). The deployCC and addCollection verbs, CCaaS packaging, the chaincode
-# servers, and the release build of the Rust binaries (the gateways' too). Needs lib/common.sh,
-# lib/topology.sh and lib/fabric.sh; sourced by network.sh and the tests.
+# and approves its own id). The deployCC verb, CCaaS packaging, the chaincode servers, and the
+# release build of the Rust binaries (the gateways' too). Needs lib/common.sh, lib/topology.sh and
+# lib/fabric.sh; sourced by network.sh and the tests.
 CC_NAME=${SVCFLOW_CC_NAME:-svcflow}
 CC_VERSION=1.0
 CC_DIR=$STATE/chaincode
 CARGO_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 CC_BIN=$CARGO_TARGET/release/svcflow-chaincode
-consortium_msps() { local o msps=(); for o in "${ORGS[@]}"; do msps+=("$(org_msp "$o")"); done; (IFS=,; echo "${msps[*]}"); }
 # The servers' addresses for messages: 127.0.0.1:7100/8100/9100.
 cc_ports() { local o ports=(); for o in "${ORGS[@]}"; do ports+=("$(cc_port "$o")"); done; (IFS=/; echo "127.0.0.1:${ports[*]}"); }
 cc_status() { echo "127.0.0.1:$(cc_port "$1")"; } # org -> the detail of its line in `status`
@@ -50,47 +49,18 @@ cc_package() { # org -> prints package path
 
 cc_package_id() { echo "${CC_NAME}_${CC_VERSION}:$(sha256sum "$1" | cut -d' ' -f1)"; }
 
-cc_collections() { # -> path of the collections config for the consortium plus added org sets
-  local out=$CC_DIR/collections_config.json sets only
-  sets=$(consortium_msps)
-  [[ -f $STATE/collections.added ]] && sets="$sets;$(paste -sd';' "$STATE/collections.added")"
-  only=$(cc_org_sets) || exit 1
-  step "deployCC: collections config (svcflow-chaincode collections)" "$LOGS/chaincode-build.log" \
-    cc_collections_write "$sets" "$only" "$out"
-  echo "$out"
-}
-
-# The org sets the definition's collections are limited to: SVCFLOW_ORG_SETS (e.g.
-# "Org1MSP,Org2MSP;Org1MSP,Org2MSP,Org3MSP") as given at the first deployCC of the network, kept
-# in the state; empty for every set of the consortium. Fabric refuses a definition that drops a
-# collection, so it cannot change later: addCollection adds a set.
-cc_org_sets() {
-  local kept=$STATE/org-sets
-  if [[ -f $kept ]]; then
-    [[ -z ${SVCFLOW_ORG_SETS:-} || $SVCFLOW_ORG_SETS == "$(cat "$kept")" ]] ||
-      die "deployCC (SVCFLOW_ORG_SETS=$SVCFLOW_ORG_SETS, but this network's collections were limited to $(cat "$kept") when it was deployed; add a set with: network.sh addCollection ORGS, or start anew with: network.sh clean)"
-    cat "$kept"
-  elif [[ -n ${SVCFLOW_ORG_SETS:-} ]]; then
-    [[ -z $(committed_sequence) ]] ||
-      die "deployCC (SVCFLOW_ORG_SETS applies to a new network: this one's definition already has every org set, and Fabric refuses to drop a collection; network.sh clean starts anew)"
-    echo "$SVCFLOW_ORG_SETS" >"$kept"
-    echo "$SVCFLOW_ORG_SETS"
-  fi
-}
-
-# SVCFLOW_PVT_MAX_PEERS, when set, replaces every collection's maxPeerCount (how many other member
-# peers an endorser pushes a transaction's private data to; those it does not push to pull it at
-# commit): for benchmarks, on a new network.
-# SVCFLOW_COLLECTIONS_EP=signature: every collection carries its endorsement policy instead of
-# naming the channel's (as before that change; for the benchmark's before/after).
-cc_collections_write() { # org-sets only-sets file
-  local only=()
-  [[ -n $2 ]] && only=(--only "$2")
-  "$CC_BIN" collections "$1" "${only[@]}" |
-    jq --arg n "${SVCFLOW_PVT_MAX_PEERS:-}" --arg ep "${SVCFLOW_COLLECTIONS_EP:-}" '
-      (if $n == "" then . else map(.maxPeerCount = ($n | tonumber)) end)
-      | (if $ep != "signature" then . else map(.endorsementPolicy = {signaturePolicy:
-          "AND(\(.name | ltrimstr("col_") | split("_") | map("\u0027\(.).peer\u0027") | join(",")))"}) end)' >"$3"
+# Phases keep each participant org's copy of their data in Fabric's implicit collection
+# `_implicit_org_<MSP>`, which every org of the channel has with no definition: a new network's
+# chaincode definition names no collections. A network deployed by older scripts committed one
+# collection per org set, and its collections config is still in its state: Fabric refuses a
+# definition that drops a collection, and its phases keep their data in those `col_*`
+# collections, so every later definition passes that same file again.
+cc_collections() { # committed-definition-json -> path of the kept collections config, or nothing
+  local kept=$CC_DIR/collections_config.json
+  if [[ -f $kept ]]; then echo "$kept"; return 0; fi
+  # Without the file no definition may name collections: say so rather than let Fabric refuse.
+  [[ -z $1 || $(jq -r '.collections.config // [] | length' <<<"$1" 2>/dev/null) == 0 ]] ||
+    die "deployCC (the committed definition of $CC_NAME names collections but $kept, which older scripts wrote, is gone: Fabric refuses a definition that drops a collection; restore the file, or start anew with: network.sh clean)"
 }
 
 cc_start() { # org package-id
@@ -112,22 +82,20 @@ cc_start() { # org package-id
   wait_port "$name" "$port" "$LOGS/$name.log"
 }
 
-committed_sequence() {
+committed_definition() { # -> the committed definition as JSON, or nothing
   (
     peer_cli_env org1
-    local out
-    # Fails while nothing is committed: that is sequence 0, not an error.
-    out=$("$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" -O json 2>/dev/null) || true
-    sed -n 's/.*"sequence": *\([0-9]*\).*/\1/p' <<<"$out" | head -1
+    # Fails while nothing is committed: that is no definition, not an error.
+    "$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" -O json 2>/dev/null || true
   )
 }
+sequence_of() { jq -r '.sequence // empty' <<<"$1" 2>/dev/null || true; } # definition-json -> its sequence
 
 cmd_deploy_cc() {
   CFG_BASE=${CFG_BASE:-$(fabric_cfg_base)}
   mkdir -p "$CC_DIR"
   build_bins "deployCC: build" "$LOGS/chaincode-build.log"
-  local org pkg id collections seq digest
-  collections=$(cc_collections) || exit 1
+  local org pkg id collections seq digest committed
   declare -A pkg_ids=()
   for org in "${ORGS[@]}"; do
     mkdir -p "$CC_DIR/$org"
@@ -136,9 +104,16 @@ cmd_deploy_cc() {
     # The server must listen before the definition is committed: the peer dials it then.
     cc_start "$org" "$id"
   done
-  # What the definition must say; unchanged since the last commit means nothing to do.
-  digest=$( (sha256sum "$collections"; for org in "${ORGS[@]}"; do echo "${pkg_ids[$org]}"; done) | sha256sum | cut -d' ' -f1)
-  seq=$(committed_sequence)
+  committed=$(committed_definition)
+  seq=$(sequence_of "$committed")
+  collections=$(cc_collections "$committed") || exit 1
+  local with_collections=()
+  [[ -z $collections ]] || with_collections=(--collections-config "$collections")
+  # What the definition must say; unchanged since the last commit means nothing to do. A kept
+  # collections config counts as before (its sha256sum line), so a network deployed by older
+  # scripts is not committed again just for a newer script; none counts as a fixed line.
+  digest=$( (if [[ -n $collections ]]; then sha256sum "$collections"; else echo "no collections"; fi
+    for org in "${ORGS[@]}"; do echo "${pkg_ids[$org]}"; done) | sha256sum | cut -d' ' -f1)
   if [[ -n $seq && $(cat "$CC_DIR/committed-digest" 2>/dev/null) == "$digest" ]]; then
     say "chaincode $CC_NAME sequence $seq already committed; servers running"
     return 0
@@ -160,7 +135,7 @@ cmd_deploy_cc() {
       step "deployCC: approve sequence $seq for $(org_msp "$org")" "$log" \
         "$BIN/peer" lifecycle chaincode approveformyorg -o "$(orderer_address)" --tls --cafile "$ORDERER_CA" \
         -C "$CHANNEL" -n "$CC_NAME" -v "$CC_VERSION" --sequence "$seq" --package-id "${pkg_ids[$org]}" \
-        --collections-config "$collections" --waitForEvent
+        "${with_collections[@]}" --waitForEvent
     ) || exit 1
   done
   (
@@ -173,21 +148,8 @@ cmd_deploy_cc() {
     step "deployCC: commit sequence $seq" "$log" \
       "$BIN/peer" lifecycle chaincode commit -o "$(orderer_address)" --tls --cafile "$ORDERER_CA" \
       -C "$CHANNEL" -n "$CC_NAME" -v "$CC_VERSION" --sequence "$seq" \
-      --collections-config "$collections" "${endorsers[@]}" --waitForEvent
+      "${with_collections[@]}" "${endorsers[@]}" --waitForEvent
   ) || exit 1
   echo "$digest" >"$CC_DIR/committed-digest"
   say "chaincode $CC_NAME committed at sequence $seq; servers on $(cc_ports)"
 }
-
-# Adds the collection of one org set to the chaincode definition (sequence + 1).
-cmd_add_collection() { # Org1MSP,Org3MSP
-  local set=${1:-}
-  [[ $set =~ ^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$ ]] || die "addCollection (give an org set like Org1MSP,Org3MSP)"
-  set=$(tr ',' '\n' <<<"$set" | sort -u | paste -sd,)
-  mkdir -p "$STATE"
-  if grep -qx "$set" "$STATE/collections.added" 2>/dev/null; then say "org set $set already added"; fi
-  echo "$set" >>"$STATE/collections.added"
-  sort -u -o "$STATE/collections.added" "$STATE/collections.added"
-  cmd_deploy_cc
-}
-
