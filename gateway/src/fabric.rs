@@ -14,6 +14,8 @@ use fabric_gateway::pb::protos::TxValidationCode;
 use fabric_gateway::{Gateway, GatewayError, Identity};
 use futures_util::StreamExt;
 use prost::Message;
+use svcflow_model::call::{PhaseRef, ProjectArg};
+use svcflow_model::phase::{find, org_set, Phase};
 use svcflow_model::{Call, Refusal};
 use tonic_gw::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_gw::Code;
@@ -206,6 +208,19 @@ impl Fabric {
         Err(last.unwrap_or_else(|| LedgerError::Unavailable { stage, tx_id: None, detail: "no peer configured".into() }))
     }
 
+    /// The orgs whose peers endorse a private write to phase `at`: its participants'. Fabric's
+    /// gateway would let only orgs that are members of every collection the write touches endorse
+    /// it, and no org is a member of another org's implicit collection. Read for every write, not
+    /// cached: a stale list could hand the private input to the peer of an org that just left.
+    async fn participant_orgs(&self, user: &str, at: &PhaseRef) -> Result<Vec<String>, LedgerError> {
+        let list = Call::ListPhases(ProjectArg { project: at.project.clone() });
+        let answer = self.evaluate_on(user, &self.chaincode, list.name(), vec![argument(&list)?], Stage::Endorse).await?;
+        let phases: Vec<Phase> = serde_json::from_slice(&answer)
+            .map_err(|e| LedgerError::Unreadable { what: "ListPhases".into(), tx_id: None, detail: e.to_string() })?;
+        let phase = find(phases, &at.project, &at.phase).map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
+        Ok(org_set(&phase.participants).into_iter().map(str::to_owned).collect())
+    }
+
     /// A query of any chaincode on the channel (qscc too), returning its raw answer.
     async fn evaluate_on(&self, user: &str, chaincode: &str, func: &str, args: Vec<String>, stage: Stage) -> Result<Vec<u8>, LedgerError> {
         let channel = self.channel.clone();
@@ -223,7 +238,14 @@ impl Fabric {
     /// is committed valid. The call's private input goes in the transient map only.
     async fn submit_call(&self, user: &str, call: &Call, opts: SubmitOptions<'_>) -> Result<Committed, LedgerError> {
         let transient = transient(call)?;
-        let orgs = opts.endorsers;
+        let participants;
+        let orgs = match call.private_phase() {
+            Some(at) if opts.endorsers.is_empty() => {
+                participants = self.participant_orgs(user, at).await?;
+                &participants[..]
+            }
+            _ => opts.endorsers,
+        };
         let (chaincode, channel) = (self.chaincode.clone(), self.channel.clone());
         let (func, arg) = (call.name(), argument(call)?);
         let arg = arg.as_str();

@@ -1,9 +1,9 @@
-//! Drives a phase's migration to its new org set's collection (see `svcflow_model::migration`):
-//! reads a batch from the old collection as a participant of both sets, hands it to
-//! `MigratePhase` endorsed by every org of both sets, and goes on until the last batch. Stopped
-//! half-way it resumes from whatever the old collection still holds.
+//! Drives a phase's migration (see `svcflow_model::migration`): reads a batch from this org's copy
+//! (or an older phase's org-set collection) as a staying participant, hands it to `MigratePhase`
+//! endorsed by every org whose copy it writes or purges, and goes on after it until the last
+//! batch. Stopped half-way, a new run starts from the first value and skips what is done.
 
-use svcflow_model::call::{PhaseRef, ProjectArg};
+use svcflow_model::call::{BatchRef, PhaseRef, ProjectArg};
 use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::migration::{Batch, Progress};
 use svcflow_model::phase::{org_set, Phase};
@@ -18,12 +18,15 @@ pub struct Moved {
     pub transactions: u32,
 }
 
-/// The orgs whose peers must endorse a step: the collection-level endorsement policies of both
-/// collections (a write to the new one, a purge of the old one) ask for all of them.
+/// The orgs whose peers must endorse a step: each copy written or purged takes its org's
+/// endorsement (an older phase's org-set collection, all of its orgs'), and the step's public
+/// progress the chaincode's policy (a majority of the channel's orgs), which the participants of
+/// both sides together give on this network.
 pub fn endorsing_orgs(phase: &Phase) -> Vec<String> {
     let mut orgs: Vec<&str> = org_set(&phase.participants);
     if let Some(m) = &phase.migration {
         orgs.extend(org_set(&m.participants));
+        orgs.extend(m.purge.iter().map(|o| o.as_str()));
     }
     orgs.sort_unstable();
     orgs.dedup();
@@ -41,13 +44,16 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase_id:
     let at = PhaseRef { project: project.clone(), phase: phase_id.clone() };
     let mut moved = Moved::default();
     let mut lost_races = 0;
+    let mut after = String::new();
     loop {
         let ph = phase(ledger, user, project, phase_id).await?;
         if ph.migration.is_none() {
             return Ok(moved);
         }
         let orgs = endorsing_orgs(&ph);
-        let batch: Batch = ledger::query(ledger, user, &Call::ReadMigrationBatch(at.clone())).await?;
+        let from = BatchRef { project: project.clone(), phase: phase_id.clone(), after: after.clone() };
+        let batch: Batch = ledger::query(ledger, user, &Call::ReadMigrationBatch(from)).await?;
+        let next = batch.next.clone();
         let call = Call::MigratePhase(at.clone(), batch);
         match ledger.submit_with(user, &call, SubmitOptions { endorsers: &orgs, before_order: None }).await {
             Ok(c) => {
@@ -57,6 +63,7 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase_id:
                     detail: e.to_string(),
                 })?;
                 lost_races = 0;
+                after = next;
                 moved.values += step.moved;
                 moved.transactions += 1;
                 tracing::info!(tx_id = %c.tx_id, %project, phase = %phase_id, moved = step.moved, total = step.total, done = step.done, "migration step");
@@ -69,7 +76,7 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase_id:
             // nothing of this step was ordered, and the next read shows what is left.
             Err(e) if lost_races < MAX_RETRIES && retryable(&e) => {
                 lost_races += 1;
-                tracing::info!(%project, phase = %phase_id, error = %e, "migration step lost a race; reading again");
+                tracing::info!(%project, phase = %phase_id, error = %e, "migration step lost a race; reading that batch again");
                 tokio::time::sleep(std::time::Duration::from_millis(100 << lost_races)).await;
             }
             Err(e) => return Err(e),

@@ -144,7 +144,7 @@ async fn projects_and_phases() {
     let (s, phases) = n.req(3, "User1", "GET", "/v1/projects/p1/phases", None).await;
     assert_eq!((s, phases["items"].as_array().map(Vec::len)), (200, Some(2)), "{phases}");
     let (s, p1) = n.req(3, "User1", "GET", "/v1/projects/p1/phases/P1", None).await;
-    assert_eq!((s, p1["collection"].as_str()), (200, Some("col_Org1MSP_Org2MSP")));
+    assert_eq!((s, p1["collection"].as_str()), (200, Some(svcflow_model::phase::ORG_COPIES)));
     assert_error(n.req(1, "User1", "GET", "/v1/projects/p1/phases/P9", None).await, 404, "not_found", "P9");
 
     // The lifecycle: rename and reorder while planned; activate once; a closed phase is read-only.
@@ -320,7 +320,8 @@ async fn membership_changes_move_the_data_and_rotate_the_key() {
     assert_eq!(call(up).await.1["file"]["key_version"], 1);
     ok(n.req(1, "User1", "POST", &format!("{p1}/activate"), None).await, 200);
 
-    // Org2 leaves the active P1 and Org3 joins: 202, and the owner's gateway (Org1 stays) moves the data.
+    // Org2 leaves the active P1 and Org3 joins: 202, and the owner's gateway (Org1 stays) fills
+    // Org3's copy and purges Org2's, endorsed by all three (each copy takes its org's peer).
     let swap = json!({"participants": [{"msp_id": "Org1MSP"}, {"msp_id": "Org3MSP"}]});
     let r = g1.as_user("User1").patch(g1.url(p1)).body(swap.to_string()).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 202);
@@ -329,7 +330,7 @@ async fn membership_changes_move_the_data_and_rotate_the_key() {
     let m = n.migrated(1, "User1", "m1", "P1").await;
     assert!(m.get("migration").is_none(), "{m}");
     let ph = ok(n.req(3, "User1", "GET", p1, None).await, 200);
-    assert_eq!((ph["collection"].as_str(), ph["key_version"].as_u64()), (Some("col_Org1MSP_Org3MSP"), Some(2)), "{ph}");
+    assert_eq!((ph["collection"].as_str(), ph["key_version"].as_u64()), (Some(svcflow_model::phase::ORG_COPIES), Some(2)), "{ph}");
     let endorsers = n.ledger.endorsers.lock().unwrap().clone();
     assert!(endorsers.contains(&("MigratePhase".to_owned(), vec!["Org1MSP".into(), "Org2MSP".into(), "Org3MSP".into()])), "{endorsers:?}");
 
@@ -352,23 +353,27 @@ async fn membership_changes_move_the_data_and_rotate_the_key() {
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"sealed under key 1");
     assert_eq!(ok(n.req(1, "User1", "POST", &format!("{p1}/reseal"), None).await, 200)["resealed"], json!([]));
 
-    // P2 {Org2, Org3}: its manager (Org1) is no participant, so the move waits for one.
+    // P2 {Org2, Org3}: Org3 leaves. It is out at once and writes go on; its copy's purge waits
+    // for a participant to drive it (the manager, Org1, is none).
     let r = g1.as_user("User1").patch(g1.url(p2)).body(json!({"participants": [{"msp_id": "Org2MSP"}]}).to_string()).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers().get("x-migration").and_then(|v| v.to_str().ok())), (202, Some("pending")));
-    assert_error(
-        n.req(2, "User1", "PUT", &format!("{p2}/records/x"), Some(json!({}))).await,
-        409,
-        "conflict",
-        "migrating from col_Org2MSP_Org3MSP to col_Org2MSP",
-    );
-    assert_error(n.req(1, "User1", "PATCH", p2, Some(json!({"participants": [{"msp_id": "Org2MSP"}]}))).await, 409, "conflict", "migrating");
-    let (s, m) = n.req(3, "User1", "GET", &format!("{p2}/migration"), None).await;
-    assert_eq!((s, m["migrating"].as_bool(), m["migration"]["to"].as_str()), (200, Some(true), Some("col_Org2MSP")), "{m}");
-    assert_error(n.req(3, "User1", "POST", &format!("{p2}/migration"), None).await, 403, "forbidden", "leaves phase P2");
+    ok(n.req(2, "User1", "PUT", &format!("{p2}/records/x"), Some(json!({}))).await, 201);
+    assert_error(n.req(3, "User1", "GET", &format!("{p2}/records/x"), None).await, 403, "forbidden", "not a participant");
+    let (s, m) = n.req(2, "User1", "GET", &format!("{p2}/migration"), None).await;
+    assert_eq!((s, m["migrating"].as_bool(), m["migration"]["purge"].clone()), (200, Some(true), json!(["Org3MSP"])), "{m}");
+    assert_error(n.req(3, "User1", "POST", &format!("{p2}/migration"), None).await, 403, "forbidden", "not a participant");
     assert_eq!(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await.0, 202);
     n.migrated(2, "User1", "m1", "P2").await;
     assert_error(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await, 409, "conflict", "not migrating");
-    ok(n.req(2, "User1", "PUT", &format!("{p2}/records/x"), Some(json!({}))).await, 201);
+    // Org3 joins again: its copy must be filled first, so writes wait (409) until then.
+    let back = json!({"participants": [{"msp_id": "Org2MSP"}, {"msp_id": "Org3MSP"}]});
+    assert_eq!(n.req(1, "User1", "PATCH", p2, Some(back)).await.0, 202);
+    assert_error(n.req(2, "User1", "PUT", &format!("{p2}/records/y"), Some(json!({}))).await, 409, "conflict", "Org3MSP is receiving a copy");
+    assert_error(n.req(1, "User1", "PATCH", p2, Some(json!({"participants": [{"msp_id": "Org2MSP"}]}))).await, 409, "conflict", "receiving a copy");
+    assert_eq!(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await.0, 202);
+    n.migrated(2, "User1", "m1", "P2").await;
+    assert_eq!(ok(n.req(3, "User1", "GET", &format!("{p2}/records/x"), None).await, 200)["version"], 1);
+    ok(n.req(3, "User1", "PUT", &format!("{p2}/records/y"), Some(json!({}))).await, 201);
     // Disjoint org sets and unknown orgs are refused, naming why.
     assert_error(
         n.req(1, "User1", "PATCH", p2, Some(json!({"participants": [{"msp_id": "Org1MSP"}]}))).await,

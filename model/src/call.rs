@@ -178,6 +178,15 @@ macro_rules! calls {
                 json.map_err(|e| Refusal::internal(format!("encoding the {} argument: {e}", self.name())))
             }
 
+            /// The phase a call with a private input writes: a peer of each of its participant
+            /// orgs must endorse it (each keeps a copy, and each copy takes its org's endorsement).
+            pub fn private_phase(&self) -> Option<&PhaseRef> {
+                match self {
+                    $( Call::$pname(a, _) => Some(a), )*
+                    _ => None,
+                }
+            }
+
             /// The transient map: the private input, if the function takes one.
             pub fn transient(&self) -> Result<Transient> {
                 match self {

@@ -31,10 +31,10 @@ pub struct FakeLedger {
 }
 
 impl FakeLedger {
-    /// A ledger with every collection of Org1MSP..Org3MSP, as the network deploys it.
+    /// A channel of Org1MSP..Org3MSP with no collection in the definition, as the network deploys it.
     pub fn new() -> Self {
-        let cfg = svcflow_chaincode::collection::config("Org1MSP,Org2MSP,Org3MSP").expect("collections");
-        let world = World { ledger: RefCell::new(MemLedger::with_collections(&cfg)), tx: 0, blocks: Vec::new(), tx_block: HashMap::new(), height: 1 };
+        let ledger = MemLedger::channel(&["Org1MSP", "Org2MSP", "Org3MSP"]);
+        let world = World { ledger: RefCell::new(ledger), tx: 0, blocks: Vec::new(), tx_block: HashMap::new(), height: 1 };
         Self { world: Mutex::new(world), identities: Mutex::new(HashMap::new()), live: broadcast::channel(1024).0, endorsers: Mutex::new(Vec::new()) }
     }
 
@@ -58,7 +58,10 @@ impl FakeLedger {
         let mut w = self.world.lock().unwrap();
         w.tx += 1;
         let tx_id = format!("faketx{:06}", w.tx);
+        // The gateway asks its own org's peers, which read their org's copy.
+        let peer_msp = creator.msp_id.clone();
         let mut stub = MemStub::new(&w.ledger, &tx_id, creator);
+        stub.peer_msp = Some(peer_msp);
         stub.transient = call.transient().map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
         let args = vec![call.name().as_bytes().to_vec(), arg.into_bytes()];
         let out = svcflow_chaincode::contract::invoke(&stub, &args).now_or_never().expect("the in-memory stub never waits");
