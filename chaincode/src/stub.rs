@@ -145,9 +145,7 @@ impl<'a> MemStub<'a> {
             None => l.members.get(collection).is_some_and(|ms| ms.contains(m)),
         };
         match &self.peer_msp {
-            Some(m) if !holds(m) => {
-                Err(ContractError::Ledger("private data matching public hash version is not available".into()))
-            }
+            Some(m) if !holds(m) => Err(ContractError::Ledger("private data matching public hash version is not available".into())),
             _ => Ok(()),
         }
     }

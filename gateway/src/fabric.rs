@@ -215,8 +215,8 @@ impl Fabric {
     async fn participant_orgs(&self, user: &str, at: &PhaseRef) -> Result<Vec<String>, LedgerError> {
         let list = Call::ListPhases(ProjectArg { project: at.project.clone() });
         let answer = self.evaluate_on(user, &self.chaincode, list.name(), vec![argument(&list)?], Stage::Endorse).await?;
-        let phases: Vec<Phase> = serde_json::from_slice(&answer)
-            .map_err(|e| LedgerError::Unreadable { what: "ListPhases".into(), tx_id: None, detail: e.to_string() })?;
+        let phases: Vec<Phase> =
+            serde_json::from_slice(&answer).map_err(|e| LedgerError::Unreadable { what: "ListPhases".into(), tx_id: None, detail: e.to_string() })?;
         let phase = find(phases, &at.project, &at.phase).map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
         Ok(org_set(&phase.participants).into_iter().map(str::to_owned).collect())
     }

@@ -31,7 +31,7 @@ fn peer_org<S: Stub>(stub: &S) -> Result<&str> {
 
 /// The collection holding this peer's copy of the phase's data, when its org takes part
 /// (`orgs`: the phase's orgs, or the orgs of a migration's new participants).
-fn own_copy<'a, S: Stub>(stub: &S, phase: &Phase, orgs: &[&'a str]) -> Result<String> {
+fn own_copy<S: Stub>(stub: &S, phase: &Phase, orgs: &[&str]) -> Result<String> {
     let me = peer_org(stub)?;
     if !orgs.contains(&me) {
         return Err(not_a_holder(phase, me, orgs, "it holds no copy"));

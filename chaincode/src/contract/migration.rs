@@ -110,8 +110,7 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
             return Err(ContractError::bad(format!("batch item {i} is not a value of phase {}", phase.id)));
         }
         if !receiving.is_empty() {
-            let value =
-                B64.decode(item.value.as_bytes()).map_err(|e| ContractError::bad(format!("batch item {i}: value is not base64: {e}")))?;
+            let value = B64.decode(item.value.as_bytes()).map_err(|e| ContractError::bad(format!("batch item {i}: value is not base64: {e}")))?;
             let hash = sha256(&value);
             if stub.private_hash(&source, &item.key).await?.as_deref() != Some(hash.as_slice()) {
                 return Err(ContractError::conflict(format!(

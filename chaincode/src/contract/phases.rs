@@ -4,8 +4,8 @@
 use base64::Engine;
 use serde_json::json;
 use svcflow_model::call::{KeyRef, PhaseRef};
-use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::ids::MspId;
+use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, ORG_COPIES};
 use svcflow_model::transient::NewPhaseKey;
 use svcflow_model::{acl, lifecycle};
@@ -160,8 +160,7 @@ fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
     let joining = new.iter().any(|o| !old.iter().any(|m| m.as_str() == *o));
     let staying: Vec<Participant> = ps.iter().filter(|p| old.contains(&p.msp_id)).cloned().collect();
     if joining || !purge.is_empty() {
-        phase.migration =
-            Some(Migration { participants: ps.clone(), from: ORG_COPIES.into(), to: ORG_COPIES.into(), moved: 0, batches: 0, purge });
+        phase.migration = Some(Migration { participants: ps.clone(), from: ORG_COPIES.into(), to: ORG_COPIES.into(), moved: 0, batches: 0, purge });
     }
     phase.participants = if joining { staying } else { ps };
 }

@@ -582,8 +582,7 @@ fn a_phase_of_an_org_set_collection_keeps_working_and_moves_to_per_org_copies() 
     let w = World::with(MemLedger::channel(&["Org1MSP", "Org2MSP", "Org3MSP"]).with_org_set_collection(&["Org1MSP", "Org2MSP"]));
     let (o1, o2) = (user("Org1MSP", 1), user("Org2MSP", 1));
     w.call(&o1, "CreateProject", json!({"id":"p1","name":"n"}), &[]).unwrap();
-    w.call(&o1, "AddPhase", json!({"project":"p1","id":"P1","name":"x","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[])
-        .unwrap();
+    w.call(&o1, "AddPhase", json!({"project":"p1","id":"P1","name":"x","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[]).unwrap();
     // As an older version created it: one collection of its org set.
     let key = crate::keys::phase("p1", "P1");
     let mut ph: serde_json::Value = serde_json::from_slice(&w.ledger.borrow().state[&key]).unwrap();
@@ -597,7 +596,10 @@ fn a_phase_of_an_org_set_collection_keeps_working_and_moves_to_per_org_copies() 
     assert_eq!(held(&w, &o1, "col_Org1MSP_Org2MSP"), 6);
     // Setting its participants (the same ones here) moves it to per-org copies.
     let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[]).unwrap();
-    assert_eq!((ph["migration"]["from"].as_str(), ph["migration"]["to"].as_str()), (Some("col_Org1MSP_Org2MSP"), Some(svcflow_model::phase::ORG_COPIES)));
+    assert_eq!(
+        (ph["migration"]["from"].as_str(), ph["migration"]["to"].as_str()),
+        (Some("col_Org1MSP_Org2MSP"), Some(svcflow_model::phase::ORG_COPIES))
+    );
     w.refused(&o2, "PutRecord", p1.clone(), &doc("r9", json!({})), "conflict:");
     let first = batch_after(&w, &o1, "");
     assert_eq!(first["items"].as_array().unwrap().len(), 6);

@@ -68,8 +68,9 @@ impl ServerConfig {
         };
         // A phase's data is read from the copy of the org whose peer asks: without it no private
         // read could be answered, so a server that lacks it must not start.
-        let msp = var("CHAINCODE_PEER_MSP_ID")
-            .ok_or_else(|| ServeError::Config("CHAINCODE_PEER_MSP_ID is not set (the MSP id of the org whose peers dial this server, e.g. Org1MSP)".into()))?;
+        let msp = var("CHAINCODE_PEER_MSP_ID").ok_or_else(|| {
+            ServeError::Config("CHAINCODE_PEER_MSP_ID is not set (the MSP id of the org whose peers dial this server, e.g. Org1MSP)".into())
+        })?;
         Ok(Self { chaincode_id, address, tls, peer_msp_id: Some(msp) })
     }
 }

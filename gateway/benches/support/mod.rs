@@ -212,12 +212,21 @@ pub fn chart(title: &str, x_label: &str, y_label: &str, xs: &[usize], series: &[
     s + "</svg>\n"
 }
 
+/// The orgs of the benches' private phases, {Org1, Org2}: a private write names them as its
+/// endorsers, as any client of a phase of per-org copies must (Fabric's gateway would pick only
+/// orgs that are members of every collection written, and each copy has one member).
+pub const PHASE_ORGS: [&str; 2] = ["Org1MSP", "Org2MSP"];
+
 /// Submits `call` through `contract` and waits for its commit; whether it committed valid (a
-/// failure's reason goes to stderr).
+/// failure's reason goes to stderr). A private write is endorsed by [`PHASE_ORGS`].
 pub async fn submit(contract: &Contract, call: &svcflow_model::Call) -> bool {
     let (Ok(arg), Ok(transient)) = (call.argument(), call.transient()) else { return false };
     let res = async {
-        let commit = contract.new_proposal(call.name()).with_arguments([arg]).with_transient(transient).build()?.endorse().await?.submit().await?;
+        let mut proposal = contract.new_proposal(call.name()).with_arguments([arg]).with_transient(transient);
+        if call.private_phase().is_some() {
+            proposal = proposal.with_endorsing_organizations(PHASE_ORGS.map(str::to_owned));
+        }
+        let commit = proposal.build()?.endorse().await?.submit().await?;
         commit.status().await
     }
     .await;
