@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark of a phase migration (issue 11): N records of 1 KiB in a phase of {Org1, Org2}, then
-# Org3 joins (every value moves to the three orgs' collection) and leaves again (moves back, the
-# key rotates). Times each move as the REST caller sees it (PATCH until the migration has ended)
-# and counts its transactions from the driving gateway's log. Prints a Markdown table.
+# Benchmark of a membership change (issues 11, 21): N records of 1 KiB in a phase of {Org1, Org2},
+# then Org3 joins (its copy is filled from Org1's; the others never move) and leaves again (out at
+# once, its copy purged, the key rotates). Times, as the REST caller sees them: how long the phase
+# refuses writes (PATCH until a write is stored), how long until Org3 reads the last record, and
+# PATCH until the change has ended; counts the transactions from the driving gateway's log.
+# Prints a Markdown table.
 # Needs the network up (network.sh up); uses its own project id.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,26 +33,40 @@ put_ms=$(($(ms) - t))
 
 ended() { req 1 User1 GET "$V/phases/B/migration" >/dev/null && jq -e '.migrating == false and .driving == false' "$TMP/body" >/dev/null; }
 log=$STATE/logs/gateway.org1.log
-move() { # participant orgs -> "ms transactions values"
-  local t0 lines
+# writable: a new record of B is stored now (Org1 writes one; a 409 while the phase waits).
+probe=0
+writable() { probe=$((probe + 1)); [[ $(gwcurl 1 User1 "$V/phases/B/records/probe$probe" -sS -o /dev/null -w '%{http_code}' -X PUT -d '{}') == 201 ]]; }
+# org3_reads: Org3 reads the last record stored before the change (all of them, once it can).
+org3_reads() { [[ $(gwcurl 3 User1 "$V/phases/B/records/r$N" -sS -o /dev/null -w '%{http_code}') == 200 ]]; }
+# until_ok CMD: ms until CMD first succeeds, polling every 50 ms.
+until_ok() { local t0; t0=$(ms); until "$@"; do sleep 0.05; done; echo $(($(ms) - t0)); }
+move() { # participant orgs -> "ms transactions values refused_ms"
+  local t0 lines refused
   lines=$(wc -l <"$log")
   t0=$(ms)
   [[ $(req 1 User1 PATCH "$V/phases/B" -d "{\"participants\":$(participants "$@")}") == 202 ]] || { cat "$TMP/body"; exit 1; }
+  refused=$(until_ok writable)
   while ! ended; do sleep 0.2; done
   local took=$(($(ms) - t0))
   tail -n +"$((lines + 1))" "$log" | grep "\"project\":\"$P\"" | grep '"migration done"' |
-    jq -r --arg ms "$took" '"\($ms) \(.fields.transactions) \(.fields.values)"' | tail -1
+    jq -r --arg ms "$took" --arg r "$refused" '"\($ms) \(.fields.transactions) \(.fields.values) \($r)"' | tail -1
 }
-read -r join_ms join_tx join_values < <(move 1 2 3)
-read -r leave_ms leave_tx leave_values < <(move 1 2)
+t_join=$(ms)
+read -r join_ms join_tx join_values join_refused < <(move 1 2 3)
+until_ok org3_reads >/dev/null
+join_reads=$(($(ms) - t_join))
+read -r leave_ms leave_tx leave_values leave_refused < <(move 1 2)
 values_per_s() { echo $(($2 * 1000 / $1)); }
 
-echo "| measure ($N records of 1 KiB) | value |"
+echo "| measure ($N records of 1 KiB, per-org copies) | value |"
 echo "|---|---|"
 echo "| store the records (REST PUT, 16 in flight) | $(secs "$put_ms") ($((N * 1000 / put_ms)) records/s) |"
-echo "| Org3 joins: values moved (records, superseded versions, changes, key) | $join_values |"
+echo "| Org3 joins: values copied into Org3's copy (records, superseded versions, changes, key) | $join_values |"
 echo "| … transactions (MigratePhase, ≤ 500 values each) | $join_tx |"
-echo "| … time from PATCH to the end of the migration | $(secs "$join_ms") ($(values_per_s "$join_ms" "$join_values") values/s) |"
-echo "| Org3 leaves (key rotates, old collection purged): values moved | $leave_values |"
+echo "| … the phase refuses writes for (PATCH to the first write stored) | $(secs "$join_refused") |"
+echo "| … Org3 reads everything after (PATCH to Org3 reading the last record) | $(secs "$join_reads") |"
+echo "| … time from PATCH to the end of the copy | $(secs "$join_ms") ($(values_per_s "$join_ms" "$join_values") values/s) |"
+echo "| Org3 leaves (out at once, key rotates, its copy purged): values purged | $leave_values |"
 echo "| … transactions | $leave_tx |"
-echo "| … time from PATCH to the end of the migration | $(secs "$leave_ms") ($(values_per_s "$leave_ms" "$leave_values") values/s) |"
+echo "| … the phase refuses writes for | $(secs "$leave_refused") |"
+echo "| … time from PATCH to the end of the purge | $(secs "$leave_ms") ($(values_per_s "$leave_ms" "$leave_values") values/s) |"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Live test of phase membership changes (issue 11) through REST and the peer CLI, on the real
-# network and store: an org joins an active phase and reads its history; an org leaves and its
-# peer keeps nothing of the phase (the old collection purged), nor can it open a file uploaded
-# after it left, even holding the object and the old key; writes wait with 409 while data moves;
-# a large phase moves in many batches; the CLI alone can move a phase; and no block carries any
-# of it. Prints "membership: N passed, N failed, N skipped". Its own project id: reruns are fine.
+# Live test of phase membership changes (issues 11, 21) through REST and the peer CLI, on the real
+# network and store. Each participant org keeps its copy of a phase in its implicit collection
+# (_implicit_org_<MSP>): an org joins an active phase, receives a copy and reads the history while
+# the other copies never move; an org leaves, is out at once, and its peer keeps nothing (its copy
+# purged), nor can it open a file uploaded after it left, even holding the object and the old key;
+# writes go on while a leaver's copy is purged and wait with 409 while a joiner's is filled; a
+# large copy goes in many batches and resumes; the CLI alone fills a copy; a private write needs a
+# peer of every participant org; and no block carries any of it. Prints "membership: N passed, N failed, N skipped". Its own project id: reruns are fine.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -20,6 +22,7 @@ first_block=$(peer_height peer0.org1 "$CHANNEL")
 # ended ORG USER PHASE: the phase's migration is over and nobody is moving data any more.
 ended() { req "$1" "$2" GET "$V/phases/$3/migration" >/dev/null && jq -e '.migrating == false and .driving == false' "$TMP/body" >/dev/null; }
 # holds ORG USER PEER PHASE COLLECTION: how many of the phase's values the collection has on PEER.
+copy() { echo "_implicit_org_Org$1MSP"; } # org number -> the collection of its copies
 holds() { q "$1" "$2" PhaseHoldings "{\"project\":\"$P\",\"phase\":\"$4\",\"collection\":\"$5\"}" "$3" | jq -r .values; }
 holds_is() { local want=$1 got; shift; got=$(holds "$@"); [[ $got == "$want" ]] || { echo "holds $got, wanted $want"; return 1; }; }
 holds_some() { local got; got=$(holds "$@"); [[ $got =~ ^[1-9][0-9]*$ ]] || { echo "holds '$got'"; return 1; }; }
@@ -40,30 +43,31 @@ check "  … sealed under key version 1" body_has '.file.key_version == 1'
 sha_before=$(jq -r .file.sha256 "$TMP/body")
 check "activate P1" expect 200 1 User1 POST "$V/phases/P1/activate"
 check "Org3 adds nothing yet: refused on P1 → 403" expect 403 3 User1 GET "$V/phases/P1/records/$M-spec"
+org1_before=$(holds org1 User1 peer0.org1 P1 "$(copy 1)")
 check "Org3 joins the active P1 → 202" expect 202 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1 2 3)}"
-check "  … the owner's gateway moves the data" header_is x-migration moving
+check "  … the owner's gateway fills Org3's copy" header_is x-migration moving
 check "  … Location names the migration" header_is location "$V/phases/P1/migration"
 check "the migration ends" eventually 120 ended 1 User1 P1
-check "P1 lives in the three orgs' collection, key unchanged (nobody left)" expect 200 3 User1 GET "$V/phases/P1"
-check "  … col_Org1MSP_Org2MSP_Org3MSP, key version 1" body_has '.collection == "col_Org1MSP_Org2MSP_Org3MSP" and .key_version == 1 and (has("migration") | not)'
+check "Org3 takes part in P1, key unchanged (nobody left)" expect 200 3 User1 GET "$V/phases/P1"
+check "  … per-org copies, three participants, key version 1" body_has '.collection == "_implicit_org_*" and (.participants | length == 3) and .key_version == 1 and (has("migration") | not)'
 check "Org3 reads the history from before it joined" expect 200 3 User1 GET "$V/phases/P1/records/$M-spec/history"
 check "  … both versions" body_has "[.items[].document.doc] == [\"$M-doc1\",\"$M-doc2\"]"
 check "Org3 downloads the file from before it joined" expect 200 3 User1 GET "$V/phases/P1/files/$M-fb/content"
 check "  … the same bytes" bash -c "[[ \$(sha256sum <'$TMP/body' | cut -d' ' -f1) == $sha_before ]]"
-check "peer0.org3 holds the phase now (its own read)" holds_some org3 User1 peer0.org3 P1 col_Org1MSP_Org2MSP_Org3MSP
-check "the old collection holds nothing of it (purged)" holds_is 0 org1 User1 peer0.org1 P1 col_Org1MSP_Org2MSP
+check "peer0.org3 holds its copy of the phase now (its own read)" holds_is "$org1_before" org3 User1 peer0.org3 P1 "$(copy 3)"
+check "Org1's copy never moved: as many values as before the join" holds_is "$org1_before" org1 User1 peer0.org1 P1 "$(copy 1)"
+check "peer0.org1 holds nothing of Org3's copy (an org's collection reaches its peers only)" holds_is 0 org1 User1 peer0.org1 P1 "$(copy 3)"
 old_key=$(key_of org3 User1 P1)
 check "Org3 reads the key (version 1) while a participant, and keeps it" bash -c "[[ -n '$old_key' && '$old_key' != null ]]"
 
 # --- an org leaves -----------------------------------------------------------------------------
-check "Org3 leaves P1 → 202" expect 202 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1 2)}"
-check "  … the key rotates to version 2" body_has '.key_version == 2 and .migration.to == "col_Org1MSP_Org2MSP"'
-check "the migration ends" eventually 120 ended 1 User1 P1
+check "Org3 leaves P1 → 202 (its copy is purged)" expect 202 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1 2)}"
+check "  … out at once: two participants, key version 2, Org3's copy to purge" body_has '(.participants | length == 2) and .key_version == 2 and .migration.purge == ["Org3MSP"]'
 check "Org3 is refused on P1's records → 403" expect 403 3 User1 GET "$V/phases/P1/records/$M-spec"
+check "the purge ends" eventually 120 ended 1 User1 P1
 check "Org3 is refused on P1's files → 403" expect 403 3 User1 GET "$V/phases/P1/files/$M-fb/content"
-check "peer0.org3 holds nothing of P1: a read of the old collection endorsed there finds no data" \
-  holds_is 0 org3 User1 peer0.org3 P1 col_Org1MSP_Org2MSP_Org3MSP
-check "  … nor does peer0.org1 (the purge reached every peer of the collection)" holds_is 0 org1 User1 peer0.org1 P1 col_Org1MSP_Org2MSP_Org3MSP
+check "peer0.org3 holds nothing of P1: its own copy, read there, is empty" holds_is 0 org3 User1 peer0.org3 P1 "$(copy 3)"
+check "  … while Org1's and Org2's copies are whole" holds_is "$org1_before" org2 User1 peer0.org2 P1 "$(copy 2)"
 check "Org2 still reads the whole history" expect 200 2 User1 GET "$V/phases/P1/records/$M-spec/history"
 check "  … both versions" body_has '.items | length == 2'
 printf '%s-after' "$M" >"$TMP/after.txt"
@@ -80,21 +84,27 @@ check "Org3's old key no longer opens that file's object" fails opens "$old_key"
 check "Org1 still downloads it, verified against its anchor" expect 200 1 User1 GET "$V/phases/P1/files/$M-fb/verify"
 check "  … verified, under key version 2" body_has '.verified == true and .file.key_version == 2'
 
-# --- writes wait while the data moves ------------------------------------------------------------
+# --- a leaver's purge holds nothing up; a joiner's copy holds writes --------------------------------
 check "add P2 {Org2, Org3} (Org1 manages it, is not in it)" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P2\",\"name\":\"build\",\"participants\":$(participants 2 3)}"
 check "Org3 puts $M-plan in P2" expect 201 3 User1 PUT "$V/phases/P2/records/$M-plan" -d '{"steps":3}'
-check "Org3 leaves P2 → 202; its manager cannot move the data" expect 202 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 2)}"
-check "  … so the move waits for a participant" header_is x-migration pending
-check "a write to P2 meanwhile → 409 naming the migration" expect 409 2 User1 PUT "$V/phases/P2/records/x" -d '{}'
-check "  … from and to" body_has '.message | test("migrating from col_Org2MSP_Org3MSP to col_Org2MSP")'
-check "reads go on" expect 200 3 User1 GET "$V/phases/P2/records/$M-plan"
-check "the status names what moves where" expect 200 2 User1 GET "$V/phases/P2/migration"
-check "  … migrating, not driven" body_has '.migrating == true and .driving == false and .migration.to == "col_Org2MSP"'
-check "Org3 (leaving) may not move it → 403" expect 403 3 User1 POST "$V/phases/P2/migration"
-check "Org2 moves it → 202" expect 202 2 User1 POST "$V/phases/P2/migration"
-check "the migration ends" eventually 120 ended 2 User1 P2
-check "Org2 writes again" expect 201 2 User1 PUT "$V/phases/P2/records/x" -d '{}'
-check "Org3 is out" expect 403 3 User1 GET "$V/phases/P2/records/$M-plan"
+check "Org3 leaves P2 → 202; its manager cannot drive the purge" expect 202 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 2)}"
+check "  … so it waits for a participant" header_is x-migration pending
+check "Org2 writes to P2 meanwhile → 201 (a purge holds no write)" expect 201 2 User1 PUT "$V/phases/P2/records/x" -d '{}'
+check "Org3 is out at once" expect 403 3 User1 GET "$V/phases/P2/records/$M-plan"
+check "the status names the copy to purge" expect 200 2 User1 GET "$V/phases/P2/migration"
+check "  … migrating, not driven, Org3's copy" body_has '.migrating == true and .driving == false and .migration.purge == ["Org3MSP"]'
+check "Org3 (gone) may not drive it → 403" expect 403 3 User1 POST "$V/phases/P2/migration"
+check "Org2 drives it → 202" expect 202 2 User1 POST "$V/phases/P2/migration"
+check "the purge ends" eventually 120 ended 2 User1 P2
+check "peer0.org3 holds nothing of P2" holds_is 0 org3 User1 peer0.org3 P2 "$(copy 3)"
+check "Org3 joins P2 again → 202, pending (no participant of Org1)" expect 202 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 2 3)}"
+check "a write to P2 while Org3's copy is filled → 409" expect 409 2 User1 PUT "$V/phases/P2/records/y" -d '{}'
+check "  … naming who receives a copy" body_has '.message | test("Org3MSP is receiving a copy")'
+check "reads go on" expect 200 2 User1 GET "$V/phases/P2/records/$M-plan"
+check "Org2 drives it → 202" expect 202 2 User1 POST "$V/phases/P2/migration"
+check "the copy is filled" eventually 120 ended 2 User1 P2
+check "Org3 reads what was written while it was out" expect 200 3 User1 GET "$V/phases/P2/records/x"
+check "Org3 writes again" expect 201 3 User1 PUT "$V/phases/P2/records/y" -d '{}'
 check "disjoint org sets → 409 (add first, then remove)" expect 409 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 1)}"
 check "  … saying so" body_has '.message | test("add the new orgs first")'
 check "an unknown MSP → 400 naming the field" expect 400 1 User1 PATCH "$V/phases/P2" -d '{"participants":[{"msp_id":"Org2MSP"},{"msp_id":"Org9MSP"}]}'
@@ -122,8 +132,8 @@ check "  … the phase is left half-moved, nobody moving it" expect 200 2 User1 
 check "  … some moved, writes still wait" body_has '.migrating and .driving == false and .migration.moved > 0'
 check "Org1 resumes it → 202" expect 202 1 User1 POST "$V/phases/P4/migration"
 check "the migration ends" eventually 600 ended 1 User1 P4
-check "peer0.org3 holds every value of P4: records, changes and the key (no superseded versions)" holds_is $((2 * N + 1)) org3 User1 peer0.org3 P4 col_Org1MSP_Org2MSP_Org3MSP
-check "the old collection holds none" holds_is 0 org1 User1 peer0.org1 P4 col_Org1MSP_Org2MSP
+check "peer0.org3 holds every value of P4: records, changes and the key (no superseded versions)" holds_is $((2 * N + 1)) org3 User1 peer0.org3 P4 "$(copy 3)"
+check "Org1's copy is as it was" holds_is $((2 * N + 1)) org1 User1 peer0.org1 P4 "$(copy 1)"
 check "Org3 reads the last record" expect 200 3 User1 GET "$V/phases/P4/records/r$N"
 
 # --- the peer CLI alone ------------------------------------------------------------------------
@@ -134,10 +144,16 @@ check "CLI: Org1 puts $M-cli" ok_inv org1 User1 "org1" PutRecord "{\"project\":\
 check "CLI: Org2 joins P3 (UpdatePhase)" ok_inv org1 User1 "org1 org2" UpdatePhase "{\"project\":\"$P\",\"id\":\"P3\",\"participants\":$(participants 1 2)}"
 batch=$(q org1 User1 ReadMigrationBatch "{\"project\":\"$P\",\"phase\":\"P3\"}")
 check "CLI: read the batch (an evaluation: never in a block): the record and its change" jq -e '.last == true and (.items | length == 2)' <<<"$batch"
-check "CLI: move it (MigratePhase, endorsed by both orgs)" ok_inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+check "CLI: fill Org2's copy (MigratePhase, endorsed by both orgs)" ok_inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
   "{\"batch\":\"$(b64 "$batch")\"}"
 cli_read() { q org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"$M-cli\"}" | jq -e ".document.doc == \"$M-clidoc\""; }
 check "CLI: Org2 reads the record" eventually 10 cli_read
+# invalid ORG USER "ORGS" FUNC JSON TRANSIENT: ordered, but committed invalid for its endorsements.
+invalid() { local out; out=$(inv "$@"); grep -q 'ENDORSEMENT_POLICY_FAILURE' <<<"$out" || { echo "$out"; return 1; }; }
+pr() { echo "{\"record_id\":\"$(b64 "$M-$1")\",\"record\":\"$(b64 '{"x":1}')\"}"; }
+check "CLI: a write to P3 {Org1, Org2} endorsed by Org1's peer alone commits invalid (the peer's rule)" \
+  invalid org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" "$(pr one)"
+check "CLI: endorsed by a peer of each participant org, it commits" ok_inv org1 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" "$(pr two)"
 
 # --- nothing of it in any block ------------------------------------------------------------------
 blocks=$TMP/blocks
