@@ -55,25 +55,33 @@ check "chaincode refuses Org1 on P2" refused "forbidden" q org1 User1 GetRecord 
 # peers instead of Org1's and Org2's.
 before=$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}")
 # A P1 write endorsed by Org1's and Org3's peers instead of Org1's and Org2's: Org3's peer holds no
-# P1 data to simulate against, and a signature of it could not meet P1's collection policy anyway.
-check "a P1 write endorsed by Org1 + Org3 is refused" refused "private data matching public hash version is not available\|ENDORSEMENT_POLICY_FAILURE" \
+# copy of P1 to simulate against, and without Org2's peer the write to Org2's copy could not meet
+# that copy's endorsement policy anyway.
+check "a P1 write endorsed by Org1 + Org3 is refused" refused "takes no part in phase\|ENDORSEMENT_POLICY_FAILURE" \
   inv org1 User1 "org1 org3" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"record_id\":\"$(b64 r1)\",\"record\":\"$(b64 '{"spec":666}')\"}"
 check "...and P1's record is unchanged" same "$before" "$(q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}")"
 # Where the division is decided: a P1 participant (past the chaincode's ACL) reads P1 on a peer of an
-# org outside P1. Only the collection's member peers hold the data, so the peer itself has nothing:
-# it knows the key's hash from the block and says the data is not there.
-# The refusal is the peer's (it has only the hashes) and the chaincode says so clearly.
+# org outside P1. Each participant org's copy lives in its implicit collection, which Fabric hands to
+# that org's peers only: the chaincode says clearly that this peer holds no copy...
 not_held() { # org user func json peer
   local out
   out=$(q "$1" "$2" "$3" "$4" "$5" 2>&1) && { echo "$5 returned data: $out"; return 1; }
-  grep -q "private data matching public hash version is not available" <<<"$out" || { echo "$out"; return 1; }
-  grep -q "forbidden: this peer's org Org[0-9]MSP takes no part in phase" <<<"$out" || { echo "no clear not-a-member refusal: $out"; return 1; }
+  grep -q "forbidden: this peer's org Org[0-9]MSP takes no part in phase .*holds no copy" <<<"$out" || { echo "no clear not-a-member refusal: $out"; return 1; }
 }
+# ...and the peer's own store says the same: read there, the participants' collections hold nothing
+# of the phase, while each participant's peer holds its own copy.
+count() { q "$1" "$2" PhaseHoldings "{\"project\":\"$P\",\"phase\":\"$3\",\"collection\":\"_implicit_org_$4\"}" "$5" | jq -r .values; }
+empty_on() { local c; for c in "$@"; do [[ $c == 0 ]] || { echo "holds $c values"; return 1; }; done; }
+some_on() { [[ $1 =~ ^[1-9][0-9]*$ ]] || { echo "holds '$1' values"; return 1; }; }
 held() { q "$1" "$2" "$3" "$4" "$5" | jq -e "$6"; } # org user func json peer jq-test
 R1="{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
 check "peer0.org3 holds no P1 record (read by Org1 User1, endorsed on peer0.org3 alone)" not_held org1 User1 GetRecord "$R1" peer0.org3
 check "peer0.org3 holds no P1 key (read by Org2 User1 on peer0.org3)" not_held org2 User1 GetPhaseKey "{\"project\":\"$P\",\"phase\":\"P1\"}" peer0.org3
 check "peer0.org1 holds no P2 record (read by Org2 User1 on peer0.org1)" not_held org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}" peer0.org1
+check "peer0.org3's store holds nothing of P1 in Org1's or Org2's collection" \
+  empty_on "$(count org1 User1 P1 Org1MSP peer0.org3)" "$(count org1 User1 P1 Org2MSP peer0.org3)"
+check "  … while peer0.org1 holds Org1's copy" some_on "$(count org1 User1 P1 Org1MSP peer0.org1)"
+check "  … and peer0.org2 Org2's" some_on "$(count org1 User1 P1 Org2MSP peer0.org2)"
 # The same read on a member peer finds the data: the refusals above are the peer's, not the caller's.
 check "peer0.org2 holds P1's record (the same read on a member peer)" held org1 User1 GetRecord "$R1" peer0.org2 '.document.spec == 1'
 check "Org3 Admin is refused on P1 too" refused "forbidden" q org3 Admin GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
