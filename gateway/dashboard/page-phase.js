@@ -11,6 +11,21 @@ import { lanes } from "./participants.js";
 import { flowOrder } from "./reorder.js";
 import { show, showing } from "./showing.js";
 
+// A phase whose participant orgs each keep a copy in their own implicit collection.
+const ORG_COPIES = "_implicit_org_*";
+
+const orgsOf = (ps) => [...new Set(ps.map((p) => p.msp_id))];
+
+// What a phase's migration does, and whether writes wait for it (they do while an org receives a copy).
+function migrationText(ph) {
+  const m = ph.migration;
+  if (m.from !== ORG_COPIES) return `Data moving from ${m.from} to each participant org's own copy; writes wait until it ends`;
+  const now = orgsOf(ph.participants);
+  const receiving = orgsOf(m.participants).filter((o) => !now.includes(o));
+  if (receiving.length) return `Copying the phase's data to ${receiving.join(", ")}; writes wait until it ends`;
+  return `Purging the copies of ${(m.purge || []).join(", ")}, which left the phase; writes go on`;
+}
+
 export async function phasePage(projectId, phaseId) {
   show(projectId, phaseId);
   const path = phasePath(projectId, phaseId);
@@ -25,10 +40,10 @@ export async function phasePage(projectId, phaseId) {
       ]);
       fill(head.querySelector("h1"), ph.name, " ", statusBadge(ph.status));
       const migration = ph.migration
-        ? h("div.notice", { "data-migration": "" }, `Data moving to ${ph.migration.to}: ${ph.migration.moved} values in ${ph.migration.batches} batches. Writes wait until it ends. `,
+        ? h("div.notice", { "data-migration": "" }, `${migrationText(ph)}: ${ph.migration.moved} values in ${ph.migration.batches} batches. `,
             h("button", { type: "button", on: { click: async (ev) => { ev.target.disabled = true; try { await api("POST", `${path}/migration`); } catch (err) { facts.append(refusal(err, "Move data")); } await drawFacts(); } } }, "Move the next batch"))
         : null;
-      fill(facts, h("p.meta", {}, `Phase ${ph.id} at position ${place >= 0 ? place : ph.position}, collection ${ph.collection}, key version ${ph.key_version}`), lanes(ph.participants), migration);
+      fill(facts, h("p.meta", {}, `Phase ${ph.id} at position ${place >= 0 ? place : ph.position}, ${ph.collection === ORG_COPIES ? "each participant org keeps its own copy" : `collection ${ph.collection}`}, key version ${ph.key_version}`), lanes(ph.participants), migration);
     } catch (err) {
       fill(facts, refusal(err, `Read phase ${phaseId}`));
     }
