@@ -270,6 +270,9 @@ start_peer() {
   pid_alive "$name" && return 0
   ! port_open "$port" || die "start $name (port $port already in use by another process; see README 'Troubleshooting')"
   # Gossip bootstraps from the org's other peer; a single-peer org points at itself.
+  # A transaction that commits invalid may have written an org's implicit collection without that
+  # org's peer (a client that asked too few endorsers): nobody may serve that org the data, and by
+  # default its peers would wait the pull threshold (60 s) on every such block before committing.
   bootstrap=127.0.0.1:$(peer_port "$(peer_bootstrap "$name")")
   mkdir -p "$data"
   FABRIC_CFG_PATH=$CFG_BASE \
@@ -284,6 +287,7 @@ start_peer() {
   CORE_PEER_GOSSIP_ENDPOINT=127.0.0.1:$port \
   CORE_PEER_GOSSIP_EXTERNALENDPOINT=127.0.0.1:$port \
   CORE_PEER_GOSSIP_RECONNECTINTERVAL=2s \
+  CORE_PEER_GOSSIP_PVTDATA_SKIPPULLINGINVALIDTRANSACTIONSDURINGCOMMIT=true \
   CORE_PEER_LOCALMSPID="$(org_msp "$org")" \
   CORE_PEER_MSPCONFIGPATH=$dir/msp \
   CORE_PEER_TLS_ENABLED=true \
