@@ -90,7 +90,7 @@ pub fn check_participants(ps: &[Participant]) -> Result<()> {
     Ok(())
 }
 
-/// The distinct participant orgs, sorted: what the phase's collection is chosen by.
+/// The distinct participant orgs, sorted: each keeps a copy of the phase's data.
 pub fn org_set(ps: &[Participant]) -> Vec<&str> {
     let mut orgs: Vec<&str> = ps.iter().map(|p| p.msp_id.as_str()).collect();
     orgs.sort_unstable();
@@ -117,8 +117,8 @@ pub struct Phase {
     /// participant makes a new version, which the removed party never receives.
     #[serde(default = "first_key_version")]
     pub key_version: u32,
-    /// Set while the phase's data moves to another org set's collection: its writes wait, its
-    /// reads go on.
+    /// Set while a joining org receives its copy (writes wait, reads go on), a leaving org's copy
+    /// is purged (nothing waits), or an older phase moves to per-org copies (writes wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<Migration>,
 }
@@ -266,8 +266,9 @@ pub struct PhaseUpdate {
     /// their count - 1), the ones between shifting by one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
-    /// Until the phase closes. A new org set keeps the old participants until the phase's data has
-    /// moved to the new set's collection (see `Phase::migration`); any removal rotates the key.
+    /// Until the phase closes. An org that leaves is out at once (its copy is purged afterwards);
+    /// one that joins takes part once it has received its copy (see `Phase::migration`); any
+    /// removal rotates the key.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "new_participant_list")]
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub participants: Option<Vec<Participant>>,

@@ -143,8 +143,10 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
     Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total, done: batch.last })
 }
 
-/// How many of the phase's values `collection` holds on this peer. The peer itself refuses
-/// callers outside the collection; counts name nothing private.
+/// How many of the phase's values `collection` holds on this peer: an org's own check that it
+/// kept nothing after leaving, or that its copy is whole. Counts name nothing private. (An older
+/// org-set collection is member-only, so its peer refuses outsiders; an implicit collection is
+/// not, and a peer outside the org answers 0: it holds none of that org's data.)
 pub async fn holdings<S: Stub>(stub: &S, req: CollectionRef) -> Result<Holdings> {
     projects::get(stub, &req.project).await?;
     if !req.collection.starts_with("col_") && !req.collection.starts_with(IMPLICIT_PREFIX) {

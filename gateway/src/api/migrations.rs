@@ -1,5 +1,5 @@
-//! A phase's migration to a new org set's collection, as REST: its status, and a call that starts
-//! (or resumes) moving the data as the caller.
+//! A phase's migration (a joining org's copy filled, a leaving org's purged, an older phase moved
+//! to per-org copies), as REST: its status, and a call that starts (or resumes) it as the caller.
 
 use actix_web::http::header::LOCATION;
 use actix_web::http::StatusCode;
@@ -43,8 +43,8 @@ pub fn location(phase: &Phase) -> String {
 
 /// A phase's migration
 ///
-/// Whether the phase's data is moving to the collection of a new org set (after its participant
-/// orgs changed), how far it got, and whether this gateway is moving it.
+/// Whether a joining org's copy is being filled or a leaving org's purged (after the participant
+/// orgs changed), how far it got, and whether this gateway is doing it.
 #[utoipa::path(
     get, path = "/v1/projects/{project}/phases/{phase}/migration", operation_id = "getMigration", tag = "phases", params(PhasePath),
     responses((status = 200, description = "The migration's state.", body = MigrationStatus), Refused)
@@ -58,10 +58,10 @@ pub async fn get(state: State, caller: Caller, path: web::Path<PhasePath>) -> Re
 /// Move a phase's data
 ///
 /// Starts, or resumes after an interruption, moving a migrating phase's data as the caller, in
-/// the background: batches of at most 500 values, each checked against the old collection's
-/// hashes, written to the new collection and purged from the old. Only a participant whose org
-/// stays in the phase may (403 otherwise); 409 when the phase is not migrating. Poll the GET
-/// until `migrating` is false.
+/// the background: batches of at most 500 values read from the caller's org's copy, each checked
+/// against a staying copy's on-chain hash and written to the joining orgs' copies, or purged from
+/// the leaving orgs' copies. Only a participant whose org stays in the phase may (403 otherwise);
+/// 409 when the phase is not migrating. Poll the GET until `migrating` is false.
 #[utoipa::path(
     post, path = "/v1/projects/{project}/phases/{phase}/migration", operation_id = "moveData", tag = "phases", params(PhasePath),
     responses((status = 202, description = "Moving; the state as it was when it started.", body = MigrationStatus), Refused, Conflicts)

@@ -156,13 +156,15 @@ pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>)
     patch, path = "/v1/projects/{project}/phases/{phase}", operation_id = "updatePhase", tag = "phases", params(PhasePath),
     description = "Renames, reorders (only while planned) or changes the participants of a phase, planned or active; what the body \
                    leaves out stays. Removing any participant (an org, an identity or a role) makes a new key version \
-                   (`key_version`), which the removed party never receives. When the participant orgs change, the phase's data \
-                   moves to the new org set's collection: the answer is 202 with `migration` set and a `Location` of its \
-                   status, and the data moves in the background when the caller is a participant whose org stays (else such a \
-                   participant POSTs that location). Until it has moved, reads go on and writes are refused with 409. The new \
-                   orgs must share one with the current ones (409 otherwise: add first, then remove).",
+                   (`key_version`), which the removed party never receives. Each participant org keeps its own copy of the phase's \
+                   data. When the participant orgs change, the answer is 202 with `migration` set and a `Location` of its \
+                   status: an org that leaves is out at once and its copy is purged in the background (nothing waits); an org \
+                   that joins receives a copy first, and until then the staying participants read on and writes are refused \
+                   with 409. The work runs in the background when the caller is a participant whose org stays (else such a \
+                   participant POSTs that location). The new orgs must share one with the current ones (409 otherwise: add \
+                   first, then remove). A phase created before per-org copies moves to them on any participants change.",
     request_body = PhaseUpdate,
-    responses(Committed<Phase, 200>, (status = 202, description = "Committed; the phase's data is moving to its new org set's collection.", body = Phase), Refused, Conflicts, TooLarge)
+    responses(Committed<Phase, 200>, (status = 202, description = "Committed; a joining org is receiving its copy, or a leaving org's copy is being purged.", body = Phase), Refused, Conflicts, TooLarge)
 )]
 pub async fn update_phase(state: State, caller: Caller, path: web::Path<PhasePath>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();

@@ -1,5 +1,5 @@
-//! A phase's migration to a new org set's collection: its status, and moving its data as a
-//! caller who may, in the background (`crate::migration` moves the batches).
+//! A phase's migration (joining orgs' copies filled, leaving orgs' purged): its status, and doing
+//! it as a caller who may, in the background (`crate::migration` moves the batches).
 
 use std::sync::Arc;
 
