@@ -16,8 +16,8 @@
 # at=COMMIT runs that commit's chaincode, gateway and network scripts (a git worktree under
 # tests/out/, built into its own target dir seeded from this one) with today's bench pointed at it
 # (SVCFLOW_ROOT); the Fabric binaries are this checkout's. at=COMMIT+cols63 is the same with 63
-# collections in its chaincode definition, for a commit whose scripts define one per org set and
-# read $STATE/collections.added (be18b0d's; see cols63_sets). Labels (CSV names) are the setting
+# collections in its chaincode definition, for a commit whose definition has collections (be18b0d:
+# one per org set; see cols63). Labels (CSV names) are the setting
 # with - for other characters: at-be18b0d, at-be18b0d-cols63.
 #
 # Stops and wipes the network it finds (clean), and leaves the last setting's network up (unless
@@ -34,23 +34,35 @@ export OUT
 at_rev() { local r=${1#at=}; echo "${r%%+*}"; }
 at_dir() { echo "$ROOT/tests/out/at-$(git rev-parse --short "$(at_rev "$1")")"; }
 
-# +cols63: the older commit's network with the collections 6 orgs would need, one per org set (63),
-# instead of the 7 of this 3-org consortium, to measure what the definition's size costs every
-# private write. Its scripts (be18b0d's lib/chaincode.sh, cc_collections) add each line of
-# $STATE/collections.added (one org set a line, Org1MSP,Org4MSP) to the consortium's 7 sets at
-# deployCC, and `clean` removes the file with the state: it is written between clean and up.
-# These are the 56 non-empty subsets of Org1MSP..Org6MSP that name Org4MSP, Org5MSP or Org6MSP.
-# Those orgs are not on the channel: no phase uses their sets, and the old generator gives each
-# such set its own AND(…) signature endorsement policy (the channel has no policy to name for it),
-# so each weighs a little more than a consortium set's collection, which names a channel policy.
-cols63_sets() {
-  local mask i set
-  for ((mask = 1; mask < 64; mask++)); do
-    ((mask & 56)) || continue # within Org1MSP..Org3MSP: one of the consortium's own 7
-    set=()
-    for ((i = 0; i < 6; i++)); do ((mask & (1 << i))) && set+=("Org$((i + 1))MSP"); done
-    (IFS=,; echo "${set[*]}")
+# +cols63: the older commit's network with as many collections as 6 orgs would need, one per org
+# set (63), instead of the 7 of this 3-org consortium, to measure what the definition's size costs
+# every private write. Fabric refuses a collection naming an org that is not on the channel, so the
+# 56 more are copies of {Org1, Org2}'s collection under other names (col_pad01 …): the same shape
+# (member-only, OR of two orgs' members, endorsed by naming a channel policy). Once the network is
+# up, each org approves the definition with them and it is committed as the next sequence, as an
+# operator's addCollection did.
+cols63() { # setting
+  local s=$1 st cfg seq o orgs=(org1 org2 org3) eps=()
+  st=$(at_state "$s"); cfg=$st/chaincode/collections_63.json
+  jq '. + [range(1; 57) as $i | (.[] | select(.name == "col_Org1MSP_Org2MSP")) + {name: ("col_pad" + ($i | tostring))}]' \
+    "$st/chaincode/collections_config.json" >"$cfg" || return 1
+  [[ $(jq length "$cfg") == 63 ]] || { echo "cols63: $(jq length "$cfg") collections, not 63" >&2; return 1; }
+  seq=2
+  for o in "${orgs[@]}"; do
+    (
+      eval "$(net "$s" env "$o" 2>/dev/null)"
+      peer lifecycle chaincode approveformyorg -o 127.0.0.1:7050 --tls --cafile "$ORDERER_CA" -C svcflow -n svcflow -v 1.0 \
+        --sequence "$seq" --package-id "$(cut -d' ' -f1 "$st/chaincode/$o/running-id")" --collections-config "$cfg" --waitForEvent
+    ) >>"$st/logs/cols63.log" 2>&1 || { echo "cols63: approve for $o failed (see $st/logs/cols63.log)" >&2; return 1; }
+    eps+=(--peerAddresses "$(net "$s" env "$o" 2>/dev/null | sed -n 's/^export CORE_PEER_ADDRESS=//p')"
+      --tlsRootCertFiles "$(net "$s" env "$o" 2>/dev/null | sed -n 's/^export CORE_PEER_TLS_ROOTCERT_FILE=//p')")
   done
+  (
+    eval "$(net "$s" env org1 2>/dev/null)"
+    peer lifecycle chaincode commit -o 127.0.0.1:7050 --tls --cafile "$ORDERER_CA" -C svcflow -n svcflow -v 1.0 \
+      --sequence "$seq" --collections-config "$cfg" "${eps[@]}" --waitForEvent
+  ) >>"$st/logs/cols63.log" 2>&1 || { echo "cols63: commit failed (see $st/logs/cols63.log)" >&2; return 1; }
+  echo "cols63: the definition has $(jq length "$cfg") collections (sequence $seq)"
 }
 # Where an older commit's network.sh keeps its state (its lib/fabric.sh: SVCFLOW_STATE_DIR, else
 # fabric-network/.state of its checkout).
@@ -144,11 +156,9 @@ for i in "${!settings[@]}"; do
   s=${settings[$i]}
   echo "=== ${labels[$i]}: $(setting "$s" | paste -sd' ')"
   for other in "${settings[@]}"; do net "$other" clean >/dev/null 2>&1; done
-  if [[ $s == at=*+cols63 ]]; then
-    mkdir -p "$(at_state "$s")" && cols63_sets >"$(at_state "$s")/collections.added" || exit 1
-  fi
   mapfile -t vars < <(setting "$s")
   (if ((${#vars[@]})); then export "${vars[@]}"; fi; net "$s" up) 2>&1 | tail -1 || exit 1
+  if [[ $s == at=*+cols63 ]]; then cols63 "$s" || exit 1; fi
   root=$ROOT
   if [[ $s == at=* ]]; then root=$(at_dir "$s"); fi
   LABEL=${labels[$i]} SVCFLOW_ROOT=$root cargo bench -p svcflow-gateway --bench cost --locked 2>/dev/null || { echo "the bench failed under $s"; exit 1; }
