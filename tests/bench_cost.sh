@@ -87,9 +87,9 @@ setting() { # name -> NAME=VALUE lines
     # last collection, instead of 2x (Go's default, GOGC=100): less collection work for more memory.
     gogc400) echo SVCFLOW_GOGC=400 ;;
     gogc200) echo SVCFLOW_GOGC=200 ;;
-    # Endorsers push their org's copy (implicit collection) to at most one other peer of their
-    # org, Fabric's default, instead of none (the network's default since issue 21).
-    ipush1) echo SVCFLOW_IMPLICIT_MAX_PEERS=1 ;;
+    # Endorsers push their org's copy (implicit collection) to no other peer of their org instead
+    # of one (Fabric's default, and the network's); the others pull it when they commit.
+    ipush0) echo SVCFLOW_IMPLICIT_MAX_PEERS=0 ;;
     at=*)
       git rev-parse --verify --quiet "$(at_rev "$1")^{commit}" >/dev/null || { echo "$1: no commit $(at_rev "$1")" >&2; return 1; }
       [[ $1 != *+* || $1 == *+cols63 ]] || { echo "$1: the only addition to at=COMMIT is +cols63" >&2; return 1; } ;;
@@ -101,7 +101,7 @@ setting() { # name -> NAME=VALUE lines
     pool1) echo CORE_PEER_VALIDATORPOOLSIZE=1 ;;
     pool4) echo CORE_PEER_VALIDATORPOOLSIZE=4 ;;
     noreconcile) echo CORE_PEER_GOSSIP_PVTDATA_RECONCILIATIONENABLED=false ;;
-    *) echo "unknown setting '$1' (at=COMMIT at=COMMIT+cols63 baseline quiet ipush1 batch50 batch250 count10 count50 bytes64k gogc200 gogc400 pgo pool1 pool4 noreconcile)" >&2; return 1 ;;
+    *) echo "unknown setting '$1' (at=COMMIT at=COMMIT+cols63 baseline quiet ipush0 batch50 batch250 count10 count50 bytes64k gogc200 gogc400 pgo pool1 pool4 noreconcile)" >&2; return 1 ;;
   esac
 }
 

@@ -273,9 +273,9 @@ start_peer() {
   # A transaction that commits invalid may have written an org's implicit collection without that
   # org's peer (a client that asked too few endorsers): nobody may serve that org the data, and by
   # default its peers would wait the pull threshold (60 s) on every such block before committing.
-  # An endorser pushes its org's copy to no other peer of its org (Fabric's default: one); they
-  # pull a block's private data in one request when they commit it, which costs less than a push
-  # per transaction (docs/benchmarks.md, issue 21). SVCFLOW_IMPLICIT_MAX_PEERS sets it otherwise.
+  # An endorser pushes its org's copy to one other peer of its org (Fabric's default), which then
+  # holds it should the endorser fail before the rest pull it; none (SVCFLOW_IMPLICIT_MAX_PEERS=0)
+  # cost no less in one run (docs/benchmarks.md, issue 21).
   bootstrap=127.0.0.1:$(peer_port "$(peer_bootstrap "$name")")
   mkdir -p "$data"
   FABRIC_CFG_PATH=$CFG_BASE \
@@ -291,7 +291,7 @@ start_peer() {
   CORE_PEER_GOSSIP_EXTERNALENDPOINT=127.0.0.1:$port \
   CORE_PEER_GOSSIP_RECONNECTINTERVAL=2s \
   CORE_PEER_GOSSIP_PVTDATA_SKIPPULLINGINVALIDTRANSACTIONSDURINGCOMMIT=true \
-  CORE_PEER_GOSSIP_PVTDATA_IMPLICITCOLLECTIONDISSEMINATIONPOLICY_MAXPEERCOUNT=${SVCFLOW_IMPLICIT_MAX_PEERS:-0} \
+  CORE_PEER_GOSSIP_PVTDATA_IMPLICITCOLLECTIONDISSEMINATIONPOLICY_MAXPEERCOUNT=${SVCFLOW_IMPLICIT_MAX_PEERS:-1} \
   CORE_PEER_LOCALMSPID="$(org_msp "$org")" \
   CORE_PEER_MSPCONFIGPATH=$dir/msp \
   CORE_PEER_TLS_ENABLED=true \
