@@ -5,6 +5,7 @@
 # the same checkout then moves to this commit (HEAD: what is committed) and comes up again on the
 # same state. The phase keeps working in its org set's collection, and a PATCH with the same
 # participants moves it to per-org copies. Prints "upgrade: N passed, N failed, N skipped".
+# About 4 minutes with warm caches, most of it building both commits.
 #
 # The older checkout is a git worktree under tests/out/ built into its own target dir
 # ($CARGO_TARGET_DIR-upgrade, seeded from this one), so each run compiles only what changed. It
@@ -71,9 +72,9 @@ check "Org2 reads the whole history from its copy" expect 200 2 User1 GET "$V/ph
 check "  … both versions" body_has '[.items[].document.v] == [1, 2]'
 holds() { q "$1" User1 PhaseHoldings "{\"project\":\"$P\",\"phase\":\"P1\",\"collection\":\"$2\"}" "$3" | jq -r .values; }
 is() { [[ $1 == "$2" ]] || { echo "got $1, wanted $2"; return 1; }; }
-# r1 and its superseded version, r2, three changes.
+# r1 and its superseded version, r2, three changes, the phase key the gateway set.
 check "the old collection holds nothing of P1 (purged)" is "$(holds org1 col_Org1MSP_Org2MSP peer0.org1)" 0
-check "each org's copy holds all 6 values" is "$(holds org1 _implicit_org_Org1MSP peer0.org1) $(holds org2 _implicit_org_Org2MSP peer0.org2)" "6 6"
+check "each org's copy holds all 7 values" is "$(holds org1 _implicit_org_Org1MSP peer0.org1) $(holds org2 _implicit_org_Org2MSP peer0.org2)" "7 7"
 check "P1 is written again" expect 201 1 User1 PUT "$V/phases/P1/records/r3" -d '{"v":1}'
 
 finish upgrade
