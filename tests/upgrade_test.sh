@@ -25,7 +25,7 @@ V=/v1/projects/$P
 
 fail_setup() { echo "upgrade: 0 passed, 1 failed, 0 skipped ($1)"; exit 1; }
 cleanup() {
-  [[ -x $WT/fabric-network/network.sh ]] && CARGO_TARGET_DIR=$TARGET "$WT/fabric-network/network.sh" down >/dev/null 2>&1
+  [[ -x $WT/fabric-network/network.sh ]] && "$WT/fabric-network/network.sh" down >/dev/null 2>&1
   git -C "$ROOT" worktree remove --force "$WT" >/dev/null 2>&1
   rm -rf "$TMP"
 }
@@ -41,7 +41,9 @@ up() { # the worktree's network, built from what it has checked out
 }
 up || fail_setup "network.sh up at $FROM"
 
-# The suite helpers of the older checkout: REST and peer-CLI calls against its network.
+# The suite helpers of the older checkout: REST and peer-CLI calls against its network. Its
+# network.sh builds into the worktree's target dir from here on, never into this checkout's.
+export CARGO_TARGET_DIR=$TARGET
 # shellcheck source=lib.sh
 source "$WT/tests/lib.sh"
 live_network upgrade >/dev/null
