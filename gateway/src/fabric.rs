@@ -14,8 +14,8 @@ use fabric_gateway::pb::protos::TxValidationCode;
 use fabric_gateway::{Gateway, GatewayError, Identity};
 use futures_util::StreamExt;
 use prost::Message;
-use svcflow_model::call::{PhaseRef, ProjectArg};
-use svcflow_model::phase::{find, org_set, Phase};
+use svcflow_model::call::PhaseRef;
+use svcflow_model::phase::org_set;
 use svcflow_model::{Call, Refusal};
 use tonic_gw::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_gw::Code;
@@ -213,11 +213,7 @@ impl Fabric {
     /// it, and no org is a member of another org's implicit collection. Read for every write, not
     /// cached: a stale list could hand the private input to the peer of an org that just left.
     async fn participant_orgs(&self, user: &str, at: &PhaseRef) -> Result<Vec<String>, LedgerError> {
-        let list = Call::ListPhases(ProjectArg { project: at.project.clone() });
-        let answer = self.evaluate_on(user, &self.chaincode, list.name(), vec![argument(&list)?], Stage::Endorse).await?;
-        let phases: Vec<Phase> =
-            serde_json::from_slice(&answer).map_err(|e| LedgerError::Unreadable { what: "ListPhases".into(), tx_id: None, detail: e.to_string() })?;
-        let phase = find(phases, &at.project, &at.phase).map_err(|refusal| LedgerError::Refused { refusal, tx_id: None })?;
+        let phase = crate::migration::phase(self, user, &at.project, &at.phase).await?;
         Ok(org_set(&phase.participants).into_iter().map(str::to_owned).collect())
     }
 

@@ -72,14 +72,18 @@ pub(super) async fn read<S: Stub>(stub: &S, phase: &Phase, key: &str) -> Result<
         return Ok(value);
     }
     let found = stub.get_private(&phase.collection, key).await.map_err(|e| not_held_here(stub, phase, e))?;
-    match (&found, &phase.migration) {
-        // What has moved already is in this peer's copy (if its org is one of the new participants).
-        (None, Some(m)) if m.to == ORG_COPIES => match stub.peer_msp() {
-            Some(me) if org_set(&m.participants).contains(&me) => stub.get_private(&implicit_name(me), key).await,
-            _ => Ok(None),
-        },
-        _ => Ok(found),
+    match (found, moved_copy(stub, phase)) {
+        (None, Some(copy)) => stub.get_private(&copy, key).await,
+        (found, _) => Ok(found),
     }
+}
+
+/// While a phase of an org set's collection moves to per-org copies: this peer's copy, where what
+/// has moved already is, if its org is one of the new participants.
+fn moved_copy<S: Stub>(stub: &S, phase: &Phase) -> Option<String> {
+    let m = phase.migration.as_ref().filter(|m| m.to == ORG_COPIES)?;
+    let me = stub.peer_msp()?;
+    org_set(&m.participants).contains(&me).then(|| implicit_name(me))
 }
 
 /// Writes a value of the phase: to every participant's copy, or to its org set's collection.
@@ -101,13 +105,11 @@ pub(super) async fn range<S: Stub>(stub: &S, phase: &Phase, start: &str, end: &s
         return stub.private_range_limit(&own, start, end, limit).await;
     }
     let mut pairs = stub.private_range_limit(&phase.collection, start, end, limit).await.map_err(|e| not_held_here(stub, phase, e))?;
-    if let (Some(m), Some(me)) = (&phase.migration, stub.peer_msp()) {
-        if m.to == ORG_COPIES && org_set(&m.participants).contains(&me) {
-            pairs.extend(stub.private_range_limit(&implicit_name(me), start, end, limit).await?);
-            pairs.sort_by(|a, b| a.0.cmp(&b.0));
-            pairs.dedup_by(|a, b| a.0 == b.0);
-            pairs.truncate(limit);
-        }
+    if let Some(copy) = moved_copy(stub, phase) {
+        pairs.extend(stub.private_range_limit(&copy, start, end, limit).await?);
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        pairs.truncate(limit);
     }
     Ok(pairs)
 }

@@ -58,6 +58,14 @@ impl World {
         }
     }
 
+    /// Runs `func` as `as_` on a peer of `peer_org` (not necessarily the caller's), writing nothing.
+    fn on_peer(&self, as_: &Identity, peer_org: &str, func: &str, arg: serde_json::Value) -> Result<serde_json::Value> {
+        let mut stub = MemStub::new(&self.ledger, "tx-elsewhere", as_.clone());
+        stub.peer_msp = Some(peer_org.to_owned());
+        let out = block_on(invoke(&stub, &[func.as_bytes().to_vec(), arg.to_string().into_bytes()]))?;
+        Ok(serde_json::from_slice(&out).unwrap())
+    }
+
     fn snapshot(&self) -> String {
         let l = self.ledger.borrow();
         format!("{:?}{:?}", l.state, l.private.iter().collect::<std::collections::BTreeMap<_, _>>())
@@ -420,11 +428,7 @@ fn a_peer_outside_the_phase_says_it_holds_nothing() {
     let o1 = user("Org1MSP", 1);
     w.call(&o1, "PutRecord", json!({"project":"p1","phase":"P1"}), &doc("r1", json!({"a":1}))).unwrap();
     // Org1 User1 (a participant) asks Org3's peer, which holds only the hashes of P1's data.
-    let read = |func: &str, arg: serde_json::Value| {
-        let mut stub = MemStub::new(&w.ledger, "tx-peer3", o1.clone());
-        stub.peer_msp = Some("Org3MSP".into());
-        block_on(invoke(&stub, &[func.as_bytes().to_vec(), arg.to_string().into_bytes()])).unwrap_err()
-    };
+    let read = |func: &str, arg: serde_json::Value| w.on_peer(&o1, "Org3MSP", func, arg).unwrap_err();
     for (func, arg) in [
         ("GetRecord", json!({"project":"p1","phase":"P1","id":"r1"})),
         ("ListRecords", json!({"project":"p1","phase":"P1"})),
@@ -453,11 +457,9 @@ fn batch_after(w: &World, as_: &Identity, after: &str) -> serde_json::Value {
 
 /// How many of p1/P1's values `org`'s copy holds, as `as_` asks `org`'s peer.
 fn held(w: &World, as_: &Identity, collection: &str) -> u64 {
-    let mut stub = MemStub::new(&w.ledger, "tx-held", as_.clone());
-    stub.peer_msp = collection.strip_prefix("_implicit_org_").map(str::to_owned).or(Some(as_.msp_id.clone()));
+    let peer = collection.strip_prefix("_implicit_org_").unwrap_or(&as_.msp_id);
     let arg = json!({"project":"p1","phase":"P1","collection":collection});
-    let out = block_on(invoke(&stub, &[b"PhaseHoldings".to_vec(), arg.to_string().into_bytes()])).unwrap();
-    serde_json::from_slice::<serde_json::Value>(&out).unwrap()["values"].as_u64().unwrap()
+    w.on_peer(as_, peer, "PhaseHoldings", arg).unwrap()["values"].as_u64().unwrap()
 }
 
 fn migrate(w: &World, as_: &Identity, batch: &serde_json::Value) -> Result<serde_json::Value> {
