@@ -126,7 +126,8 @@ cmd_deploy_cc() {
       [[ $(peer_org "$p") == "$org" ]] || continue
       (
         peer_cli_env "$org" Admin "$p"
-        "$BIN/peer" lifecycle chaincode queryinstalled -O json 2>/dev/null | grep -q "\"${pkg_ids[$org]}\"" && exit 0
+        # not grep -q: with pipefail a listing cut short by it fails (see orderer_join)
+        "$BIN/peer" lifecycle chaincode queryinstalled -O json 2>/dev/null | grep "\"${pkg_ids[$org]}\"" >/dev/null && exit 0
         step "deployCC: install on $p" "$log" "$BIN/peer" lifecycle chaincode install "$pkg"
       ) || exit 1
     done

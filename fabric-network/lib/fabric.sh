@@ -246,7 +246,9 @@ osnadmin() { # orderer args...
 }
 
 orderer_join() { # orderer channel
-  osnadmin "$1" list 2>/dev/null | grep -q "\"name\": \"$2\"" && return 0
+  # grep reads the whole list: with pipefail, a grep -q that stops at the first match would fail
+  # the pipeline whenever the lister writes on after it (SIGPIPE), e.g. with a second channel.
+  osnadmin "$1" list 2>/dev/null | grep "\"name\": \"$2\"" >/dev/null && return 0
   step "join $1 to channel $2 (osnadmin channel join)" "$LOGS/osnadmin.log" \
     osnadmin "$1" join --channelID "$2" --config-block "$(channel_block "$2")"
 }
@@ -312,7 +314,7 @@ peer_join() { # peer channel
   local peer=$1 ch=$2
   (
     peer_cli_env "$(peer_org "$peer")" Admin "$peer"
-    "$BIN/peer" channel list 2>/dev/null | grep -qx "$ch" && exit 0
+    "$BIN/peer" channel list 2>/dev/null | grep -x "$ch" >/dev/null && exit 0 # not -q: see orderer_join
     step "join $peer to channel $ch (peer channel join)" "$LOGS/peer-cli.log" \
       "$BIN/peer" channel join -b "$(channel_block "$ch")"
   ) || exit 1
