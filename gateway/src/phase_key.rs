@@ -54,6 +54,26 @@ pub async fn current(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase
     Ok(Versioned { version: found.version, key: decode(&found)? })
 }
 
+/// Gives the phase a key of its current version if it has none, as `user`; says whether it did.
+/// A write refused for want of one (a blinded phase's names and salts derive from its keys) is
+/// worth one more try only then.
+pub async fn ensure(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase: &PhaseId) -> Result<bool, LedgerError> {
+    let arg = KeyRef { project: project.clone(), phase: phase.clone(), version: None };
+    match ledger::query::<PhaseKey>(ledger, user, &Call::GetPhaseKey(arg)).await {
+        Ok(_) => Ok(false),
+        Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::NotFound) => {
+            let key = generate().map_err(|e| unreadable(format!("no random key: {e}")))?;
+            match set(ledger, user, PhaseRef { project: project.clone(), phase: phase.clone() }, key).await {
+                Ok(()) => Ok(true),
+                // Someone else set it meanwhile: a new try finds it.
+                Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::Conflict) => Ok(true),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Version `version` of the phase's key (the one an anchor names), as `user` reads it.
 pub async fn version(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase: &PhaseId, version: u32) -> Result<DataKey, LedgerError> {
     let arg = KeyRef { project: project.clone(), phase: phase.clone(), version: Some(version) };

@@ -260,7 +260,8 @@ async fn files_are_sealed_anchored_and_checked_on_the_way_out() {
 
     // A phase whose key was left pending gets it from its first participant upload.
     let r = g2.as_user("User1").post(g2.url("/v1/projects/f1/phases/P2/files?name=plan.txt&id=plan")).body("plan").send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 201);
+    let (st, body) = (r.status().as_u16(), r.text().await.unwrap());
+    assert_eq!(st, 201, "{body}");
     let r = n.org(3).as_user("User1").get(n.org(3).url("/v1/projects/f1/phases/P2/files/plan/content")).send().await.unwrap();
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"plan");
 

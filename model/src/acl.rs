@@ -54,6 +54,7 @@ mod tests {
             collection: "c".into(),
             key_version: 1,
             migration: None,
+            blinded: true,
         };
         let u1 = who("Org1MSP", "u1", Role::Client);
         let admin = who("Org1MSP", "a", Role::Admin);

@@ -124,6 +124,7 @@ mod tests {
             collection: "col_Org1MSP".into(),
             key_version: 1,
             migration: None,
+            blinded: true,
         }
     }
 

@@ -121,6 +121,11 @@ pub struct Phase {
     /// is purged (nothing waits), or an older phase moves to per-org copies (writes wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<Migration>,
+    /// Whether its private keys name items by a keyed hash of their ids and its values carry a
+    /// salt, so that the hashes every block carries confirm no guess (every phase created since
+    /// svcflow 0.22; an older phase keeps plain keys: docs/security.md).
+    #[serde(default)]
+    pub blinded: bool,
 }
 
 fn first_key_version() -> u32 {

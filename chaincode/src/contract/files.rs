@@ -6,6 +6,7 @@ use svcflow_model::file::{FileAnchor, NewAnchor, Reseal};
 use svcflow_model::ids::FileId;
 use svcflow_model::page::Page;
 
+use super::blinding::Blinding;
 use super::copies;
 use super::phases::as_participant;
 use super::records::{bookmark_id, note_change, private_page};
@@ -26,7 +27,8 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef, a: NewAnchor) -> Result<Wr
             a.key_version, phase.id, phase.key_version
         )));
     }
-    let key = keys::file(&phase.project, &phase.id, &a.id);
+    let blind = Blinding::writing(stub, &phase).await?;
+    let key = keys::file(&phase.project, &phase.id, &blind.name(&phase, keys::FILE, &a.id)?);
     if copies::read(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("file {} of phase {} is already anchored", a.id, phase.id)));
     }
@@ -44,15 +46,19 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef, a: NewAnchor) -> Result<Wr
         tx_id: stub.tx_id().to_owned(),
         created: stub.tx_timestamp().to_owned(),
     };
-    copies::write(stub, &phase, &key, to_json(&anchor)?).await?;
-    note_change(stub, &phase, None, Some(&anchor.id)).await?;
+    copies::write(stub, &phase, &key, blind.salted(stub, &key, to_json(&anchor)?)).await?;
+    note_change(stub, &phase, &blind, None, Some(&anchor.id)).await?;
     emit(stub, Event::FileAnchored, &anchor.project, Some(&anchor.phase));
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None, updated: None })
 }
 
 pub async fn get<S: Stub>(stub: &S, req: FileRef) -> Result<FileAnchor> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match copies::read(stub, &phase, &keys::file(&phase.project, &phase.id, &req.id)).await? {
+    let found = match Blinding::reading(stub, &phase).await?.lookup(keys::FILE, &req.id) {
+        Some(name) => copies::read(stub, &phase, &keys::file(&phase.project, &phase.id, &name)).await?,
+        None => None,
+    };
+    match found {
         Some(b) => decode("file anchor", &b),
         None => Err(ContractError::not_found(format!("file {} of phase {} does not exist", req.id, phase.id))),
     }
@@ -60,9 +66,15 @@ pub async fn get<S: Stub>(stub: &S, req: FileRef) -> Result<FileAnchor> {
 
 pub async fn list<S: Stub>(stub: &S, req: PhasePage) -> Result<Page<FileAnchor>> {
     let size = req.req().size()?;
-    let after = bookmark_id(&req.bookmark)?;
+    let after: Option<FileId> = bookmark_id(&req.bookmark)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    let after = after.map(|id: FileId| keys::file(&phase.project, &phase.id, &id));
+    let after = match after {
+        Some(id) => match Blinding::reading(stub, &phase).await?.lookup(keys::FILE, &id) {
+            Some(name) => Some(keys::file(&phase.project, &phase.id, &name)),
+            None => return Ok(Page { items: vec![], bookmark: String::new() }),
+        },
+        None => None,
+    };
     private_page(stub, &phase, (keys::FILE, &[&phase.project, &phase.id]), after, size, |a: &FileAnchor| a.id.to_string()).await
 }
 
@@ -73,7 +85,8 @@ pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef, r: Reseal) -> Result<Writt
     if r.key_version != phase.key_version {
         return Err(ContractError::conflict(format!("phase {} is at key version {}, not {}", phase.id, phase.key_version, r.key_version)));
     }
-    let key = keys::file(&phase.project, &phase.id, &r.id);
+    let blind = Blinding::writing(stub, &phase).await?;
+    let key = keys::file(&phase.project, &phase.id, &blind.name(&phase, keys::FILE, &r.id)?);
     let mut anchor: FileAnchor = match copies::read(stub, &phase, &key).await? {
         Some(b) => decode("file anchor", &b)?,
         None => return Err(ContractError::not_found(format!("file {} of phase {} does not exist", r.id, phase.id))),
@@ -83,8 +96,8 @@ pub async fn reseal<S: Stub>(stub: &S, req: PhaseRef, r: Reseal) -> Result<Writt
     }
     anchor.object_key = r.object_key;
     anchor.key_version = r.key_version;
-    copies::write(stub, &phase, &key, to_json(&anchor)?).await?;
-    note_change(stub, &phase, None, Some(&anchor.id)).await?;
+    copies::write(stub, &phase, &key, blind.salted(stub, &key, to_json(&anchor)?)).await?;
+    note_change(stub, &phase, &blind, None, Some(&anchor.id)).await?;
     emit(stub, Event::FileResealed, &anchor.project, Some(&anchor.phase));
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: stub.tx_id().to_owned(), version: None, updated: None })
 }

@@ -6,6 +6,7 @@
 //! One module per thing the contract keeps; the rules they apply (ids, participation, the phase
 //! lifecycle) are `svcflow-model`'s, shared with the gateway.
 
+mod blinding;
 mod copies;
 mod files;
 mod migration;

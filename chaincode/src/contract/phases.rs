@@ -95,6 +95,7 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         collection: ORG_COPIES.to_owned(),
         key_version: 1,
         migration: None,
+        blinded: true,
     };
     order.insert(at, phase.clone());
     renumber(stub, order, &phase.id).await?;

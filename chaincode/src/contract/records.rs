@@ -9,6 +9,7 @@ use svcflow_model::phase::Phase;
 use svcflow_model::record::{Record, MAX_RECORD_BYTES};
 use svcflow_model::transient::NewRecord;
 
+use super::blinding::Blinding;
 use super::copies;
 use super::phases::as_participant;
 use svcflow_model::event::Event;
@@ -20,7 +21,7 @@ use crate::stub::Stub;
 
 /// Keeps, with the phase's data, which item this transaction wrote: its events say only
 /// which phase changed.
-pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, record: Option<&RecordId>, file: Option<&FileId>) -> Result<()> {
+pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, blind: &Blinding, record: Option<&RecordId>, file: Option<&FileId>) -> Result<()> {
     let change = Change {
         project: phase.project.clone(),
         phase: phase.id.clone(),
@@ -28,7 +29,8 @@ pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, record: Option
         record: record.cloned(),
         file: file.cloned(),
     };
-    copies::write(stub, phase, &keys::change(&phase.project, &phase.id, stub.tx_id()), to_json(&change)?).await
+    let key = keys::change(&phase.project, &phase.id, stub.tx_id());
+    copies::write(stub, phase, &key, blind.salted(stub, &key, to_json(&change)?)).await
 }
 
 /// The record's id and document come privately (a submitted transaction's arguments are public).
@@ -39,7 +41,9 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: N
     let document: serde_json::Value =
         serde_json::from_slice(&document).map_err(|e| ContractError::bad(format!("transient record is not JSON: {e}")))?;
     let phase = as_participant(stub, &req.project, &req.phase, true).await?;
-    let key = keys::record(&phase.project, &phase.id, &id);
+    let blind = Blinding::writing(stub, &phase).await?;
+    let name = blind.name(&phase, keys::RECORD, &id)?;
+    let key = keys::record(&phase.project, &phase.id, &name);
     let previous = copies::read(stub, &phase, &key).await?;
     let version = match &previous {
         Some(b) => decode::<Record>("record", b)?.version + 1,
@@ -59,11 +63,14 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: N
     // version this write supersedes goes under its own key; the latest lives only under the
     // record's. A new record is then two private writes, not three (each costs validation a
     // metadata lookup and every member a write: docs/benchmarks.md, "Performance").
+    // Both are salted by this transaction, so the superseded version's hash links it to no
+    // earlier write.
     if let Some(prev) = previous {
-        copies::write(stub, &phase, &keys::record_version(&rec.project, &rec.phase, &rec.id, version - 1), prev).await?;
+        let old = keys::record_version(&rec.project, &rec.phase, &name, version - 1);
+        copies::write(stub, &phase, &old, blind.salted(stub, &old, prev)).await?;
     }
-    copies::write(stub, &phase, &key, to_json(&rec)?).await?;
-    note_change(stub, &phase, Some(&rec.id), None).await?;
+    copies::write(stub, &phase, &key, blind.salted(stub, &key, to_json(&rec)?)).await?;
+    note_change(stub, &phase, &blind, Some(&rec.id), None).await?;
     emit(stub, Event::RecordPut, &rec.project, Some(&rec.phase));
     Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version), updated: Some(rec.updated) })
 }
@@ -78,7 +85,11 @@ pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
 
 pub async fn get<S: Stub>(stub: &S, req: RecordRef) -> Result<Record> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match copies::read(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
+    let found = match Blinding::reading(stub, &phase).await?.lookup(keys::RECORD, &req.id) {
+        Some(name) => copies::read(stub, &phase, &keys::record(&phase.project, &phase.id, &name)).await?,
+        None => None,
+    };
+    match found {
         Some(b) => decode("record", &b),
         None => Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id))),
     }
@@ -131,9 +142,15 @@ async fn private_page_sized<S: Stub, T: DeserializeOwned>(
 
 pub async fn list<S: Stub>(stub: &S, req: PhasePage) -> Result<Page<Record>> {
     let size = req.req().size()?;
-    let after = bookmark_id(&req.bookmark)?;
+    let after: Option<RecordId> = bookmark_id(&req.bookmark)?;
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    let after = after.map(|id: RecordId| keys::record(&phase.project, &phase.id, &id));
+    let after = match after {
+        Some(id) => match Blinding::reading(stub, &phase).await?.lookup(keys::RECORD, &id) {
+            Some(name) => Some(keys::record(&phase.project, &phase.id, &name)),
+            None => return Ok(Page { items: vec![], bookmark: String::new() }),
+        },
+        None => None,
+    };
     private_page(stub, &phase, (keys::RECORD, &[&phase.project, &phase.id]), after, size, |r: &Record| r.id.to_string()).await
 }
 
@@ -152,16 +169,19 @@ pub async fn history<S: Stub>(stub: &S, req: ItemPage) -> Result<Page<Record>> {
         b => Some(b.parse::<u64>().map_err(|_| ContractError::bad(format!("bookmark {b:?} is not a version number")))?),
     };
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    let after_key = after.map(|v| keys::record_version(&phase.project, &phase.id, &req.id, v));
+    let Some(name) = Blinding::reading(stub, &phase).await?.lookup(keys::RECORD, &req.id) else {
+        return Err(ContractError::not_found(format!("record {} of phase {} does not exist", req.id, phase.id)));
+    };
+    let after_key = after.map(|v| keys::record_version(&phase.project, &phase.id, &name, v));
     let (mut page, bytes) =
-        private_page_sized(stub, &phase, (keys::RECORD_VERSION, &[&phase.project, &phase.id, &req.id]), after_key, size, |r: &Record| {
+        private_page_sized(stub, &phase, (keys::RECORD_VERSION, &[&phase.project, &phase.id, &name]), after_key, size, |r: &Record| {
             r.version.to_string()
         })
         .await?;
     if page.bookmark.is_empty() {
         // Past the superseded versions comes the latest, under the record's own key. (Records
         // written before PutRecord kept only superseded versions apart have it under both.)
-        if let Some(b) = copies::read(stub, &phase, &keys::record(&phase.project, &phase.id, &req.id)).await? {
+        if let Some(b) = copies::read(stub, &phase, &keys::record(&phase.project, &phase.id, &name)).await? {
             let latest: Record = decode("record", &b)?;
             let listed = page.items.last().map(|r| r.version).or(after).unwrap_or(0);
             if latest.version > listed {
