@@ -9,6 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 live_network chaincode
 P=cc$(date +%s)
+first_block=$(peer_height peer0.org1 "$CHANNEL")
 
 b64() { printf '%s' "$1" | base64 -w0; }
 same() { [[ $1 == "$2" ]] || { printf 'before: %s\nafter:  %s\n' "$1" "$2"; return 1; }; }
@@ -89,6 +90,72 @@ check "  … but the chaincode refuses it P1's record there" refused "forbidden:
 # The same read on a member peer finds the data: the refusals above are the peer's, not the caller's.
 check "peer0.org2 holds P1's record (the same read on a member peer)" held org1 User1 GetRecord "$R1" peer0.org2 '.document.spec == 1'
 check "Org3 Admin is refused on P1 too" refused "forbidden" q org3 Admin GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"
+
+# What a client of a member org gets from its own peer besides the chaincode: DeliverWithPrivateData
+# (the official Node client's getBlockAndPrivateDataEvents) hands out, with each block, the private
+# writes of every collection the caller's org may see, whatever the chaincode's participants say.
+# The channel's ACL event/Block (configtx.yaml) lets only org admins use it; a client identity, in a
+# phase or excluded from it, gets none of it.
+M=$P-secret
+check "Org1 User1 writes a marked record on P3 {Org1 User1 only}" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"record_id\":\"$(b64 "$M-rec")\",\"record\":\"$(b64 "{\"note\":\"$M-doc\"}")\"}"
+deliver() { # org user: DeliverWithPrivateData from the org's first peer over this suite's blocks
+  local org=$1 user=$2 dir
+  dir=$(org_dir "$org")/users/$2@$(org_domain "$org")/msp
+  node "$HERE/fabric-client/deliver.mjs" "127.0.0.1:$(peer_port "$(org_peer "$org")")" "$(peer_dir "$(org_peer "$org")")/tls/ca.crt" \
+    "$(org_msp "$org")" "$dir/signcerts/"*.pem "$dir/keystore/"*_sk "$CHANNEL" "$first_block" "$(peer_height "$(org_peer "$org")" "$CHANNEL")" \
+    "$M-rec" "$M-doc" "${KEY[P3]}"
+}
+refused_deliver() { local out; out=$(deliver "$@"); jq -e '.refused and .private_writes == 0 and (.found | length) == 0' <<<"$out" >/dev/null || { echo "$out"; return 1; }; }
+check "Org1 User2 (excluded from P3) gets no private data from peer0.org1 (Node client, DeliverWithPrivateData)" refused_deliver org1 User2
+check "  … nor does Org1 User1, P3's participant (it reads P3 through the chaincode)" refused_deliver org1 User1
+check "  … nor Org2 User1" refused_deliver org2 User1
+admin_gets() { local out; out=$(deliver org1 Admin); jq -e '(.refused | not) and .private_writes > 0 and (.found | index("'"$M-doc"'"))' <<<"$out" >/dev/null || { echo "$out"; return 1; }; }
+check "Org1's admin still gets P3's record that way (a member org's admin reads its own peer: docs/security.md)" admin_gets
+
+# What a block confirms: every org keeps every block, and a block carries the SHA-256 of each
+# private key and value. A blinded phase names its items by a keyed hash and salts every value, so
+# recomputing the hashes from every public fact plus the true ids and documents finds nothing;
+# the phase key's own key (public facts only) and value (random) are the check that the
+# recomputation itself works.
+check "Org2 writes r1 again (version 1 moves to its own key)" ok_inv org2 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"record_id\":\"$(b64 r1)\",\"record\":\"$(b64 '{"spec":2}')\"}"
+guesses() { # the guesses of someone who knows the ids and documents, as JSON
+  local recs changes r
+  recs=$(mktemp) changes=$(mktemp)
+  q org1 User1 RecordHistory "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" | jq -c '.items[]' >"$recs"
+  q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"$M-rec\"}" >>"$recs"
+  q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"r3\"}" >>"$recs"
+  while read -r r; do
+    q org1 User1 GetChange "$(jq -c '{project, phase, tx_id}' <<<"$r")" >>"$changes"
+  done <"$recs"
+  P=$P K1=${KEY[P1]} python3 - "$recs" "$changes" <<'PY'
+import base64, json, os, sys
+P = os.environ["P"]
+def key(t, *a): return "\0" + t + "\0" + "".join(x + "\0" for x in a)
+out = [{"what": "control: P1 key v1's key", "key": key("svcflow.phase_key", P, "P1", "000001")},
+       {"what": "control: P1 key v1's value", "value_b64": os.environ["K1"]}]
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n"); r = json.loads(line); ph, i, v = r["phase"], r["id"], r["version"]
+    out += [{"what": f"{ph}/{i} key", "key": key("svcflow.record", P, ph, i)},
+            {"what": f"{ph}/{i} v{v} as a version key", "key": key("svcflow.record_version", P, ph, i, f"{v:012}")},
+            {"what": f"{ph}/{i} v{v} value", "value": line},
+            {"what": f"{ph}/{i} v{v} change key", "key": key("svcflow.change", P, ph, r["tx_id"])}]
+for line in open(sys.argv[2]):
+    out.append({"what": "change value " + line.strip()[:60], "value": line.rstrip("\n")})
+print(json.dumps(out))
+PY
+  rm -f "$recs" "$changes"
+}
+blocks=$(mktemp -d)
+check "Org3 fetches and decodes this suite's blocks" fetch_blocks "$first_block" "$(peer_height peer0.org3 "$CHANNEL")" "$blocks"
+no_guess_matches() {
+  local g out
+  g=$(mktemp); guesses >"$g"
+  out=$(python3 "$HERE/guess_hashes.py" "$blocks" "$g"); rm -f "$g"
+  jq -e '.hashed_writes > 10 and .guesses > 12 and .matches == ["control: P1 key v1'"'"'s key", "control: P1 key v1'"'"'s value"]' <<<"$out" >/dev/null || { echo "$out"; return 1; }
+}
+check "no record id, document, version or change is confirmed by a block's hashes (only the controls match)" no_guess_matches
+rm -rf "$blocks"
 
 # Public data: readable by all.
 for o in org1 org2 org3; do

@@ -29,7 +29,7 @@ pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, blind: &Blindi
         record: record.cloned(),
         file: file.cloned(),
     };
-    let key = keys::change(&phase.project, &phase.id, stub.tx_id());
+    let key = keys::change(&phase.project, &phase.id, &blind.name(phase, keys::CHANGE, stub.tx_id())?);
     copies::write(stub, phase, &key, blind.salted(stub, &key, to_json(&change)?)).await
 }
 
@@ -77,7 +77,11 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: N
 
 pub async fn change<S: Stub>(stub: &S, req: TxRef) -> Result<Change> {
     let phase = as_participant(stub, &req.project, &req.phase, false).await?;
-    match copies::read(stub, &phase, &keys::change(&phase.project, &phase.id, &req.tx_id)).await? {
+    let found = match Blinding::reading(stub, &phase).await?.lookup(keys::CHANGE, &req.tx_id) {
+        Some(name) => copies::read(stub, &phase, &keys::change(&phase.project, &phase.id, &name)).await?,
+        None => None,
+    };
+    match found {
         Some(b) => decode("change", &b),
         None => Err(ContractError::not_found(format!("transaction {} wrote nothing in phase {}", req.tx_id, phase.id))),
     }
