@@ -84,9 +84,12 @@ check "peer0.org3's store holds nothing of P1 in Org1's or Org2's collection" \
 check "  … while peer0.org1 holds Org1's copy" some_on "$(count org1 User1 P1 Org1MSP peer0.org1)"
 check "  … and peer0.org2 Org2's" some_on "$(count org1 User1 P1 Org2MSP peer0.org2)"
 # An implicit collection is not member-only: the peer lets any client of the channel read it through
-# the chaincode. So keeping P1 from Org3's clients is the chaincode's own check of the caller.
-check "the peer lets Org3's client count Org1's copy on peer0.org1 (no member-only read)" some_on "$(count org3 User1 P1 Org1MSP peer0.org1)"
-check "  … but the chaincode refuses it P1's record there" refused "forbidden: .*not a participant" q org3 User1 GetRecord "$R1" peer0.org1
+# the chaincode. So keeping P1 from Org3's clients is the chaincode's own check of the caller: it
+# refuses them P1's record there, and even a count of what Org1's copy holds.
+check "the chaincode refuses Org3's client P1's record on peer0.org1" refused "forbidden: .*not a participant" q org3 User1 GetRecord "$R1" peer0.org1
+check "  … and a count of Org1's copy of P1 (PhaseHoldings checks participation)" refused "forbidden: .*not a participant" \
+  q org3 User1 PhaseHoldings "{\"project\":\"$P\",\"phase\":\"P1\",\"collection\":\"_implicit_org_Org1MSP\"}" peer0.org1
+check "  … while Org3 counts its own org's copy (none of P1)" empty_on "$(count org3 User1 P1 Org3MSP peer0.org3)"
 # The same read on a member peer finds the data: the refusals above are the peer's, not the caller's.
 check "peer0.org2 holds P1's record (the same read on a member peer)" held org1 User1 GetRecord "$R1" peer0.org2 '.document.spec == 1'
 check "Org3 Admin is refused on P1 too" refused "forbidden" q org3 Admin GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}"

@@ -6,7 +6,7 @@
 use svcflow_model::call::{BatchRef, PhaseRef, ProjectArg};
 use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::migration::{Batch, Progress};
-use svcflow_model::phase::{org_set, Phase};
+use svcflow_model::phase::{org_set, Phase, ORG_COPIES};
 use svcflow_model::Call;
 
 use crate::ledger::{self, Ledger, LedgerError, Stage, SubmitOptions};
@@ -21,12 +21,15 @@ pub struct Moved {
 /// The orgs whose peers must endorse a step: each copy written or purged takes its org's
 /// endorsement (an older phase's org-set collection, all of its orgs'), and the step's public
 /// progress the chaincode's policy (a majority of the channel's orgs), which the participants of
-/// both sides together give on this network.
+/// both sides together give on this network. A fill needs the staying and receiving orgs, not
+/// the leavers (whose peers may be gone: the purge waits for them, the fill does not).
 pub fn endorsing_orgs(phase: &Phase) -> Vec<String> {
     let mut orgs: Vec<&str> = org_set(&phase.participants);
     if let Some(m) = &phase.migration {
         orgs.extend(org_set(&m.participants));
-        orgs.extend(m.purge.iter().map(|o| o.as_str()));
+        if m.receiving(phase).is_empty() {
+            orgs.extend(m.purge.iter().map(|o| o.as_str()));
+        }
     }
     orgs.sort_unstable();
     orgs.dedup();
@@ -45,10 +48,17 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase_id:
     let mut moved = Moved::default();
     let mut lost_races = 0;
     let mut after = String::new();
+    let mut track = None;
     loop {
         let ph = phase(ledger, user, project, phase_id).await?;
-        if ph.migration.is_none() {
+        let Some(m) = &ph.migration else {
             return Ok(moved);
+        };
+        // The fill ended and the purge begins (or the reverse, after another change): a new
+        // track starts from its first key.
+        let filling = m.from != ORG_COPIES || !m.receiving(&ph).is_empty();
+        if track.replace(filling).is_some_and(|was| was != filling) {
+            after.clear();
         }
         let orgs = endorsing_orgs(&ph);
         let from = BatchRef { project: project.clone(), phase: phase_id.clone(), after: after.clone() };
@@ -76,6 +86,8 @@ pub async fn run(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase_id:
             // nothing of this step was ordered, and the next read shows what is left.
             Err(e) if lost_races < MAX_RETRIES && retryable(&e) => {
                 lost_races += 1;
+                // Read again from where the migration stands on the ledger.
+                after.clear();
                 tracing::info!(%project, phase = %phase_id, error = %e, "migration step lost a race; reading that batch again");
                 tokio::time::sleep(std::time::Duration::from_millis(100 << lost_races)).await;
             }

@@ -178,6 +178,7 @@ mod tests {
             moved: 3,
             batches: 1,
             purge: vec![],
+            cursor: String::new(),
         });
         let e = may_change(&ph).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
@@ -198,6 +199,7 @@ mod tests {
             moved: 7,
             batches: 1,
             purge: purge.into_iter().map(|o| o.parse().unwrap()).collect(),
+            cursor: String::new(),
         };
         // Org2 joins: writes wait, naming who is receiving its copy.
         ph.migration = Some(m(vec![p("Org1MSP"), p("Org2MSP")], vec![]));

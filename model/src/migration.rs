@@ -8,8 +8,10 @@
 //! every value against a staying copy's on-chain hash (every peer holds every hash) and writes it
 //! to the copies that lack it, purges it from the copies of orgs that left, or, from an old org
 //! set's collection, writes it to every new participant's copy and purges the old. The next read
-//! starts after the batch's `next` key; a driver that stops starts again from the first and
-//! skips what is done (a value a copy already holds, a key a purged copy no longer has).
+//! starts after the batch's `next` key, where the migration's public cursor now stands; a driver
+//! that stops starts again from the cursor. A join is filled first (writes wait, the leavers are
+//! not needed), then the leavers' copies are purged (writes go on; a purge waits for its org's
+//! peer, and stays pending, shown, until that peer endorses it).
 
 use serde::{Deserialize, Serialize};
 
@@ -33,9 +35,13 @@ pub struct Item {
     pub value: String,
 }
 
-/// A batch of the phase's values still to copy or purge. `last` when nothing else is left: the
-/// batch that carries it ends the migration. `next`: the key to read on after (a private key:
-/// it goes back only in an evaluation's argument, never into a block).
+/// Every key of the phase after `after` up to `next` in the copy it was read from, each with its
+/// value when a receiving copy lacks it (a done key travels without one). `last` when nothing
+/// follows: the batch that carries it ends the step's track (the fill, or the purge). The
+/// chaincode checks both ends: `after` must be where the migration stands (`Migration::cursor`),
+/// and an endorser holding a copy the step reads or purges finds no key of its own in the range
+/// that the batch leaves out, so no sequence of calls ends a migration with values missing.
+/// (`after` and `next` are private keys: they travel in evaluations and the transient map only.)
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
@@ -43,6 +49,8 @@ pub struct Batch {
     pub last: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub next: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub after: String,
 }
 
 impl Batch {

@@ -170,6 +170,11 @@ pub struct Migration {
     /// of a copy needs its org's peer to endorse it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub purge: Vec<MspId>,
+    /// Where the current track (the fill, then the purge) stands: the last key it covered, or
+    /// for a phase that is not blinded, whose keys name its items, that key's SHA-256 (which every
+    /// block carries already) as `sha256:<hex>`. Empty at the start of a track.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cursor: String,
 }
 
 impl Migration {

@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(NewRecord::decode(from(&r.encode().unwrap())).unwrap(), r);
         let k = NewPhaseKey::new(vec![7; 32]).unwrap();
         assert_eq!(NewPhaseKey::decode(from(&k.encode().unwrap())).unwrap(), k);
-        let b = Batch { items: vec![], last: true, next: String::new() };
+        let b = Batch { items: vec![], last: true, ..Batch::default() };
         assert_eq!(Batch::decode(from(&b.encode().unwrap())).unwrap(), b);
     }
 

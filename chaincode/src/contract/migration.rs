@@ -14,7 +14,7 @@ use super::phases;
 use crate::collection::{implicit_name, IMPLICIT_PREFIX};
 use svcflow_model::event::Event;
 
-use super::{emit, projects};
+use super::emit;
 use crate::digest::sha256;
 use crate::error::{ContractError, Result};
 use crate::keys;
@@ -24,9 +24,12 @@ fn migration_of(phase: &Phase) -> Result<&Migration> {
     phase.migration.as_ref().ok_or_else(|| ContractError::conflict(format!("phase {} of project {} is not migrating", phase.id, phase.project)))
 }
 
-/// Whether `key`'s value (hashed `hash`) still has to reach a receiving org's copy or leave a
-/// purged one.
-async fn pending<S: Stub>(stub: &S, m: &Migration, receiving: &[&str], key: &str, hash: &[u8]) -> Result<bool> {
+/// Keys of a step's own: written into the copies whose orgs must endorse the step (their
+/// collections' endorsement policies then require it), never moved or counted with the phase.
+const STEP_MARK: &str = "svcflow.migration_step";
+
+/// Whether a receiving copy still lacks `key`'s value (hashed `hash`).
+async fn to_receive<S: Stub>(stub: &S, m: &Migration, receiving: &[&str], key: &str, hash: &[u8]) -> Result<bool> {
     if m.from != ORG_COPIES {
         // From an org set's collection everything read is still there: each step purges it.
         return Ok(true);
@@ -36,119 +39,230 @@ async fn pending<S: Stub>(stub: &S, m: &Migration, receiving: &[&str], key: &str
             return Ok(true);
         }
     }
-    for org in &m.purge {
-        if stub.private_hash(&implicit_name(org), key).await?.is_some() {
-            return Ok(true);
-        }
-    }
     Ok(false)
 }
 
-/// The next values of the phase still to copy or purge after `after`, at most one batch, read
-/// from this peer's copy (or the old org set's collection).
+/// The phase's private values in `collection` after the key `after` ("" for the first), in key
+/// order over every type of value, at most `limit`.
+async fn scan<S: Stub>(stub: &S, phase: &Phase, collection: &str, after: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut types = keys::PHASE_PRIVATE;
+    types.sort_unstable_by_key(|t| keys::composite(t, &[]));
+    let mut out = Vec::new();
+    for object_type in types {
+        let (start, end) = keys::prefix_range(object_type, &[&phase.project, &phase.id]);
+        // The smallest key after `after`: a composite key ends in \0, so none equals this one.
+        let after = format!("{after}\u{0}");
+        let start = if after.len() == 1 || after < start { start } else { after };
+        if start >= end || out.len() >= limit {
+            continue;
+        }
+        let pairs = stub.private_range_limit(collection, &start, &end, limit - out.len()).await.map_err(|e| not_held_here(stub, phase, e))?;
+        out.extend(pairs);
+    }
+    Ok(out)
+}
+
+/// How the public cursor names `key`: itself in a blinded phase (a keyed hash, naming nothing),
+/// else its SHA-256, which the block that wrote it carries already.
+fn cursor_of(phase: &Phase, key: &str) -> String {
+    match key {
+        "" => String::new(),
+        k if phase.blinded => k.to_owned(),
+        k => format!("sha256:{}", sha256(k.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()),
+    }
+}
+
+/// The key a read starts after: the one given, else the one the public cursor names (found by
+/// its hash in this peer's copy for a phase that is not blinded).
+async fn start_after<S: Stub>(stub: &S, phase: &Phase, m: &Migration, source: &str, given: &str) -> Result<String> {
+    if !given.is_empty() || m.cursor.is_empty() {
+        return Ok(given.to_owned());
+    }
+    if phase.blinded {
+        return Ok(m.cursor.clone());
+    }
+    let mut after = String::new();
+    loop {
+        let pairs = scan(stub, phase, source, &after, MAX_BATCH_SCAN).await?;
+        if let Some((k, _)) = pairs.iter().find(|(k, _)| cursor_of(phase, k) == m.cursor) {
+            return Ok(k.clone());
+        }
+        match pairs.last() {
+            Some((k, _)) if pairs.len() == MAX_BATCH_SCAN => after.clone_from(k),
+            _ => return Err(ContractError::conflict(format!("phase {}: this peer's copy lacks the key the migration stands at", phase.id))),
+        }
+    }
+}
+
+/// The next keys of the phase after `after` (by default where the migration stands), at most
+/// one batch, read from this peer's copy (or the old org set's collection): every key, done or
+/// not, with its value when a receiving copy lacks it.
 pub async fn read_batch<S: Stub>(stub: &S, req: BatchRef) -> Result<Batch> {
     let phase = phases::as_participant(stub, &req.project, &req.phase, false).await?;
     let m = migration_of(&phase)?;
     let source = copies::batch_source(stub, &phase, &m.from).map_err(|e| not_held_here(stub, &phase, e))?;
     let receiving = m.receiving(&phase);
-    // A purge needs the keys only; the values go along only when a copy must receive them.
-    let values = !receiving.is_empty();
-    let mut batch = Batch::default();
-    let (mut bytes, mut scanned) = (0, 0);
-    let mut types = keys::PHASE_PRIVATE;
-    types.sort_unstable_by_key(|t| keys::composite(t, &[]));
-    for object_type in types {
-        let (start, end) = keys::prefix_range(object_type, &[&phase.project, &phase.id]);
-        // The smallest key after `after`: a composite key ends in \0, so none equals this one.
-        let after = format!("{}\u{0}", req.after);
-        let start = if req.after.is_empty() || after < start { start } else { after };
-        if start >= end {
-            continue;
+    let filling = m.from != ORG_COPIES || !receiving.is_empty();
+    let after = start_after(stub, &phase, m, &source, &req.after).await?;
+    let pairs = scan(stub, &phase, &source, &after, MAX_BATCH_ITEMS + 1).await?;
+    let mut batch = Batch { after: after.clone(), next: after, ..Batch::default() };
+    let mut bytes = 0;
+    for (key, value) in &pairs {
+        if batch.items.len() == MAX_BATCH_ITEMS || bytes >= MAX_BATCH_BYTES {
+            return Ok(batch);
         }
-        // One more than fits, to know whether anything is left after this batch.
-        let room = MAX_BATCH_SCAN + 1 - scanned;
-        let pairs = stub.private_range_limit(&source, &start, &end, room).await.map_err(|e| not_held_here(stub, &phase, e))?;
-        for (key, value) in pairs {
-            if batch.items.len() == MAX_BATCH_ITEMS || bytes >= MAX_BATCH_BYTES || scanned == MAX_BATCH_SCAN {
-                return Ok(batch);
-            }
-            scanned += 1;
-            batch.next.clone_from(&key);
-            if pending(stub, m, &receiving, &key, &sha256(&value)).await? {
-                let value = if values { B64.encode(&value) } else { String::new() };
-                bytes += value.len();
-                batch.items.push(Item { key, value });
-            }
-        }
+        let value = if filling && to_receive(stub, m, &receiving, key, &sha256(value)).await? { B64.encode(value) } else { String::new() };
+        bytes += value.len();
+        batch.next.clone_from(key);
+        batch.items.push(Item { key: key.clone(), value });
     }
     batch.last = true;
     Ok(batch)
 }
 
-/// Moves one batch: each value must be what a staying copy (or the old org set's collection)
-/// holds, by its on-chain hash, which every endorser can read, holder or not. It is written to
-/// every receiving copy that lacks it and purged from the copies of orgs that left (or from the
-/// old collection). The batch marked last ends the migration.
+/// One step of the current track. A fill (some org receives its copy, or an older phase moves
+/// out of its org set's collection) checks each value against a staying copy's on-chain hash
+/// (every peer holds every hash) and writes it to every receiving copy that lacks it; a purge
+/// removes each key from the copies of orgs that left. The batch must start where the migration
+/// stands, and the orgs whose copies the step reads (a fill's staying orgs) or purges (a purge's
+/// leavers) must endorse it, each checking that the batch leaves out no key of its own copy in
+/// its range: so neither an empty batch marked last nor a peer behind on private data ends a
+/// track early. The fill's last batch gives the phase its new participants; the purge goes on
+/// after it (writes do not wait for it) and stays pending, shown, while a leaver's peer is away.
 pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Progress> {
     batch.check_size()?;
-    if batch.items.is_empty() && !batch.last {
-        return Err(ContractError::bad("an empty batch must be the last"));
-    }
     let mut phase = phases::get(stub, &req.project, &req.phase).await?;
     lifecycle::may_migrate(stub.creator(), &phase)?;
     let m = migration_of(&phase)?.clone();
-    let receiving: Vec<String> = m.receiving(&phase).into_iter().map(implicit_name).collect();
-    let (source, purge): (String, Vec<String>) = if m.from == ORG_COPIES {
-        let staying = org_set(&phase.participants);
-        let first = staying.first().ok_or_else(|| ContractError::conflict(format!("phase {} has no staying participant", phase.id)))?;
-        (implicit_name(first), m.purge.iter().map(|o| implicit_name(o)).collect())
-    } else {
-        (m.from.clone(), vec![m.from.clone()])
-    };
+    if cursor_of(&phase, &batch.after) != m.cursor {
+        return Err(ContractError::conflict(format!(
+            "the batch does not start where the migration of phase {} stands (another step moved on): read the next batch again",
+            phase.id
+        )));
+    }
+    let mut prev = batch.after.as_str();
     for (i, item) in batch.items.iter().enumerate() {
         if !keys::of_phase(&item.key, &phase.project, &phase.id) {
             return Err(ContractError::bad(format!("batch item {i} is not a value of phase {}", phase.id)));
         }
-        if !receiving.is_empty() {
-            let value = B64.decode(item.value.as_bytes()).map_err(|e| ContractError::bad(format!("batch item {i}: value is not base64: {e}")))?;
-            let hash = sha256(&value);
-            if stub.private_hash(&source, &item.key).await?.as_deref() != Some(hash.as_slice()) {
-                return Err(ContractError::conflict(format!(
-                    "batch item {i} is not what {source} holds (moved already, or changed): read the next batch again"
-                )));
+        if item.key.as_str() <= prev {
+            return Err(ContractError::bad(format!("batch item {i} is out of key order")));
+        }
+        prev = &item.key;
+    }
+    let next = prev.to_owned();
+    let legacy = m.from != ORG_COPIES;
+    let receiving: Vec<String> = m.receiving(&phase).into_iter().map(implicit_name).collect();
+    let filling = legacy || !receiving.is_empty();
+    let staying: Vec<String> = org_set(&phase.participants).into_iter().map(implicit_name).collect();
+    let purging: Vec<String> = m.purge.iter().map(|o| implicit_name(o)).collect();
+    // Who vouches that the batch leaves nothing out, and must therefore endorse the step.
+    let (vouching, verified): (&[String], Option<String>) = match (legacy, filling) {
+        (true, _) => (&[], stub.peer_msp().filter(|me| org_set(&phase.participants).contains(me)).map(|_| m.from.clone())),
+        (false, true) => (&staying, None),
+        (false, false) => (&purging, None),
+    };
+    let mark = keys::composite(STEP_MARK, &[&phase.project, &phase.id]);
+    for copy in vouching {
+        stub.put_private(copy, &mark, stub.tx_id().as_bytes().to_vec()).await?;
+    }
+    let own = stub.peer_msp().map(implicit_name).filter(|c| vouching.contains(c));
+    if let Some(copy) = own.or(verified) {
+        leaves_nothing_out(stub, &phase, &copy, &batch, &next).await?;
+    }
+    let source = if legacy { m.from.clone() } else { staying.first().cloned().unwrap_or_default() };
+    let mut moved = 0u64;
+    for (i, item) in batch.items.iter().enumerate() {
+        if filling {
+            let held = stub.private_hash(&source, &item.key).await?;
+            if item.value.is_empty() {
+                for to in &receiving {
+                    if held.is_none() || stub.private_hash(to, &item.key).await? != held {
+                        return Err(ContractError::conflict(format!(
+                            "batch item {i} comes without its value, but {to} lacks it: read the batch again"
+                        )));
+                    }
+                }
+            } else {
+                let value = B64.decode(item.value.as_bytes()).map_err(|e| ContractError::bad(format!("batch item {i}: value is not base64: {e}")))?;
+                let hash = sha256(&value);
+                if held.as_deref() != Some(hash.as_slice()) {
+                    return Err(ContractError::conflict(format!(
+                        "batch item {i} is not what {source} holds (moved already, or changed): read the next batch again"
+                    )));
+                }
+                for to in &receiving {
+                    if stub.private_hash(to, &item.key).await?.as_deref() != Some(hash.as_slice()) {
+                        stub.put_private(to, &item.key, value.clone()).await?;
+                    }
+                }
+                moved += 1;
             }
-            for to in &receiving {
-                if stub.private_hash(to, &item.key).await?.as_deref() != Some(hash.as_slice()) {
-                    stub.put_private(to, &item.key, value.clone()).await?;
+            if legacy {
+                stub.purge_private(&m.from, &item.key).await?;
+            }
+        } else {
+            for from in &purging {
+                if stub.private_hash(from, &item.key).await?.is_some() {
+                    stub.purge_private(from, &item.key).await?;
+                    moved += 1;
                 }
             }
         }
-        for from in &purge {
-            if m.from != ORG_COPIES || stub.private_hash(from, &item.key).await?.is_some() {
-                stub.purge_private(from, &item.key).await?;
-            }
+    }
+    let total = m.moved + moved;
+    let batches = m.batches + 1;
+    phase.migration = match (batch.last, filling) {
+        (false, _) => Some(Migration { moved: total, batches, cursor: cursor_of(&phase, &next), ..m }),
+        // The fill is done: the joiners take part, and the leavers' copies are purged next.
+        (true, true) => {
+            phase.participants = m.participants.clone();
+            phase.collection = ORG_COPIES.into();
+            (!legacy && !m.purge.is_empty()).then(|| Migration { moved: total, batches, cursor: String::new(), ..m })
+        }
+        (true, false) => None,
+    };
+    let done = phase.migration.is_none();
+    phases::put(stub, &phase).await?;
+    emit(stub, if done { Event::PhaseMigrated } else { Event::PhaseMigrating }, &phase.project, Some(&phase.id));
+    Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total, done })
+}
+
+/// Refuses the batch if this peer's `copy` holds a key of the phase in the batch's range that the
+/// batch does not list: after `after`, up to its last key, or to the end when it is the last.
+/// (A private range read is not part of the transaction's read set, so endorsers that hold no
+/// such copy compute the same result without it.)
+async fn leaves_nothing_out<S: Stub>(stub: &S, phase: &Phase, copy: &str, batch: &Batch, next: &str) -> Result<()> {
+    let listed: std::collections::HashSet<&str> = batch.items.iter().map(|i| i.key.as_str()).collect();
+    for (key, _) in scan(stub, phase, copy, &batch.after, batch.items.len() + 1).await? {
+        if !batch.last && key.as_str() > next {
+            break;
+        }
+        if !listed.contains(key.as_str()) {
+            return Err(ContractError::conflict(format!(
+                "the batch leaves out a value that {copy} holds in its range (a value written meanwhile, or a copy that differs): read the batch again"
+            )));
         }
     }
-    let moved = batch.items.len() as u64;
-    let total = m.moved + moved;
-    if batch.last {
-        phase.participants = m.participants;
-        phase.collection = ORG_COPIES.into();
-        phase.migration = None;
-    } else {
-        phase.migration = Some(Migration { moved: total, batches: m.batches + 1, ..m });
-    }
-    phases::put(stub, &phase).await?;
-    emit(stub, if batch.last { Event::PhaseMigrated } else { Event::PhaseMigrating }, &phase.project, Some(&phase.id));
-    Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total, done: batch.last })
+    Ok(())
 }
 
 /// How many of the phase's values `collection` holds on this peer: an org's own check that it
-/// kept nothing after leaving, or that its copy is whole. Counts name nothing private. (An older
-/// org-set collection is member-only, so its peer refuses outsiders; an implicit collection is
-/// not, and a peer outside the org answers 0: it holds none of that org's data.)
+/// kept nothing after leaving, or that its copy is whole. For the phase's participants, and for
+/// an org asking about its own copy (a leaver included); a count says how much a phase holds,
+/// which is nobody else's business. (A peer outside the collection's org answers 0: it holds
+/// none of that org's data.)
 pub async fn holdings<S: Stub>(stub: &S, req: CollectionRef) -> Result<Holdings> {
-    projects::get(stub, &req.project).await?;
+    let phase = phases::get(stub, &req.project, &req.phase).await?;
+    let me = stub.creator();
+    if req.collection != implicit_name(&me.msp_id) && !svcflow_model::acl::is_participant(me, &phase) {
+        return Err(ContractError::forbidden(format!(
+            "{} is not a participant of phase {}: it may count only its own org's copy ({})",
+            me.msp_id,
+            phase.id,
+            implicit_name(&me.msp_id)
+        )));
+    }
     if !req.collection.starts_with("col_") && !req.collection.starts_with(IMPLICIT_PREFIX) {
         return Err(ContractError::bad(format!(
             "collection {:?} holds no phase's data: an org's copy is {IMPLICIT_PREFIX}<MSP id>, an older phase's collection col_...",

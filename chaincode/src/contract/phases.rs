@@ -145,7 +145,8 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
 fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
     if !phase.in_org_copies() {
         let from = phase.collection.clone();
-        phase.migration = Some(Migration { participants: ps, from, to: ORG_COPIES.into(), moved: 0, batches: 0, purge: vec![] });
+        phase.migration =
+            Some(Migration { participants: ps, from, to: ORG_COPIES.into(), moved: 0, batches: 0, purge: vec![], cursor: String::new() });
         return;
     }
     let mut old: Vec<MspId> = phase.participants.iter().map(|p| p.msp_id.clone()).collect();
@@ -161,7 +162,15 @@ fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
     let joining = new.iter().any(|o| !old.iter().any(|m| m.as_str() == *o));
     let staying: Vec<Participant> = ps.iter().filter(|p| old.contains(&p.msp_id)).cloned().collect();
     if joining || !purge.is_empty() {
-        phase.migration = Some(Migration { participants: ps.clone(), from: ORG_COPIES.into(), to: ORG_COPIES.into(), moved: 0, batches: 0, purge });
+        phase.migration = Some(Migration {
+            participants: ps.clone(),
+            from: ORG_COPIES.into(),
+            to: ORG_COPIES.into(),
+            moved: 0,
+            batches: 0,
+            purge,
+            cursor: String::new(),
+        });
     }
     phase.participants = if joining { staying } else { ps };
 }

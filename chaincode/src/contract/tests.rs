@@ -42,9 +42,21 @@ impl World {
     /// Runs one transaction as `as_` on a peer of its own org (as its gateway does); commits its
     /// writes only if it succeeded.
     fn call(&self, as_: &Identity, func: &str, arg: serde_json::Value, transient: &[(&str, Vec<u8>)]) -> Result<serde_json::Value> {
+        self.call_at(as_, &as_.msp_id, func, arg, transient)
+    }
+
+    /// [`Self::call`] endorsed on a peer of `peer_org`.
+    fn call_at(
+        &self,
+        as_: &Identity,
+        peer_org: &str,
+        func: &str,
+        arg: serde_json::Value,
+        transient: &[(&str, Vec<u8>)],
+    ) -> Result<serde_json::Value> {
         *self.tx.borrow_mut() += 1;
         let mut stub = MemStub::new(&self.ledger, &format!("tx{}", self.tx.borrow()), as_.clone());
-        stub.peer_msp = Some(as_.msp_id.clone());
+        stub.peer_msp = Some(peer_org.to_owned());
         for (k, v) in transient {
             stub.transient.insert((*k).to_owned(), v.clone());
         }
@@ -515,8 +527,34 @@ fn an_org_swapped_on_an_active_phase_leaves_at_once_and_the_joiner_receives_a_co
     let mut foreign = batch.clone();
     foreign["items"][0]["key"] = json!(crate::keys::record("p1", "P2", "r2"));
     w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", foreign.to_string().into_bytes())], "bad_request:");
+    // Nothing ends the fill with a value missing: the staying org's endorser finds the keys of its
+    // copy an empty last batch, or one that leaves a value out, does not list; and a batch must
+    // start where the migration stands.
+    let m = w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", json!({"items":[],"last":true}).to_string().into_bytes())], "conflict:");
+    assert!(m.contains("leaves out a value that _implicit_org_Org1MSP holds"), "{m}");
+    let mut short = batch.clone();
+    short["items"].as_array_mut().unwrap().remove(3);
+    w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", short.to_string().into_bytes())], "conflict:");
+    let mut elsewhere = batch.clone();
+    elsewhere["after"] = batch["items"][0]["key"].clone();
+    elsewhere["items"].as_array_mut().unwrap().remove(0);
+    let m = w.refused(&o1, "MigratePhase", p1.clone(), &[("batch", elsewhere.to_string().into_bytes())], "conflict:");
+    assert!(m.contains("does not start where the migration"), "{m}");
     let done = migrate(&w, &o1, &batch).unwrap();
-    assert_eq!((done["moved"].as_u64(), done["total"].as_u64(), done["done"].as_bool()), (Some(7), Some(7), Some(true)));
+    // The fill is done: Org3 takes part; Org2's copy is purged next, writes do not wait for it.
+    assert_eq!((done["moved"].as_u64(), done["total"].as_u64(), done["done"].as_bool()), (Some(7), Some(7), Some(false)));
+    let ph = w.call(&o1, "ListPhases", json!({"project":"p1"}), &[]).unwrap()[0].clone();
+    assert_eq!(
+        (ph["participants"].clone(), ph["migration"]["purge"].clone()),
+        (json!([{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}]), json!(["Org2MSP"]))
+    );
+    // The leaver's own peer vouches for the purge: it refuses a batch that would leave it a value.
+    let purge = batch_of(&w, &o1);
+    assert!(purge["items"].as_array().unwrap().iter().all(|i| i["value"] == ""), "{purge}");
+    let empty = json!({"items":[],"last":true}).to_string().into_bytes();
+    assert!(w.call_at(&o1, "Org2MSP", "MigratePhase", p1.clone(), &[("batch", empty)]).unwrap_err().to_string().contains("leaves out"));
+    let done = w.call_at(&o1, "Org2MSP", "MigratePhase", p1.clone(), &[("batch", purge.to_string().into_bytes())]).unwrap();
+    assert_eq!((done["moved"].as_u64(), done["done"].as_bool()), (Some(7), Some(true)));
     // Replaying the batch finds nothing to move.
     assert!(migrate(&w, &o1, &batch).is_err());
     let ph = w.call(&o1, "ListPhases", json!({"project":"p1"}), &[]).unwrap()[0].clone();
@@ -575,8 +613,10 @@ fn a_leaver_is_out_at_once_and_its_copy_purged_while_writes_go_on() {
     // The batch names keys only: nothing is copied, so no value travels.
     let batch = batch_of(&w, &o2);
     assert!(batch["items"].as_array().unwrap().iter().all(|i| i["value"] == ""), "{batch}");
-    // What Org3 never held (r2, its change, key v2) is not in it.
-    assert_eq!(batch["items"].as_array().unwrap().len(), held(&w, &o3, "_implicit_org_Org3MSP") as usize);
+    // It lists every key of the staying copy; what Org3 never held (r2, its change, key v2) it
+    // has nothing to purge of.
+    assert_eq!(batch["items"].as_array().unwrap().len(), held(&w, &o2, "_implicit_org_Org2MSP") as usize);
+    assert_eq!(held(&w, &o2, "_implicit_org_Org2MSP"), held(&w, &o3, "_implicit_org_Org3MSP") + 3);
     // The leaver cannot hold the phase up: its orgs change again meanwhile, the purge goes along.
     let ph = w
         .call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP","role":"client"}]}), &[])
@@ -795,4 +835,17 @@ fn a_blinded_phase_keys_and_values_confirm_no_guess() {
     // Readers get the record without the salt.
     let r = w.call(&o2, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap();
     assert_eq!((r.get("salt"), r["version"].as_u64()), (None, Some(2)));
+}
+
+#[test]
+fn phase_holdings_are_counted_for_participants_and_an_orgs_own_copy_only() {
+    let w = World::new();
+    w.scenario();
+    let o3 = user("Org3MSP", 1);
+    let count =
+        |as_: &Identity, peer: &str, coll: &str| w.on_peer(as_, peer, "PhaseHoldings", json!({"project":"p1","phase":"P1","collection":coll}));
+    let m = count(&o3, "Org1MSP", "_implicit_org_Org1MSP").unwrap_err().to_string();
+    assert!(m.starts_with("forbidden:") && m.contains("not a participant"), "{m}");
+    assert_eq!(count(&o3, "Org3MSP", "_implicit_org_Org3MSP").unwrap()["values"], 0, "its own org's copy it may count");
+    assert!(count(&user("Org1MSP", 1), "Org1MSP", "_implicit_org_Org1MSP").unwrap()["values"].as_u64().unwrap() > 0);
 }
