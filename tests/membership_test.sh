@@ -139,11 +139,21 @@ check "Org3 reads the last record" expect 200 3 User1 GET "$V/phases/P4/records/
 # --- the peer CLI alone ------------------------------------------------------------------------
 b64() { printf '%s' "$1" | base64 -w0; }
 check "CLI: add P3 {Org1}" ok_inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P3\",\"name\":\"audit\",\"participants\":$(participants 1)}"
+check "CLI: Org1 sets P3's key (its items' names and salts derive from it)" ok_inv org1 User1 "org1" SetPhaseKey "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"phase_key\":\"$(head -c 32 /dev/urandom | base64 -w0)\"}"
 check "CLI: Org1 puts $M-cli" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" \
   "{\"record_id\":\"$(b64 "$M-cli")\",\"record\":\"$(b64 "{\"doc\":\"$M-clidoc\"}")\"}"
 check "CLI: Org2 joins P3 (UpdatePhase)" ok_inv org1 User1 "org1 org2" UpdatePhase "{\"project\":\"$P\",\"id\":\"P3\",\"participants\":$(participants 1 2)}"
 batch=$(q org1 User1 ReadMigrationBatch "{\"project\":\"$P\",\"phase\":\"P3\"}")
-check "CLI: read the batch (an evaluation: never in a block): the record and its change" jq -e '.last == true and (.items | length == 2)' <<<"$batch"
+check "CLI: read the batch (an evaluation: never in a block): the record, its change and the key" jq -e '.last == true and (.items | length == 3)' <<<"$batch"
+# Whatever calls are sent, a migration ends only with every value where it belongs: Org1's peer,
+# whose copy the fill reads, refuses a batch that leaves a key of it out.
+check "CLI: an empty batch marked last is refused" refused "leaves out a value" inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"batch\":\"$(b64 '{"items":[],"last":true}')\"}"
+check "CLI: so is the batch without its first item" refused "leaves out a value" inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"batch\":\"$(b64 "$(jq -c '.items |= .[1:]' <<<"$batch")")\"}"
+check "CLI: and one that starts past where the migration stands" refused "does not start where" inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"batch\":\"$(b64 "$(jq -c '.after = .items[0].key | .items |= .[1:]' <<<"$batch")")\"}"
 check "CLI: fill Org2's copy (MigratePhase, endorsed by both orgs)" ok_inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
   "{\"batch\":\"$(b64 "$batch")\"}"
 cli_read() { q org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"$M-cli\"}" | jq -e ".document.doc == \"$M-clidoc\""; }
@@ -154,6 +164,24 @@ pr() { echo "{\"record_id\":\"$(b64 "$M-$1")\",\"record\":\"$(b64 '{"x":1}')\"}"
 check "CLI: a write to P3 {Org1, Org2} endorsed by Org1's peer alone commits invalid (the peer's rule)" \
   invalid org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" "$(pr one)"
 check "CLI: endorsed by a peer of each participant org, it commits" ok_inv org1 User1 "org1 org2" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" "$(pr two)"
+
+# --- a leaver whose peer and chaincode are stopped holds nothing up (issue 22) ----------------------
+check "add P5 {Org1, Org2, Org3}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P5\",\"name\":\"review\",\"participants\":$(participants 1 2 3)}"
+check "Org3 puts $M-gone in P5" expect 201 3 User1 PUT "$V/phases/P5/records/$M-gone" -d '{"v":1}'
+stop_org3() { kill -KILL "$(cat "$PIDS/peer0.org3.pid")" "$(cat "$PIDS/chaincode.org3.pid")" && sleep 1 && ! port_open "$(peer_port peer0.org3)"; }
+check "peer0.org3 and Org3's chaincode server are stopped (SIGKILL)" stop_org3
+check "Org1 removes Org3 from P5 → 202" expect 202 1 User1 PATCH "$V/phases/P5" -d "{\"participants\":$(participants 1 2)}"
+check "  … out at once: two participants, Org3's copy to purge" body_has '(.participants | length == 2) and .migration.purge == ["Org3MSP"]'
+check "Org2 writes to P5 at once → 201" expect 201 2 User1 PUT "$V/phases/P5/records/$M-after" -d '{"v":2}'
+check "Org1 updates Org3's record → 200" expect 200 1 User1 PUT "$V/phases/P5/records/$M-gone" -d '{"v":3}'
+pending() { req 1 User1 GET "$V/phases/P5/migration" >/dev/null && jq -e '.migrating and .driving == false and .migration.purge == ["Org3MSP"]' "$TMP/body" >/dev/null; }
+check "the purge is recorded as pending while Org3's peer is away (nobody can drive it)" eventually 90 pending
+check "Org3's peer and chaincode server start again" "$NET" up
+check "Org1 drives the purge → 202" expect 202 1 User1 POST "$V/phases/P5/migration"
+check "the purge ends" eventually 120 ended 1 User1 P5
+check "peer0.org3 holds nothing of P5" holds_is 0 org3 User1 peer0.org3 P5 "$(copy 3)"
+check "Org1 reads both records" expect 200 1 User1 GET "$V/phases/P5/records?page_size=10"
+check "  … two, the updated one at version 2" body_has "(.items | length == 2) and ([.items[] | select(.id == \"$M-gone\") | .version] == [2])"
 
 # --- nothing of it in any block ------------------------------------------------------------------
 blocks=$TMP/blocks
