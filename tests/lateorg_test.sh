@@ -54,6 +54,9 @@ check "it is committed at sequence 1" commit_cc
 CHANNEL=$L # inv and q act on the new channel from here
 check "create project $P on $L" ok_inv org1 User1 "org1 org2" CreateProject "{\"id\":\"$P\",\"name\":\"Late\"}"
 check "add P1 {Org1, Org2}" ok_inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"P1\",\"name\":\"before\",\"participants\":$(participants 1 2)}"
+# A phase's items are named and salted from its key (blinded phases): a participant sets it first.
+key() { echo "{\"phase_key\":\"$(head -c 32 /dev/urandom | base64 -w0)\"}"; }
+check "Org1 sets P1's key" ok_inv org1 User1 "org1 org2" SetPhaseKey "$(ph P1)" "$(key)"
 check "Org2 writes r1 on P1" ok_inv org2 User1 "org1 org2" PutRecord "$(ph P1)" "$(pr r1 '{"v":1}')"
 check "Org3 is no org of $L yet: a phase naming it is refused" refused "Org3MSP is not an org of this channel" \
   inv org1 User1 "org1 org2" AddPhase "{\"project\":\"$P\",\"id\":\"PX\",\"name\":\"x\",\"participants\":$(participants 1 3)}"
@@ -97,18 +100,20 @@ check "the definition is still sequence 1, with no collection" committed
 
 # --- Org3 takes part, with no definition change -----------------------------------------------
 check "add P2 {Org1, Org3}" ok_inv org1 User1 "org1 org3" AddPhase "{\"project\":\"$P\",\"id\":\"P2\",\"name\":\"after\",\"participants\":$(participants 1 3)}"
+check "Org3 sets P2's key" ok_inv org3 User1 "org1 org3" SetPhaseKey "$(ph P2)" "$(key)"
 check "Org3 writes r2 on P2, endorsed by Org1's and Org3's peers" ok_inv org3 User1 "org1 org3" PutRecord "$(ph P2)" "$(pr r2 '{"by":3}')"
 read_r2() { q org1 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P2\",\"id\":\"r2\"}" | jq -e '.document.by == 3'; }
 check "Org1 reads it on its peer" eventually 10 read_r2
-check "Org3 joins P1" ok_inv org1 User1 "org1 org2 org3" UpdatePhase "{\"project\":\"$P\",\"id\":\"P1\",\"participants\":$(participants 1 2 3)}"
+check "Org1 proposes Org3 for P1" ok_inv org1 User1 "org1 org2 org3" UpdatePhase "{\"project\":\"$P\",\"id\":\"P1\",\"participants\":$(participants 1 2 3)}"
+check "  … Org2 approves (P1 holds its data), and Org3 joins" ok_inv org2 User1 "org1 org2 org3" ApprovePhaseChange "$(ph P1)"
 batch=$(q org1 User1 ReadMigrationBatch "$(ph P1)")
-check "  … a batch from Org1's copy: r1, its change" jq -e '.last == true and (.items | length == 2)' <<<"${batch:-null}"
+check "  … a batch from Org1's copy: r1, its change, the key" jq -e '.last == true and (.items | length == 3)' <<<"${batch:-null}"
 check "  … fills Org3's copy" ok_inv org1 User1 "org1 org2 org3" MigratePhase "$(ph P1)" "{\"batch\":\"$(b64 "$batch")\"}"
 read_r1() { q org3 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" peer0.org3 | jq -e '.document.v == 1'; }
 check "Org3 reads r1 from its own peer" eventually 10 read_r1
 count() { q "$1" User1 PhaseHoldings "{\"project\":\"$P\",\"phase\":\"$2\",\"collection\":\"_implicit_org_$3\"}" "$4" | jq -r .values; }
 is() { [[ $1 == "$2" ]] || { echo "got $1, wanted $2"; return 1; }; }
-check "peer0.org3 holds its own copy of P2 (r2, its change)" is "$(count org3 P2 Org3MSP peer0.org3)" 2
+check "peer0.org3 holds its own copy of P2 (r2, its change, the key)" is "$(count org3 P2 Org3MSP peer0.org3)" 3
 check "  … and nothing of Org1's" is "$(count org3 P2 Org1MSP peer0.org3)" 0
 check "Org3 writes on P1 with all three orgs' peers" ok_inv org3 User1 "org1 org2 org3" PutRecord "$(ph P1)" "$(pr r3 '{"v":3}')"
 

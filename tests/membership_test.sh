@@ -44,10 +44,15 @@ sha_before=$(jq -r .file.sha256 "$TMP/body")
 check "activate P1" expect 200 1 User1 POST "$V/phases/P1/activate"
 check "Org3 adds nothing yet: refused on P1 → 403" expect 403 3 User1 GET "$V/phases/P1/records/$M-spec"
 org1_before=$(holds org1 User1 peer0.org1 P1 "$(copy 1)")
-check "Org3 joins the active P1 → 202" expect 202 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1 2 3)}"
-check "  … the owner's gateway fills Org3's copy" header_is x-migration moving
+check "Org1 proposes Org3 for the active P1 → 202" expect 202 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1 2 3)}"
+check "  … which waits for Org2's approval (P1 holds Org2's data)" header_is x-approval pending
+check "  … named in the phase's proposal; nothing changed yet" body_has '.proposal.needs == ["Org1MSP","Org2MSP"] and .proposal.approvals == ["Org1MSP"] and (.participants | length == 2) and (has("migration") | not)'
+check "Org3 is still refused on P1 → 403" expect 403 3 User1 GET "$V/phases/P1/records/$M-spec"
+check "Org3 cannot approve its own joining → 403" expect 403 3 User1 POST "$V/phases/P1/approval"
+check "Org2 approves → 202" expect 202 2 User1 POST "$V/phases/P1/approval"
+check "  … Org2's gateway fills Org3's copy" header_is x-migration moving
 check "  … Location names the migration" header_is location "$V/phases/P1/migration"
-check "the migration ends" eventually 120 ended 1 User1 P1
+check "the migration ends" eventually 120 ended 2 User1 P1
 check "Org3 takes part in P1, key unchanged (nobody left)" expect 200 3 User1 GET "$V/phases/P1"
 check "  … per-org copies, three participants, key version 1" body_has '.collection == "_implicit_org_*" and (.participants | length == 3) and .key_version == 1 and (has("migration") | not)'
 check "Org3 reads the history from before it joined" expect 200 3 User1 GET "$V/phases/P1/records/$M-spec/history"
@@ -97,11 +102,12 @@ check "Org3 (gone) may not drive it → 403" expect 403 3 User1 POST "$V/phases/
 check "Org2 drives it → 202" expect 202 2 User1 POST "$V/phases/P2/migration"
 check "the purge ends" eventually 120 ended 2 User1 P2
 check "peer0.org3 holds nothing of P2" holds_is 0 org3 User1 peer0.org3 P2 "$(copy 3)"
-check "Org3 joins P2 again → 202, pending (no participant of Org1)" expect 202 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 2 3)}"
-check "a write to P2 while Org3's copy is filled → 409" expect 409 2 User1 PUT "$V/phases/P2/records/y" -d '{}'
-check "  … naming who receives a copy" body_has '.message | test("Org3MSP is receiving a copy")'
-check "reads go on" expect 200 2 User1 GET "$V/phases/P2/records/$M-plan"
-check "Org2 drives it → 202" expect 202 2 User1 POST "$V/phases/P2/migration"
+check "Org3 back into P2 → 202, waiting for Org2's approval (its manager is no participant)" expect 202 1 User1 PATCH "$V/phases/P2" -d "{\"participants\":$(participants 2 3)}"
+check "  … X-Approval: pending, needing Org2 alone" body_has '.proposal.needs == ["Org2MSP"] and .proposal.approvals == []'
+check "Org2 writes meanwhile → 201" expect 201 2 User1 PUT "$V/phases/P2/records/w" -d '{}'
+check "Org2 approves → 202, its gateway fills Org3's copy" expect 202 2 User1 POST "$V/phases/P2/approval"
+check "  … X-Migration: moving" header_is x-migration moving
+check "a second approval → 409" expect 409 2 User1 POST "$V/phases/P2/approval"
 check "the copy is filled" eventually 120 ended 2 User1 P2
 check "Org3 reads what was written while it was out" expect 200 3 User1 GET "$V/phases/P2/records/x"
 check "Org3 writes again" expect 201 3 User1 PUT "$V/phases/P2/records/y" -d '{}'
@@ -123,13 +129,17 @@ put_many() {
   [[ $(grep -c '^201$' "$TMP/codes") == "$N" ]] || { sort "$TMP/codes" | uniq -c; return 1; }
 }
 check "put $N records in P4 (16 at a time)" put_many
-check "Org3 joins P4 → 202" expect 202 1 User1 PATCH "$V/phases/P4" -d "{\"participants\":$(participants 1 2 3)}"
+check "Org1 proposes Org3 for P4 → 202" expect 202 1 User1 PATCH "$V/phases/P4" -d "{\"participants\":$(participants 1 2 3)}"
+check "Org2 approves → 202, its gateway fills Org3's copy" expect 202 2 User1 POST "$V/phases/P4/approval"
 moving() { req 1 User1 GET "$V/phases/P4/migration" >/dev/null && jq -e '.migrating and .migration.moved > 0' "$TMP/body" >/dev/null; }
 check "the first batch moves" eventually 60 moving
-kill_gw() { kill -KILL "$(cat "$PIDS/gateway.org1.pid")" && gw_start org1 force && gw_wait_healthy org1; }
-check "Org1's gateway is killed mid-migration and restarted" kill_gw
-check "  … the phase is left half-moved, nobody moving it" expect 200 2 User1 GET "$V/phases/P4/migration"
-check "  … some moved, writes still wait" body_has '.migrating and .driving == false and .migration.moved > 0'
+kill_gw() { kill -KILL "$(cat "$PIDS/gateway.org2.pid")" && gw_start org2 force && gw_wait_healthy org2; }
+check "Org2's gateway is killed mid-migration and restarted" kill_gw
+check "  … the phase is left half-moved, nobody moving it" expect 200 1 User1 GET "$V/phases/P4/migration"
+check "  … some moved" body_has '.migrating and .driving == false and .migration.moved > 0'
+check "a write to P4 while Org3's copy is filled → 409" expect 409 2 User1 PUT "$V/phases/P4/records/y" -d '{}'
+check "  … naming who receives a copy" body_has '.message | test("Org3MSP is receiving a copy")'
+check "reads go on" expect 200 2 User1 GET "$V/phases/P4/records/r1"
 check "Org1 resumes it → 202" expect 202 1 User1 POST "$V/phases/P4/migration"
 check "the migration ends" eventually 600 ended 1 User1 P4
 check "peer0.org3 holds every value of P4: records, changes and the key (no superseded versions)" holds_is $((2 * N + 1)) org3 User1 peer0.org3 P4 "$(copy 3)"

@@ -26,6 +26,18 @@ function migrationText(ph) {
   return `Purging the copies of ${(m.purge || []).join(", ")}, which left the phase; writes go on`;
 }
 
+// A change of participants that adds someone to a phase holding data waits for the approval of
+// every participant org that stays; a participant of such an org approves it here.
+function proposalNotice(ph, path, redraw, out) {
+  const p = ph.proposal;
+  if (!p) return null;
+  const waiting = p.needs.filter((o) => !p.approvals.includes(o));
+  const who = p.participants.map((x) => [x.msp_id, x.identity, x.role].filter(Boolean).join(" ")).join(", ");
+  return h("div.notice", { "data-proposal": "" },
+    `Proposed participants: ${who}. Approved by ${p.approvals.join(", ") || "nobody yet"}; waiting for ${waiting.join(", ")}. `,
+    h("button", { type: "button", on: { click: async (ev) => { ev.target.disabled = true; try { await api("POST", `${path}/approval`); } catch (err) { out.append(refusal(err, "Approve")); } await redraw(); } } }, "Approve for my org"));
+}
+
 export async function phasePage(projectId, phaseId) {
   show(projectId, phaseId);
   const path = phasePath(projectId, phaseId);
@@ -43,7 +55,7 @@ export async function phasePage(projectId, phaseId) {
         ? h("div.notice", { "data-migration": "" }, `${migrationText(ph)}: ${ph.migration.moved} values in ${ph.migration.batches} batches. `,
             h("button", { type: "button", on: { click: async (ev) => { ev.target.disabled = true; try { await api("POST", `${path}/migration`); } catch (err) { facts.append(refusal(err, "Move data")); } await drawFacts(); } } }, "Move the next batch"))
         : null;
-      fill(facts, h("p.meta", {}, `Phase ${ph.id} at position ${place >= 0 ? place : ph.position}, ${ph.collection === ORG_COPIES ? "each participant org keeps its own copy" : `collection ${ph.collection}`}, key version ${ph.key_version}`), lanes(ph.participants), migration);
+      fill(facts, h("p.meta", {}, `Phase ${ph.id} at position ${place >= 0 ? place : ph.position}, ${ph.collection === ORG_COPIES ? "each participant org keeps its own copy" : `collection ${ph.collection}`}, key version ${ph.key_version}`), lanes(ph.participants), migration, proposalNotice(ph, path, drawFacts, facts));
     } catch (err) {
       fill(facts, refusal(err, `Read phase ${phaseId}`));
     }

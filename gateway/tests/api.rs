@@ -368,10 +368,17 @@ async fn membership_changes_move_the_data_and_rotate_the_key() {
     assert_error(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await, 409, "conflict", "not migrating");
     // Org3 joins again: its copy must be filled first, so writes wait (409) until then.
     let back = json!({"participants": [{"msp_id": "Org2MSP"}, {"msp_id": "Org3MSP"}]});
-    assert_eq!(n.req(1, "User1", "PATCH", p2, Some(back)).await.0, 202);
-    assert_error(n.req(2, "User1", "PUT", &format!("{p2}/records/y"), Some(json!({}))).await, 409, "conflict", "Org3MSP is receiving a copy");
-    assert_error(n.req(1, "User1", "PATCH", p2, Some(json!({"participants": [{"msp_id": "Org2MSP"}]}))).await, 409, "conflict", "receiving a copy");
-    assert_eq!(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await.0, 202);
+    // Org3 back into P2, which holds Org2's data: the manager proposes, Org2 approves.
+    let r = g1.as_user("User1").patch(g1.url(p2)).body(back.to_string()).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers().get("x-approval").and_then(|v| v.to_str().ok())), (202, Some("pending")));
+    let proposed: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((proposed["proposal"]["needs"].clone(), proposed["proposal"]["approvals"].clone()), (json!(["Org2MSP"]), json!([])));
+    assert_error(n.req(3, "User1", "GET", &format!("{p2}/records/x"), None).await, 403, "forbidden", "not a participant");
+    assert_error(n.req(3, "User1", "POST", &format!("{p2}/approval"), None).await, 403, "forbidden", "not a participant");
+    let (s, approved) = n.req(2, "User1", "POST", &format!("{p2}/approval"), None).await;
+    assert_eq!((s, approved.get("proposal"), approved["migration"]["participants"].as_array().map(Vec::len)), (202, None, Some(2)), "{approved}");
+    assert_error(n.req(2, "User1", "POST", &format!("{p2}/approval"), None).await, 409, "conflict", "waits for approval");
+    // Org2's approval made the change, and Org2's gateway fills Org3's copy.
     n.migrated(2, "User1", "m1", "P2").await;
     assert_eq!(ok(n.req(3, "User1", "GET", &format!("{p2}/records/x"), None).await, 200)["version"], 1);
     ok(n.req(3, "User1", "PUT", &format!("{p2}/records/y"), Some(json!({}))).await, 201);

@@ -55,6 +55,7 @@ mod tests {
             key_version: 1,
             migration: None,
             blinded: true,
+            proposal: None,
         };
         let u1 = who("Org1MSP", "u1", Role::Client);
         let admin = who("Org1MSP", "a", Role::Admin);

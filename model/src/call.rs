@@ -222,6 +222,8 @@ calls! {
         ListProjects(PageReq) = Read,
         AddPhase(NewPhase) = Write,
         UpdatePhase(PhaseUpdate) = Write,
+        /// A participant org's approval of the change of participants waiting on the phase.
+        ApprovePhaseChange(PhaseRef) = Write,
         ActivatePhase(PhaseRef) = Write,
         ClosePhase(PhaseRef) = Write,
         /// Every phase of a project, in order.
@@ -290,6 +292,7 @@ mod tests {
             Call::PutRecord(phase("p", "P1"), NewRecord { id: RecordId::new("r").unwrap(), document: b"{}".to_vec() }),
             Call::SetPhaseKey(phase("p", "P1"), NewPhaseKey::new(vec![3; 32]).unwrap()),
             Call::GetRecord(RecordRef { project: pid("p"), phase: PhaseId::new("P1").unwrap(), id: RecordId::new("r").unwrap() }),
+            Call::ApprovePhaseChange(PhaseRef { project: "p".parse().unwrap(), phase: "P".parse().unwrap() }),
             Call::WhoAmI(NoArgs {}),
         ];
         for c in calls {
@@ -300,7 +303,7 @@ mod tests {
                 assert!(!arg.contains("\"r\""), "a written record's id is private: {arg}");
             }
         }
-        assert_eq!(Call::NAMES.len(), 23);
+        assert_eq!(Call::NAMES.len(), 24);
         assert_eq!(Call::parse("ClosePhase", br#"{"project":"p","id":"P"}"#, |_| None).unwrap().access(), Access::Write);
     }
 

@@ -50,6 +50,10 @@ events! {
     PhaseMigrating,
     /// The last batch moved: the migration ended.
     PhaseMigrated,
+    /// A change of participants that adds someone waits for the approval of the participant orgs.
+    PhaseChangeProposed,
+    /// A participant org approved the change waiting (the last approval makes it `PhaseUpdated`).
+    PhaseChangeApproved,
 }
 
 impl Event {
@@ -69,6 +73,8 @@ impl Event {
                 | Event::PhaseKeySet
                 | Event::PhaseMigrating
                 | Event::PhaseMigrated
+                | Event::PhaseChangeProposed
+                | Event::PhaseChangeApproved
         )
     }
 }
@@ -99,6 +105,6 @@ mod tests {
             assert_eq!(serde_json::to_string(e).unwrap(), format!("\"{}\"", e.name()));
         }
         assert_eq!(Event::parse("Nope"), None);
-        assert_eq!(Event::ALL.len(), 11);
+        assert_eq!(Event::ALL.len(), 13);
     }
 }

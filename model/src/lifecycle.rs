@@ -125,6 +125,7 @@ mod tests {
             key_version: 1,
             migration: None,
             blinded: true,
+            proposal: None,
         }
     }
 

@@ -126,6 +126,48 @@ pub struct Phase {
     /// svcflow 0.22; an older phase keeps plain keys: docs/security.md).
     #[serde(default)]
     pub blinded: bool,
+    /// A change of participants that adds someone while the phase holds data, waiting for the
+    /// approval of every current participant org that stays ([`Proposal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Proposal>,
+}
+
+/// A change of a phase's participants that would let someone new see what the participants
+/// share: it takes effect only when every current participant org that stays in the phase has
+/// approved it (`ApprovePhaseChange`, one call per org; the proposer's org approves by proposing
+/// when the proposer takes part). A change that only removes needs nobody's approval, least of
+/// all the removed party's. A new proposal replaces one still waiting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Proposal {
+    /// The participants the phase will have.
+    pub participants: Vec<Participant>,
+    /// The orgs whose approval it needs.
+    pub needs: Vec<MspId>,
+    /// The orgs that approved it so far.
+    pub approvals: Vec<MspId>,
+    pub by: crate::identity::Principal,
+    pub tx_id: String,
+}
+
+impl Proposal {
+    /// The orgs it still waits for.
+    pub fn waiting_for(&self) -> Vec<&MspId> {
+        self.needs.iter().filter(|o| !self.approvals.contains(o)).collect()
+    }
+}
+
+/// The orgs whose approval a change from `old` to `new` participants needs: none when it adds
+/// nobody (an org, an identity or a role not listed before), else every org of `old` that stays.
+pub fn approvers(old: &[Participant], new: &[Participant]) -> Vec<MspId> {
+    if new.iter().all(|p| old.contains(p)) {
+        return vec![];
+    }
+    let new_orgs = org_set(new);
+    let mut orgs: Vec<MspId> = old.iter().map(|p| p.msp_id.clone()).filter(|o| new_orgs.contains(&o.as_str())).collect();
+    orgs.sort();
+    orgs.dedup();
+    orgs
 }
 
 fn first_key_version() -> u32 {
@@ -315,6 +357,21 @@ mod tests {
 
     fn p(msp: &str) -> Participant {
         Participant { msp_id: MspId::new(msp).unwrap(), identity: None, role: None }
+    }
+
+    #[test]
+    fn who_approves_a_change() {
+        let user = |msp: &str, id: &str| Participant { identity: Some(id.into()), ..p(msp) };
+        let names = |v: Vec<MspId>| v.into_iter().map(|o| o.to_string()).collect::<Vec<_>>();
+        // Removing needs nobody; adding an org needs every org that stays, the removed one excepted.
+        assert!(approvers(&[p("Org1MSP"), p("Org2MSP")], &[p("Org1MSP")]).is_empty());
+        assert_eq!(names(approvers(&[p("Org1MSP"), p("Org2MSP")], &[p("Org1MSP"), p("Org2MSP"), p("Org3MSP")])), ["Org1MSP", "Org2MSP"]);
+        assert_eq!(names(approvers(&[p("Org1MSP"), p("Org2MSP")], &[p("Org1MSP"), p("Org3MSP")])), ["Org1MSP"]);
+        // So does adding an identity of an org that takes part already.
+        assert_eq!(
+            names(approvers(&[user("Org1MSP", "u1"), p("Org2MSP")], &[user("Org1MSP", "u1"), user("Org1MSP", "u2"), p("Org2MSP")])),
+            ["Org1MSP", "Org2MSP"]
+        );
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub async fn dispatch<S: Stub>(stub: &S, call: Call) -> Result<Vec<u8>> {
         Call::ListProjects(a) => to_json(&projects::list(stub, a).await?),
         Call::AddPhase(a) => to_json(&phases::add(stub, a).await?),
         Call::UpdatePhase(a) => to_json(&phases::update(stub, a).await?),
+        Call::ApprovePhaseChange(a) => to_json(&phases::approve_change(stub, a).await?),
         Call::ActivatePhase(a) => to_json(&phases::set_status(stub, a, Active).await?),
         Call::ClosePhase(a) => to_json(&phases::set_status(stub, a, Closed).await?),
         Call::ListPhases(a) => to_json(&phases::list(stub, &a.project).await?),

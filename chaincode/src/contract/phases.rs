@@ -6,14 +6,14 @@ use serde_json::json;
 use svcflow_model::call::{KeyRef, PhaseRef};
 use svcflow_model::ids::MspId;
 use svcflow_model::ids::{PhaseId, ProjectId};
-use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, ORG_COPIES};
+use svcflow_model::phase::{self as model, Migration, NewPhase, Participant, Phase, PhaseKey, PhaseStatus, PhaseUpdate, Proposal, ORG_COPIES};
 use svcflow_model::transient::NewPhaseKey;
 use svcflow_model::{acl, lifecycle};
 
 use svcflow_model::event::Event;
 
 use super::{copies, decode, emit, projects, to_json};
-use crate::collection;
+use crate::collection::{self, implicit_name};
 use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
@@ -96,6 +96,7 @@ pub async fn add<S: Stub>(stub: &S, req: NewPhase) -> Result<Phase> {
         key_version: 1,
         migration: None,
         blinded: true,
+        proposal: None,
     };
     order.insert(at, phase.clone());
     renumber(stub, order, &phase.id).await?;
@@ -124,18 +125,80 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
         phase.position = to as u32;
         renumber(stub, order, &phase.id).await?;
     }
+    let mut event = Event::PhaseUpdated;
     if let Some(ps) = req.participants {
         lifecycle::may_change_orgs(&phase, &model::org_set(&ps))?;
         require_channel_orgs(stub, &ps).await?;
-        if model::removes(&phase.participants, &ps) {
-            // Whoever was removed keeps what they read, never the key of what comes next.
-            phase.key_version += 1;
+        let needs = if holds_data(stub, &phase).await? { model::approvers(&phase.participants, &ps) } else { vec![] };
+        let me = stub.creator();
+        let mine = needs.iter().find(|o| o.as_str() == me.msp_id && acl::is_participant(me, &phase)).cloned();
+        let proposal =
+            Proposal { participants: ps, approvals: mine.into_iter().collect(), needs, by: me.principal(), tx_id: stub.tx_id().to_owned() };
+        if proposal.waiting_for().is_empty() {
+            set_participants(&mut phase, proposal.participants);
+        } else {
+            phase.proposal = Some(proposal);
+            event = Event::PhaseChangeProposed;
         }
-        change_participants(&mut phase, ps);
     }
     put(stub, &phase).await?;
-    emit(stub, Event::PhaseUpdated, &phase.project, Some(&phase.id));
+    emit(stub, event, &phase.project, Some(&phase.id));
     Ok(phase)
+}
+
+/// A participant org's approval of the change waiting on the phase; the last one makes it.
+pub async fn approve_change<S: Stub>(stub: &S, req: PhaseRef) -> Result<Phase> {
+    let mut phase = get(stub, &req.project, &req.phase).await?;
+    lifecycle::may_change(&phase)?;
+    let me = stub.creator();
+    acl::must_participate(me, &phase)?;
+    let Some(mut proposal) = phase.proposal.take() else {
+        return Err(ContractError::conflict(format!("no change of phase {}'s participants waits for approval", phase.id)));
+    };
+    let Some(org) = proposal.needs.iter().find(|o| o.as_str() == me.msp_id).cloned() else {
+        return Err(ContractError::forbidden(format!("the change of phase {} needs no approval of {}", phase.id, me.msp_id)));
+    };
+    if proposal.approvals.contains(&org) {
+        return Err(ContractError::conflict(format!("{org} approved this change of phase {} already", phase.id)));
+    }
+    proposal.approvals.push(org);
+    let event = if proposal.waiting_for().is_empty() {
+        lifecycle::may_change_orgs(&phase, &model::org_set(&proposal.participants))?;
+        require_channel_orgs(stub, &proposal.participants).await?;
+        set_participants(&mut phase, proposal.participants);
+        Event::PhaseUpdated
+    } else {
+        phase.proposal = Some(proposal);
+        Event::PhaseChangeApproved
+    };
+    put(stub, &phase).await?;
+    emit(stub, event, &phase.project, Some(&phase.id));
+    Ok(phase)
+}
+
+/// Whether the phase may hold anything a newcomer would see: a key of any version in a
+/// participant's copy (every phase's data needs one; its hash is on every peer), or a phase of
+/// an older model.
+async fn holds_data<S: Stub>(stub: &S, phase: &Phase) -> Result<bool> {
+    let Some(first) = model::org_set(&phase.participants).first().map(|o| implicit_name(o)) else { return Ok(false) };
+    if !phase.in_org_copies() || phase.migration.is_some() {
+        return Ok(true);
+    }
+    for version in 1..=phase.key_version {
+        if stub.private_hash(&first, &keys::phase_key(&phase.project, &phase.id, version)).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn set_participants(phase: &mut Phase, ps: Vec<Participant>) {
+    if model::removes(&phase.participants, &ps) {
+        // Whoever was removed keeps what they read, never the key of what comes next.
+        phase.key_version += 1;
+    }
+    phase.proposal = None;
+    change_participants(phase, ps);
 }
 
 /// The new participants `ps`, and what must move for them. Per-org copies: orgs that leave are

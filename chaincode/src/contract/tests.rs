@@ -598,7 +598,8 @@ fn a_leaver_is_out_at_once_and_its_copy_purged_while_writes_go_on() {
     let (o1, o2, o3) = (user("Org1MSP", 1), user("Org2MSP", 1), user("Org3MSP", 1));
     let p1 = json!({"project":"p1","phase":"P1"});
     let all = json!([{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]);
-    let join = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":all}), &[]).unwrap();
+    w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":all}), &[]).unwrap();
+    let join = w.call(&o2, "ApprovePhaseChange", p1.clone(), &[]).unwrap();
     migrate(&w, &o1, &batch_of(&w, &o1)).unwrap();
     assert_eq!(join["key_version"], 1, "a join takes nothing away");
     w.call(&o3, "PutRecord", p1.clone(), &doc("r1", json!({"v":1}))).unwrap();
@@ -681,7 +682,8 @@ fn a_large_migration_goes_in_batches_and_resumes_where_it_stopped() {
             &[],
         )
         .unwrap();
-    assert_eq!(ph["key_version"], 1);
+    assert_eq!((ph["key_version"].as_u64(), ph["proposal"]["needs"].clone()), (Some(1), json!(["Org1MSP", "Org2MSP"])));
+    w.call(&o2, "ApprovePhaseChange", p1.clone(), &[]).unwrap();
     // 250 records, 250 changes and one key: two batches.
     let first = batch_of(&w, &o2);
     assert_eq!((first["items"].as_array().unwrap().len(), first["last"].as_bool()), (svcflow_model::migration::MAX_BATCH_ITEMS, Some(false)));
@@ -848,4 +850,35 @@ fn phase_holdings_are_counted_for_participants_and_an_orgs_own_copy_only() {
     assert!(m.starts_with("forbidden:") && m.contains("not a participant"), "{m}");
     assert_eq!(count(&o3, "Org3MSP", "_implicit_org_Org3MSP").unwrap()["values"], 0, "its own org's copy it may count");
     assert!(count(&user("Org1MSP", 1), "Org1MSP", "_implicit_org_Org1MSP").unwrap()["values"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn adding_to_a_phase_with_data_waits_for_every_staying_participant_org() {
+    let w = World::new();
+    w.scenario();
+    let (o1, o2, o3) = (user("Org1MSP", 1), user("Org2MSP", 1), user("Org3MSP", 1));
+    let p1 = json!({"project":"p1","phase":"P1"});
+    w.call(&o2, "PutRecord", p1.clone(), &doc("r1", json!({"by":"Org2"}))).unwrap();
+    let all = json!([{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"},{"msp_id":"Org3MSP"}]);
+    // The owner (Org1, a participant) proposes Org3: Org1 approves by proposing, Org2 has not.
+    let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":all}), &[]).unwrap();
+    assert_eq!((ph["participants"].as_array().map(Vec::len), ph.get("migration")), (Some(2), None));
+    assert_eq!((ph["proposal"]["needs"].clone(), ph["proposal"]["approvals"].clone()), (json!(["Org1MSP", "Org2MSP"]), json!(["Org1MSP"])));
+    w.refused(&o3, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[], "forbidden:");
+    // Nobody but a staying participant org approves, each once.
+    w.refused(&o3, "ApprovePhaseChange", p1.clone(), &[], "forbidden:");
+    w.refused(&o1, "ApprovePhaseChange", p1.clone(), &[], "conflict:");
+    w.refused(&user("Org1MSP", 2), "ApprovePhaseChange", json!({"project":"p1","phase":"P3"}), &[], "forbidden:");
+    let ph = w.call(&o2, "ApprovePhaseChange", p1.clone(), &[]).unwrap();
+    assert_eq!((ph.get("proposal"), ph["migration"]["participants"].as_array().map(Vec::len)), (None, Some(3)));
+    w.refused(&o2, "ApprovePhaseChange", p1.clone(), &[], "conflict:");
+    migrate(&w, &o1, &batch_of(&w, &o1)).unwrap();
+    assert_eq!(w.call(&o3, "GetRecord", json!({"project":"p1","phase":"P1","id":"r1"}), &[]).unwrap()["document"]["by"], "Org2");
+    // Removing needs nobody's approval, least of all the removed org's.
+    let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"P1","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org3MSP"}]}), &[]).unwrap();
+    assert_eq!((ph["participants"].as_array().map(Vec::len), ph.get("proposal")), (Some(2), None));
+    // A phase holding nothing yet (no key) takes anyone at once.
+    w.call(&o1, "AddPhase", json!({"project":"p1","id":"E","name":"e","participants":[{"msp_id":"Org1MSP"},{"msp_id":"Org2MSP"}]}), &[]).unwrap();
+    let ph = w.call(&o1, "UpdatePhase", json!({"project":"p1","id":"E","participants":all}), &[]).unwrap();
+    assert_eq!((ph["migration"]["participants"].as_array().map(Vec::len), ph.get("proposal")), (Some(3), None));
 }

@@ -52,6 +52,7 @@ pub const ROUTES: &[(Method, &str, Handler)] = &[
     (Method::GET, "/v1/projects/{project}/phases", || web::route().to(projects::list_phases)),
     (Method::GET, "/v1/projects/{project}/phases/{phase}", || web::route().to(projects::get_phase)),
     (Method::PATCH, "/v1/projects/{project}/phases/{phase}", || web::route().to(projects::update_phase)),
+    (Method::POST, "/v1/projects/{project}/phases/{phase}/approval", || web::route().to(projects::approve_phase_change)),
     (Method::POST, "/v1/projects/{project}/phases/{phase}/activate", || web::route().to(projects::activate_phase)),
     (Method::POST, "/v1/projects/{project}/phases/{phase}/close", || web::route().to(projects::close_phase)),
     (Method::GET, "/v1/projects/{project}/phases/{phase}/migration", || web::route().to(migrations::get)),

@@ -51,7 +51,7 @@ maxLength counts characters, so a non-ASCII string reaches a byte limit sooner.
     paths(
         meta::healthz, meta::metrics, meta::openapi, meta::docs, meta::whoami, events::stream,
         projects::create, projects::list, projects::get, projects::add_phase, projects::list_phases, projects::get_phase,
-        projects::update_phase, projects::activate_phase, projects::close_phase, migrations::get, migrations::start,
+        projects::update_phase, projects::approve_phase_change, projects::activate_phase, projects::close_phase, migrations::get, migrations::start,
         records::list, records::put, records::get, records::history,
         files::upload, files::list, files::get, files::download, files::verify, files::reseal,
     ),

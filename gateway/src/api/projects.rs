@@ -164,15 +164,43 @@ pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>)
                    participant POSTs that location). The new orgs must share one with the current ones (409 otherwise: add \
                    first, then remove). A phase created before per-org copies moves to them on any participants change.",
     request_body = PhaseUpdate,
-    responses(Committed<Phase, 200>, (status = 202, description = "Committed; a joining org is receiving its copy, or a leaving org's copy is being purged.", body = Phase), Refused, Conflicts, TooLarge)
+    responses(Committed<Phase, 200>, (status = 202, description = "Committed; a joining org is receiving its copy, or a leaving org's copy is being purged; or the change adds someone to a phase holding data and waits for approvals (`X-Approval: pending`, see approvePhaseChange).", body = Phase), Refused, Conflicts, TooLarge)
 )]
 pub async fn update_phase(state: State, caller: Caller, path: web::Path<PhasePath>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
     let body: PhaseUpdate = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
-    let updated = projects::update_phase(&state, &caller, body).await?;
+    Ok(updated_response(projects::update_phase(&state, &caller, body).await?))
+}
+
+/// Approve a change of participants
+///
+/// The caller's org approves the change of participants waiting on the phase (its `proposal`).
+#[utoipa::path(
+    post, path = "/v1/projects/{project}/phases/{phase}/approval", operation_id = "approvePhaseChange", tag = "phases", params(PhasePath),
+    description = "A change of participants that adds anyone (an org, an identity or a role) to a phase that holds data takes \
+                   effect only when every current participant org that stays in the phase has approved it: the PATCH that \
+                   proposes it answers 202 with `X-Approval: pending` and the phase's `proposal` (the participants it will \
+                   have, the orgs it `needs`, their `approvals` so far; the proposer's org approves by proposing when the \
+                   proposer takes part). A participant of each org named in `needs` POSTs here once. The last approval makes \
+                   the change, answered as the PATCH would have been (202 with `migration` when a joining org receives its \
+                   copy). A change that only removes needs nobody's approval; a new PATCH replaces a proposal still waiting.",
+    responses(Committed<Phase, 200>, (status = 202, description = "Committed; still waiting for other orgs' approvals (`X-Approval: pending`), or made, with a joining org receiving its copy.", body = Phase), Refused, Conflicts)
+)]
+pub async fn approve_phase_change(state: State, caller: Caller, path: web::Path<PhasePath>) -> Result<HttpResponse, Failure> {
+    let PhasePath(project, phase) = path.into_inner();
+    Ok(updated_response(projects::approve_change(&state, &caller, PhaseRef { project, phase }).await?))
+}
+
+/// A phase's update as the caller sees it: 200 when nothing moves or waits, else 202 saying what.
+fn updated_response(updated: projects::UpdatedPhase) -> HttpResponse {
     let (p, c) = (&updated.phase, &updated.committed);
     let moving = match updated.data {
-        DataMove::Stays => return Ok(committed(StatusCode::OK, p, c)),
+        DataMove::Stays => return committed(StatusCode::OK, p, c),
+        DataMove::Awaiting => {
+            let mut res = committed(StatusCode::ACCEPTED, p, c);
+            res.headers_mut().insert(HeaderName::from_static("x-approval"), HeaderValue::from_static("pending"));
+            return res;
+        }
         DataMove::Moving => "moving",
         DataMove::Pending => "pending",
     };
@@ -182,7 +210,7 @@ pub async fn update_phase(state: State, caller: Caller, path: web::Path<PhasePat
         headers.insert(LOCATION, v);
     }
     headers.insert(HeaderName::from_static("x-migration"), HeaderValue::from_static(moving));
-    Ok(res)
+    res
 }
 
 /// Activate a phase

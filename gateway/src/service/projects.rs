@@ -38,6 +38,9 @@ pub enum DataMove {
     Moving,
     /// It is to move; a participant whose org stays must start it.
     Pending,
+    /// The change adds someone to a phase holding data: it waits for the approval of the
+    /// participant orgs named in the phase's `proposal`.
+    Awaiting,
 }
 
 /// A phase updated, committed, and where its data goes.
@@ -93,7 +96,22 @@ pub async fn get_phase(state: &AppState, caller: &Caller, at: PhaseRef) -> Resul
 /// the caller may.
 pub async fn update_phase(state: &AppState, caller: &Caller, update: PhaseUpdate) -> Result<UpdatedPhase, ServiceError> {
     let (phase, committed): (Phase, _) = state.invoke(caller, Call::UpdatePhase(update)).await?;
-    let data = if phase.migration.is_none() {
+    let awaiting = phase.proposal.as_ref().is_some_and(|p| p.tx_id == committed.tx_id);
+    updated(state, caller, phase, committed, awaiting).await
+}
+
+/// Approves, for the caller's org, the change of participants waiting on the phase; the last
+/// approval makes it, and its data then moves as after `update_phase`.
+pub async fn approve_change(state: &AppState, caller: &Caller, at: PhaseRef) -> Result<UpdatedPhase, ServiceError> {
+    let (phase, committed): (Phase, _) = state.invoke(caller, Call::ApprovePhaseChange(at)).await?;
+    let awaiting = phase.proposal.is_some();
+    updated(state, caller, phase, committed, awaiting).await
+}
+
+async fn updated(state: &AppState, caller: &Caller, phase: Phase, committed: Committed, awaiting: bool) -> Result<UpdatedPhase, ServiceError> {
+    let data = if awaiting {
+        DataMove::Awaiting
+    } else if phase.migration.is_none() {
         DataMove::Stays
     } else if migrations::start_if_allowed(state, caller, &phase).await? {
         DataMove::Moving
