@@ -53,9 +53,18 @@ check "at $FROM: add P1 {Org1, Org2}" expect 201 1 User1 POST "$V/phases" -d "{\
 check "  … in the collection of its org set" body_has '.collection == "col_Org1MSP_Org2MSP"'
 check "at $FROM: Org2 puts r1" expect 201 2 User1 PUT "$V/phases/P1/records/r1" -d '{"v":1}'
 check "at $FROM: Org1 updates r1" expect 200 1 User1 PUT "$V/phases/P1/records/r1" -d '{"v":2}'
+# block_acl: only org admins take blocks from a peer (the channel's event/Block ACL, issue 22).
+block_acl() {
+  (peer_cli_env org1 && "$BIN/peer" channel fetch config "$TMP/cfg.pb" -o "$(orderer_address)" -c "$CHANNEL" --tls --cafile "$ORDERER_CA") >/dev/null 2>&1 || return 1
+  "$BIN/configtxlator" proto_decode --input "$TMP/cfg.pb" --type common.Block |
+    jq -e '.data.data[0].payload.data.config.channel_group.groups.Application.values.ACLs.value.acls["event/Block"].policy_ref == "/Channel/Application/BlockReaders"' >/dev/null
+}
+no_block_acl() { ! block_acl; }
+check "at $FROM: any client of the channel may take blocks from a peer (no event/Block ACL)" no_block_acl
 
 git -C "$WT" checkout --detach --quiet "$TO" || fail_setup "git checkout $TO"
 check "the same checkout, now at $(git -C "$WT" rev-parse --short HEAD), comes up on the same state" up
+check "  … and its channel now lets only org admins take blocks from a peer (a config update by up)" block_acl
 check "  … its definition still has the org-set collections (Fabric never drops one)" \
   bash -c "grep -q collections_config.json <<<\"\$(ls '$STATE/chaincode')\""
 check "the older phase reads as before" expect 200 2 User1 GET "$V/phases/P1/records/r1/history"

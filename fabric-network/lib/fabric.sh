@@ -353,6 +353,45 @@ create_channel() { # channel
   for o in "${ORDERERS[@]}"; do orderer_join "$o" "$1"; done
   wait_raft_leader "$1"
   for p in "${PEERS[@]}"; do peer_join "$p" "$1"; done
+  ensure_block_acl "$1"
+}
+
+# Only org admins take blocks from a peer (configtx.yaml: ACL event/Block -> BlockReaders, "ANY
+# Admins"): DeliverWithPrivateData would otherwise hand any client of a member org the private
+# writes of every collection its org may see. A channel created before that gets both by a config
+# update signed by a majority of its orgs' admins (the Application's Admins policy); one that has
+# them is left alone, so every `up` may call this.
+as_admin() { (peer_cli_env "$1" && shift && "$@"); } # org cmd...: CMD as ORG's admin (peer CLI env)
+ensure_block_acl() { # channel
+  local ch=$1 dir=$STATE/config-update/$1 log=$LOGS/config-update.log x
+  mkdir -p "$dir"
+  (peer_cli_env "${ORGS[0]}" && "$BIN/peer" channel fetch config "$dir/config.pb" -o "$(orderer_address)" -c "$ch" --tls --cafile "$ORDERER_CA") >>"$log" 2>&1 ||
+    die "fetch channel $ch's config (to check its event/Block ACL)" "$log"
+  "$BIN/configtxlator" proto_decode --input "$dir/config.pb" --type common.Block | jq '.data.data[0].payload.data.config' >"$dir/old.json"
+  jq -e '.channel_group.groups.Application.values.ACLs.value.acls["event/Block"].policy_ref == "/Channel/Application/BlockReaders"' "$dir/old.json" >/dev/null && return 0
+  jq '.channel_group.groups.Application.policies.BlockReaders = {mod_policy: "Admins", policy: {type: 3, value: {rule: "ANY", sub_policy: "Admins"}}}
+    | .channel_group.groups.Application.values.ACLs = {mod_policy: "Admins",
+        value: {acls: ((.channel_group.groups.Application.values.ACLs.value.acls // {}) + {"event/Block": {policy_ref: "/Channel/Application/BlockReaders"}})}}' \
+    "$dir/old.json" >"$dir/new.json"
+  for x in old new; do "$BIN/configtxlator" proto_encode --input "$dir/$x.json" --type common.Config --output "$dir/$x.pb"; done
+  "$BIN/configtxlator" compute_update --channel_id "$ch" --original "$dir/old.pb" --updated "$dir/new.pb" --output "$dir/update.pb" >>"$log" 2>&1 ||
+    die "compute channel $ch's ACL update" "$log"
+  "$BIN/configtxlator" proto_decode --input "$dir/update.pb" --type common.ConfigUpdate |
+    jq --arg ch "$ch" '{payload: {header: {channel_header: {channel_id: $ch, type: 2}}, data: {config_update: .}}}' >"$dir/env.json"
+  "$BIN/configtxlator" proto_encode --input "$dir/env.json" --type common.Envelope --output "$dir/env.pb"
+  # The channel's orgs, a majority of whose admins sign (the last one by submitting).
+  local -a msps=()
+  mapfile -t msps < <(jq -r '.channel_group.groups.Application.groups | keys[]' "$dir/old.json")
+  local need=$((${#msps[@]} / 2 + 1)) i org
+  for ((i = 0; i < need; i++)); do
+    org=$(org_of_msp "${msps[$i]}") || die "sign channel $ch's ACL update (no org of the topology has MSP ${msps[$i]})"
+    if ((i < need - 1)); then
+      step "channel $ch: $org's admin signs the event/Block ACL update" "$log" as_admin "$org" "$BIN/peer" channel signconfigtx -f "$dir/env.pb"
+    else
+      step "channel $ch: only org admins take blocks from a peer (ACL event/Block, submitted by $org's admin)" "$log" \
+        as_admin "$org" "$BIN/peer" channel update -f "$dir/env.pb" -c "$ch" -o "$(orderer_address)" --tls --cafile "$ORDERER_CA"
+    fi
+  done
 }
 # --- the verbs -------------------------------------------------------------------------------
 # The network itself: install if needed, crypto, orderers, peers, channel, gossip.

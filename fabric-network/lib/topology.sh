@@ -54,6 +54,7 @@ peer_bootstrap() { topo "$1" bootstrap; }  # the peer its gossip starts from
 ops_port() { topo "$1" ops; }              # operations (metrics, health) of an orderer or a peer
 peer_org() { topo "$1" org; }              # peer0.org1 -> org1
 org_msp() { topo "$1" msp; }               # org1 -> Org1MSP
+org_of_msp() { local o; for o in "${ORGS[@]}"; do [[ $(org_msp "$o") == "$1" ]] && { echo "$o"; return 0; }; done; return 1; } # Org1MSP -> org1
 org_domain() { topo "$1" domain; }         # org1 -> org1.svcflow.local
 cc_port() { topo "$1" cc; }                # org1 -> its chaincode server's port
 gw_port() { topo "$1" gw; }                # org1 -> its REST gateway's port
