@@ -18,7 +18,8 @@ if (!to) {
   process.exit(2);
 }
 
-const client = new grpc.Client(peer, grpc.credentials.createSsl(readFileSync(tlsCa)));
+// The peers' TLS certificates name localhost as well as 127.0.0.1; TLS names no IP address.
+const client = new grpc.Client(peer, grpc.credentials.createSsl(readFileSync(tlsCa)), { 'grpc.ssl_target_name_override': 'localhost' });
 const gateway = connect({
   client,
   identity: { mspId, credentials: readFileSync(certPath) },
@@ -54,7 +55,8 @@ try {
   }
   finish('');
 } catch (err) {
-  // The peer's refusal arrives as a failed stream (its status says why).
-  out.refused = /PERMISSION_DENIED|FORBIDDEN|access denied|permission/i.test(`${err?.code} ${err?.message} ${JSON.stringify(err?.details ?? '')}`);
+  // The peer refuses in the stream's first answer: a DeliverResponse whose status is FORBIDDEN
+  // (403), which the client reports as "Unexpected status response: 403".
+  out.refused = /status response: 403\b|PERMISSION_DENIED|FORBIDDEN/.test(`${err?.code} ${err?.message}`);
   finish(`${err?.code ?? ''} ${err?.message ?? err}`);
 }
