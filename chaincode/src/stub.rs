@@ -83,6 +83,8 @@ pub struct MemStub<'a> {
     /// The peer's org; a peer outside a collection has only its hashes, as on Fabric.
     pub peer_msp: Option<String>,
     writes: RefCell<Vec<Write>>,
+    /// A range read of private data was made: as on Fabric, the transaction may write nothing.
+    pvt_queried: std::cell::Cell<bool>,
     pub events: RefCell<Vec<(String, Vec<u8>)>>,
 }
 
@@ -96,6 +98,7 @@ impl<'a> MemStub<'a> {
             transient: HashMap::new(),
             peer_msp: None,
             writes: RefCell::new(Vec::new()),
+            pvt_queried: std::cell::Cell::new(false),
             events: RefCell::new(Vec::new()),
         }
     }
@@ -118,6 +121,15 @@ impl<'a> MemStub<'a> {
                 }
             }
         }
+    }
+
+    fn may_write(&self) -> Result<()> {
+        if self.pvt_queried.get() {
+            return Err(ContractError::Ledger(
+                "unsuppored transaction. Transaction has already performed queries on pvt data. Writes are not allowed".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn check_collection(&self, collection: &str, member_only: bool) -> Result<()> {
@@ -185,6 +197,7 @@ impl Stub for MemStub<'_> {
         Ok(self.read(None, key))
     }
     async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()> {
+        self.may_write()?;
         self.writes.borrow_mut().push((None, key.to_owned(), Some(value)));
         Ok(())
     }
@@ -209,6 +222,7 @@ impl Stub for MemStub<'_> {
     }
     async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()> {
         self.check_collection(collection, true)?;
+        self.may_write()?;
         self.writes.borrow_mut().push((Some(collection.to_owned()), key.to_owned(), Some(value)));
         Ok(())
     }
@@ -218,6 +232,11 @@ impl Stub for MemStub<'_> {
     async fn private_range_limit(&self, collection: &str, start: &str, end: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
         self.check_collection(collection, true)?;
         self.check_peer_holds(collection)?;
+        // Fabric's simulator: private range reads only in a transaction that writes nothing.
+        if !self.writes.borrow().is_empty() {
+            return Err(ContractError::Ledger("unsuppored transaction. Queries on pvt data is supported only in a read-only transaction".into()));
+        }
+        self.pvt_queried.set(true);
         let l = self.ledger.borrow();
         Ok(l.private
             .get(collection)
@@ -226,6 +245,7 @@ impl Stub for MemStub<'_> {
     }
     async fn purge_private(&self, collection: &str, key: &str) -> Result<()> {
         self.check_collection(collection, true)?;
+        self.may_write()?;
         self.writes.borrow_mut().push((Some(collection.to_owned()), key.to_owned(), None));
         Ok(())
     }

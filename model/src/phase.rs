@@ -217,6 +217,17 @@ pub struct Migration {
     /// block carries already) as `sha256:<hex>`. Empty at the start of a track.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cursor: String,
+    /// Keys the current track's steps have listed so far (each a key of the phase, in key order).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub listed: u64,
+    /// For a purge: how many keys the phase held when it began; it ends only having listed as
+    /// many (a blinded phase's public count, `svcflow.held`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expect: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Migration {

@@ -19,7 +19,7 @@
 use ring::hmac;
 use svcflow_model::phase::Phase;
 
-use super::copies;
+use super::copies::{self, hex};
 use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
@@ -139,10 +139,6 @@ pub(super) fn name_under(first_key: &[u8], object_type: &str, id: &str) -> Strin
 
 fn derive(key: &[u8], purpose: &[u8]) -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), purpose).as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn no_key(phase: &Phase) -> ContractError {

@@ -68,7 +68,7 @@ fn cursor_of(phase: &Phase, key: &str) -> String {
     match key {
         "" => String::new(),
         k if phase.blinded => k.to_owned(),
-        k => format!("sha256:{}", sha256(k.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        k => format!("sha256:{}", copies::hex(&sha256(k.as_bytes()))),
     }
 }
 
@@ -124,11 +124,13 @@ pub async fn read_batch<S: Stub>(stub: &S, req: BatchRef) -> Result<Batch> {
 /// out of its org set's collection) checks each value against a staying copy's on-chain hash
 /// (every peer holds every hash) and writes it to every receiving copy that lacks it; a purge
 /// removes each key from the copies of orgs that left. The batch must start where the migration
-/// stands, and the orgs whose copies the step reads (a fill's staying orgs) or purges (a purge's
-/// leavers) must endorse it, each checking that the batch leaves out no key of its own copy in
-/// its range: so neither an empty batch marked last nor a peer behind on private data ends a
-/// track early. The fill's last batch gives the phase its new participants; the purge goes on
-/// after it (writes do not wait for it) and stays pending, shown, while a leaver's peer is away.
+/// stands and list, in key order, keys the phase holds; the orgs whose copies the step reads (a
+/// fill's staying orgs) or purges (a purge's leavers) must endorse it. A blinded phase lists its
+/// keys' hashes publicly (`svcflow.held`), so its track ends only when it has listed them all: a
+/// last batch short of that (an empty one, one that skipped a key, one from a peer behind on
+/// private data) starts the track again from its first key instead. The fill's last batch gives
+/// the phase its new participants; the purge goes on after it (writes do not wait for it) and
+/// stays pending, shown, while a leaver's peer is away.
 pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Progress> {
     batch.check_size()?;
     let mut phase = phases::get(stub, &req.project, &req.phase).await?;
@@ -156,28 +158,28 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
     let filling = legacy || !receiving.is_empty();
     let staying: Vec<String> = org_set(&phase.participants).into_iter().map(implicit_name).collect();
     let purging: Vec<String> = m.purge.iter().map(|o| implicit_name(o)).collect();
-    // Who vouches that the batch leaves nothing out, and must therefore endorse the step.
-    let (vouching, verified): (&[String], Option<String>) = match (legacy, filling) {
-        (true, _) => (&[], stub.peer_msp().filter(|me| org_set(&phase.participants).contains(me)).map(|_| m.from.clone())),
-        (false, true) => (&staying, None),
-        (false, false) => (&purging, None),
+    // The orgs whose copies the step reads or purges endorse it: a mark in their copies makes
+    // their collections' policies require it.
+    let vouching: &[String] = match (legacy, filling) {
+        (true, _) => &[],
+        (false, true) => &staying,
+        (false, false) => &purging,
     };
     let mark = keys::composite(STEP_MARK, &[&phase.project, &phase.id]);
     for copy in vouching {
         stub.put_private(copy, &mark, stub.tx_id().as_bytes().to_vec()).await?;
     }
-    let own = stub.peer_msp().map(implicit_name).filter(|c| vouching.contains(c));
-    if let Some(copy) = own.or(verified) {
-        leaves_nothing_out(stub, &phase, &copy, &batch, &next).await?;
-    }
     let source = if legacy { m.from.clone() } else { staying.first().cloned().unwrap_or_default() };
     let mut moved = 0u64;
     for (i, item) in batch.items.iter().enumerate() {
+        let held = stub.private_hash(&source, &item.key).await?;
+        if held.is_none() {
+            return Err(ContractError::conflict(format!("batch item {i} is no key that {source} holds: read the batch again")));
+        }
         if filling {
-            let held = stub.private_hash(&source, &item.key).await?;
             if item.value.is_empty() {
                 for to in &receiving {
-                    if held.is_none() || stub.private_hash(to, &item.key).await? != held {
+                    if stub.private_hash(to, &item.key).await? != held {
                         return Err(ContractError::conflict(format!(
                             "batch item {i} comes without its value, but {to} lacks it: read the batch again"
                         )));
@@ -191,12 +193,14 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
                         "batch item {i} is not what {source} holds (moved already, or changed): read the next batch again"
                     )));
                 }
+                let mut wrote = false;
                 for to in &receiving {
                     if stub.private_hash(to, &item.key).await?.as_deref() != Some(hash.as_slice()) {
                         stub.put_private(to, &item.key, value.clone()).await?;
+                        wrote = true;
                     }
                 }
-                moved += 1;
+                moved += u64::from(wrote || legacy);
             }
             if legacy {
                 stub.purge_private(&m.from, &item.key).await?;
@@ -212,13 +216,30 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
     }
     let total = m.moved + moved;
     let batches = m.batches + 1;
+    let listed = m.listed + batch.items.len() as u64;
+    // Whether the track has covered every key it must (known for a blinded phase only).
+    let whole = match (batch.last, phase.blinded && !legacy) {
+        (false, _) | (true, false) => true,
+        (true, true) if filling => listed == copies::held_count(stub, &phase).await?,
+        (true, true) => listed >= m.expect,
+    };
     phase.migration = match (batch.last, filling) {
-        (false, _) => Some(Migration { moved: total, batches, cursor: cursor_of(&phase, &next), ..m }),
+        (false, _) => Some(Migration { moved: total, batches, listed, cursor: cursor_of(&phase, &next), ..m }),
+        (true, _) if !whole => {
+            tracing::warn!(tx_id = stub.tx_id(), project = %phase.project, phase = %phase.id, listed, "a migration's last batch left keys out; its track starts again");
+            Some(Migration { moved: total, batches, listed: 0, cursor: String::new(), ..m })
+        }
         // The fill is done: the joiners take part, and the leavers' copies are purged next.
         (true, true) => {
             phase.participants = m.participants.clone();
             phase.collection = ORG_COPIES.into();
-            (!legacy && !m.purge.is_empty()).then(|| Migration { moved: total, batches, cursor: String::new(), ..m })
+            match !legacy && !m.purge.is_empty() {
+                true => {
+                    let expect = if phase.blinded { copies::held_count(stub, &phase).await? } else { 0 };
+                    Some(Migration { moved: total, batches, cursor: String::new(), listed: 0, expect, ..m })
+                }
+                false => None,
+            }
         }
         (true, false) => None,
     };
@@ -226,25 +247,6 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
     phases::put(stub, &phase).await?;
     emit(stub, if done { Event::PhaseMigrated } else { Event::PhaseMigrating }, &phase.project, Some(&phase.id));
     Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total, done })
-}
-
-/// Refuses the batch if this peer's `copy` holds a key of the phase in the batch's range that the
-/// batch does not list: after `after`, up to its last key, or to the end when it is the last.
-/// (A private range read is not part of the transaction's read set, so endorsers that hold no
-/// such copy compute the same result without it.)
-async fn leaves_nothing_out<S: Stub>(stub: &S, phase: &Phase, copy: &str, batch: &Batch, next: &str) -> Result<()> {
-    let listed: std::collections::HashSet<&str> = batch.items.iter().map(|i| i.key.as_str()).collect();
-    for (key, _) in scan(stub, phase, copy, &batch.after, batch.items.len() + 1).await? {
-        if !batch.last && key.as_str() > next {
-            break;
-        }
-        if !listed.contains(key.as_str()) {
-            return Err(ContractError::conflict(format!(
-                "the batch leaves out a value that {copy} holds in its range (a value written meanwhile, or a copy that differs): read the batch again"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// How many of the phase's values `collection` holds on this peer: an org's own check that it
