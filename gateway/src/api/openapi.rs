@@ -89,6 +89,10 @@ fn error_kinds() -> Vec<(ApiError, &'static str)> {
         (Conflict("project demo already exists".into()), "Conflicts with the current state, e.g. the id exists or the phase is closed."),
         (PayloadTooLarge("the JSON body is over 65536 bytes".into()), "The body is over its limit."),
         (
+            UnsupportedMediaType("the body must be sent as Content-Type: application/json, not text/plain".into()),
+            "A JSON body sent under another content type (a browser sends cross-site ones as text/plain or a form).",
+        ),
+        (
             Integrity("the object of file drawing-1 is missing from the store".into()),
             "The stored object does not match its on-chain anchor, or is missing.",
         ),
@@ -112,6 +116,7 @@ fn _every_kind_is_described(e: &ApiError) {
         | MethodNotAllowed { .. }
         | Conflict(_)
         | PayloadTooLarge(_)
+        | UnsupportedMediaType(_)
         | Integrity(_)
         | Unavailable(_)
         | InsufficientStorage(_)
