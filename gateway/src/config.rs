@@ -231,8 +231,8 @@ impl Config {
 
 impl RawConfig {
     /// The gateway's own variables, `SVCFLOW_GW_` + the key's name: `LISTEN`, `UPLOAD_LIMIT_BYTES`,
-    /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `ALLOWED_ORIGINS` and `CLIENT_CRL` (each a
-    /// comma-separated list), `HEALTH_TTL_MS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
+    /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `CLIENT_CA`, `ALLOWED_ORIGINS` and `CLIENT_CRL`
+    /// (each a comma-separated list), `HEALTH_TTL_MS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
     /// `TIMEOUT_MS`, `STORAGE_BACKEND`, `STORAGE_PATH`, `S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
     /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_SECRET_FILE`, `S3_PARTS_IN_FLIGHT`, `VERIFY_UPLOADS`; `CONFIG` (the
     /// file) and `LOG` (the log filter) are read by `main`. An unknown name under this prefix is
@@ -251,6 +251,7 @@ impl RawConfig {
                 "SWEEP_AFTER_MS" => self.server.sweep_after_ms = num(&v)?,
                 "GIVE_UP_ORDERING_MS" => self.server.give_up_ordering_ms = num(&v)?,
                 "WORKERS" => self.server.workers = Some(num(&v)? as usize),
+                "CLIENT_CA" => self.server.client_ca = list(&v).map(PathBuf::from).collect(),
                 "ALLOWED_ORIGINS" => self.server.allowed_origins = list(&v).map(str::to_owned).collect(),
                 "CLIENT_CRL" => self.server.client_crl = list(&v).map(PathBuf::from).collect(),
                 "HEALTH_TTL_MS" => self.server.health_ttl_ms = num(&v)?,
@@ -468,12 +469,14 @@ path = "objects"
         let vars = env(&[
             ("SVCFLOW_GW_ALLOWED_ORIGINS", "https://ops.example:8443, http://127.0.0.1:3000"),
             ("SVCFLOW_GW_CLIENT_CRL", "/a.crl,/b.crl"),
+            ("SVCFLOW_GW_CLIENT_CA", "/ca1.pem,/ca2.pem"),
             ("SVCFLOW_GW_HEALTH_TTL_MS", "500"),
         ]);
         let c = Config::from_toml(GOOD, "t", vars).unwrap();
         assert_eq!(c.server.allowed_origins, ["https://ops.example:8443", "http://127.0.0.1:3000"]);
         assert_eq!(c.server.client_crl, [PathBuf::from("/a.crl"), PathBuf::from("/b.crl")]);
         assert_eq!(c.server.health_ttl_ms, 500);
+        assert_eq!(c.server.client_ca, [PathBuf::from("/ca1.pem"), PathBuf::from("/ca2.pem")]);
         let c = Config::from_toml(&GOOD.replace("[fabric]", "allowed_origins = [\"https://[::1]:9\"]\n[fabric]"), "t", env(&[])).unwrap();
         assert_eq!(c.server.allowed_origins, ["https://[::1]:9"]);
     }

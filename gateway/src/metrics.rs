@@ -132,7 +132,10 @@ mod tests {
         m.request("DELETE", "unmatched", 405, Duration::from_millis(1));
         let text = m.render();
         let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("svcflow_http_requests_total{")).collect();
-        for want in [r#"svcflow_http_requests_total{method="other",route="unmatched",status="405"} 51"#, r#"svcflow_http_requests_total{method="DELETE",route="unmatched",status="405"} 1"#] {
+        for want in [
+            r#"svcflow_http_requests_total{method="other",route="unmatched",status="405"} 51"#,
+            r#"svcflow_http_requests_total{method="DELETE",route="unmatched",status="405"} 1"#,
+        ] {
             assert!(lines.contains(&want), "{want} missing from\n{text}");
         }
         assert_eq!(lines.len(), 2, "{text}");

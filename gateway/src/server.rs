@@ -88,7 +88,9 @@ pub async fn run(state: AppState) -> Result<(), StartError> {
             .app_data(data.clone())
             // Inside `observe`, so that refused requests are logged and counted too.
             .wrap(middleware::from_fn(api::same_origin))
-            .wrap(middleware::from_fn(api::observe)).configure(crate::dashboard::routes).configure(api::routes)
+            .wrap(middleware::from_fn(api::observe))
+            .configure(crate::dashboard::routes)
+            .configure(api::routes)
     })
     .on_connect(crate::tls::on_connect)
     // An answer is written whole, so Nagle's algorithm only holds back its last segment until

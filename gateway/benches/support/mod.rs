@@ -44,7 +44,8 @@ pub fn rest_client() -> reqwest::Client {
     )
     .expect("ca");
     // Bodies go as JSON unless a request names its type (an upload's).
-    let json = reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"))]);
+    let json =
+        reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"))]);
     reqwest::Client::builder().identity(id).add_root_certificate(ca).default_headers(json).pool_max_idle_per_host(256).build().expect("client")
 }
 

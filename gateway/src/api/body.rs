@@ -107,7 +107,9 @@ mod tests {
         for ct in ["application/json", "application/json; charset=utf-8", "Application/JSON"] {
             assert!(require_json(&TestRequest::default().insert_header((header::CONTENT_TYPE, ct)).to_http_request()).is_ok(), "{ct}");
         }
-        for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), Some("application/jsonx"), None] {
+        for ct in
+            [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), Some("application/jsonx"), None]
+        {
             let mut r = TestRequest::default();
             if let Some(ct) = ct {
                 r = r.insert_header((header::CONTENT_TYPE, ct));

@@ -112,7 +112,13 @@ pub async fn get(state: State, caller: Caller, path: web::Path<ProjectPath>) -> 
                    otherwise a participant's first upload does.",
     request_body = NewPhase, responses(PhaseAdded, Refused, Conflicts, TooLarge, NotJson)
 )]
-pub async fn add_phase(state: State, caller: Caller, req: HttpRequest, path: web::Path<ProjectPath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+pub async fn add_phase(
+    state: State,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<ProjectPath>,
+    body: web::Payload,
+) -> Result<HttpResponse, Failure> {
     let ProjectPath(project) = path.into_inner();
     let body: NewPhase = typed(with_ids(json_body(&req, body, BODY_LIMIT).await?, &[("project", &project)])?)?;
     let added = projects::add_phase(&state, &caller, body).await?;
@@ -166,7 +172,13 @@ pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>)
     request_body = PhaseUpdate,
     responses(Committed<Phase, 200>, (status = 202, description = "Committed; a joining org is receiving its copy, or a leaving org's copy is being purged.", body = Phase), Refused, Conflicts, TooLarge, NotJson)
 )]
-pub async fn update_phase(state: State, caller: Caller, req: HttpRequest, path: web::Path<PhasePath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+pub async fn update_phase(
+    state: State,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<PhasePath>,
+    body: web::Payload,
+) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
     let body: PhaseUpdate = typed(with_ids(json_body(&req, body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
     let updated = projects::update_phase(&state, &caller, body).await?;

@@ -63,7 +63,12 @@ async fn probe(state: &AppState) -> Report {
     let peers = state.ledger.peers();
     let probe_user = state.wallet.users().map(|u| u.name.clone()).min();
     let fabric = match probe_user {
-        Some(u) => state.ledger.evaluate(&u, &Call::WhoAmI(NoArgs {})).await.map(|_| ()).map_err(|e| e.to_string()),
+        Some(u) => {
+            let call = Call::WhoAmI(NoArgs {});
+            let res = state.ledger.evaluate(&u, &call).await;
+            state.metrics.fabric_call(call.name(), res.is_ok());
+            res.map(|_| ()).map_err(|e| e.to_string())
+        }
         None => Err("empty wallet".into()),
     };
     let storage = state.store.head("healthz/probe").await.map(|_| ()).map_err(|e| e.to_string());

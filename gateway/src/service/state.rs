@@ -40,7 +40,17 @@ pub struct AppState {
 impl AppState {
     pub fn new(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>, store: AnyStore, journal: Journal) -> Self {
         let health = super::health::Cache::new(std::time::Duration::from_millis(cfg.server.health_ttl_ms));
-        Self { cfg, wallet, ledger, store, metrics: Metrics::default(), journal, health, whoami: Mutex::new(HashMap::new()), migrations: Arc::default() }
+        Self {
+            cfg,
+            wallet,
+            ledger,
+            store,
+            metrics: Metrics::default(),
+            journal,
+            health,
+            whoami: Mutex::new(HashMap::new()),
+            migrations: Arc::default(),
+        }
     }
 
     /// A chaincode query as `caller`, decoded.

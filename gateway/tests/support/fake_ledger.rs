@@ -38,7 +38,13 @@ impl FakeLedger {
     pub fn new() -> Self {
         let ledger = MemLedger::channel(&["Org1MSP", "Org2MSP", "Org3MSP"]);
         let world = World { ledger: RefCell::new(ledger), tx: 0, blocks: Vec::new(), tx_block: HashMap::new(), height: 1 };
-        Self { world: Mutex::new(world), identities: Mutex::new(HashMap::new()), live: broadcast::channel(1024).0, endorsers: Mutex::new(Vec::new()), evaluations: AtomicUsize::new(0) }
+        Self {
+            world: Mutex::new(world),
+            identities: Mutex::new(HashMap::new()),
+            live: broadcast::channel(1024).0,
+            endorsers: Mutex::new(Vec::new()),
+            evaluations: AtomicUsize::new(0),
+        }
     }
 
     /// Makes wallet users known: name → (MSP id, enrollment certificate PEM).

@@ -263,7 +263,8 @@ impl Gateway {
 
     /// A client sending bodies as JSON unless a request names another content type (uploads).
     pub fn client(&self, id: Option<&Pems>) -> reqwest::Client {
-        let json = reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"))]);
+        let json =
+            reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"))]);
         let mut b = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&self.ca_pem).unwrap())
             .default_headers(json)
