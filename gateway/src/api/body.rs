@@ -30,7 +30,7 @@ pub fn require_json(req: &HttpRequest) -> Result<(), Failure> {
 }
 
 /// Reads a request body of at most `limit` bytes that must be JSON, labelled so
-/// ([`require_json`]), with a 4xx naming what is wrong; the bytes are kept as sent.
+/// (`require_json`), with a 4xx naming what is wrong; the bytes are kept as sent.
 pub async fn json_bytes(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, Failure> {
     require_json(req)?;
     let mut buf = web::BytesMut::new();

@@ -65,7 +65,7 @@ fn also(allowed: &[String]) -> String {
     }
 }
 
-/// Middleware: [`check`] on every request, a 403 `{code, message}` when it fails.
+/// Middleware: `check` on every request, a 403 `{code, message}` when it fails.
 pub async fn same_origin<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: actix_web::middleware::Next<B>,
