@@ -75,11 +75,11 @@ fn error_kinds() -> Vec<(ApiError, &'static str)> {
         (BadRequest("invalid JSON body: expected value at line 1 column 1".into()), "An invalid id, name, query, header, path or body."),
         (
             Unauthenticated("a client certificate issued by Org1MSP's CA is required".into()),
-            "No client certificate, or one not issued by this org's TLS CA, unknown to the gateway's wallet, or expired.",
+            "No client certificate, or one not issued by a CA of `server.client_ca`, or expired.",
         ),
         (
             Forbidden("only participants of phase design may read its records".into()),
-            "The caller may not do this, e.g. is not a participant of the phase.",
+            "The caller may not do this: e.g. is not a participant of the phase; its certificate is no wallet user's or is revoked; a write from a page of another origin.",
         ),
         (NotFound("project demo does not exist".into()), "No such project, phase, record or file."),
         (
