@@ -46,6 +46,75 @@ check "whoami names the caller's own identity" body_has '.user == "User1@org1.sv
 check "whoami as Org1 User2 is User2 (signed as the caller)" expect 200 1 User2 GET /v1/whoami
 check "  … with User2's identity id" body_has '.identity.subject | test("User2@org1")'
 
+# --- callers by their whole certificate; revoked certificates (issue 22) --------------------------
+# Org1's gateway restarted trusting a second CA besides Org1's TLS CA, with a CRL (made with
+# openssl from Org1's TLS CA key) revoking User2's client certificate, and one more origin
+# allowed. Admin's CN in a certificate of the second CA stands for no one: the wallet maps the
+# whole certificate (its SHA-256), never the CN.
+ORG1_TLSCA=$(compgen -G "$(org_dir org1)/tlsca/tlsca.*-cert.pem" | head -1)
+ca_cnf() { # dir -> an `openssl ca` config keeping its database there
+  : >"$1/index"
+  printf '[ca]\ndefault_ca=c\n[c]\ndatabase=%s/index\ndefault_md=sha256\ndefault_crl_days=2\n' "$1" >"$1/ca.cnf"
+}
+ec_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+second_ca() {
+  local d=$TMP/ca2; mkdir -p "$d"
+  if ! { ec_key "$d/ca.key" && ec_key "$d/admin.key" &&
+    openssl req -x509 -new -key "$d/ca.key" -subj /CN=tlsca.second.test -days 2 -out "$d/ca.pem" 2>/dev/null &&
+    openssl req -new -key "$d/admin.key" -subj /CN=Admin@org1.svcflow.local -out "$d/admin.csr" 2>/dev/null &&
+    openssl x509 -req -in "$d/admin.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -set_serial 7 -days 1 -out "$d/admin.crt" 2>/dev/null &&
+    ca_cnf "$d" && openssl ca -gencrl -config "$d/ca.cnf" -cert "$d/ca.pem" -keyfile "$d/ca.key" -out "$d/crl.pem" 2>/dev/null; }; then
+    echo "openssl could not make the second CA"; return 1
+  fi
+}
+check "a second CA issues a certificate with Org1 Admin's CN" second_ca
+revoke_user2() {
+  local d=$TMP/crl; mkdir -p "$d"; ca_cnf "$d"
+  local ca=(-config "$d/ca.cnf" -cert "$ORG1_TLSCA" -keyfile "$(org_dir org1)/tlsca/priv_sk")
+  if ! { openssl ca "${ca[@]}" -revoke "$(user_tls 1 User2)/client.crt" 2>"$d/err" && openssl ca "${ca[@]}" -gencrl -out "$d/crl.pem" 2>>"$d/err"; }; then
+    cat "$d/err"; return 1
+  fi
+  openssl crl -in "$d/crl.pem" -noout -text | grep -qi "$(openssl x509 -in "$(user_tls 1 User2)/client.crt" -noout -serial | cut -d= -f2)" ||
+    { echo "User2's serial is not in the CRL"; return 1; }
+}
+check "a CRL of Org1's TLS CA revokes User2's client certificate" revoke_user2
+ALLOWED=https://ops.svcflow.test
+hardened() {
+  SVCFLOW_GW_CLIENT_CA="$ORG1_TLSCA,$TMP/ca2/ca.pem" SVCFLOW_GW_CLIENT_CRL="$TMP/crl/crl.pem" SVCFLOW_GW_ALLOWED_ORIGINS=$ALLOWED \
+    gw_start org1 force && gw_wait_healthy org1
+}
+check "restart Org1's gateway trusting both CAs, with the CRL and an allowed origin" hardened
+as_admin_of_ca2() {
+  local got; got=$(curl -sS -o "$TMP/body" -w '%{http_code}' --cacert "$GW_DIR/org1/tls/ca.crt" --cert "$TMP/ca2/admin.crt" --key "$TMP/ca2/admin.key" "https://127.0.0.1:$(port 1)/v1/whoami")
+  { [[ $got == 403 ]] && jq -e '.code == "forbidden" and (.message | test("is no identity"))' "$TMP/body" >/dev/null; } || { echo "$got $(cat "$TMP/body")"; return 1; }
+}
+check "Admin's CN from the second trusted CA → 403, acting as no one" as_admin_of_ca2
+check "  … while Org1's real Admin certificate is Admin" expect 200 1 Admin GET /v1/whoami
+check "  … Admin@org1" body_has '.user == "Admin@org1.svcflow.local"'
+check "revoked User2 → 403" expect 403 1 User2 GET /v1/whoami
+check "  … saying revoked" body_has '.code == "forbidden" and (.message | test("revoked"))'
+check "  … and may not write either" expect 403 1 User2 POST /v1/projects -d "{\"id\":\"$P-rv\",\"name\":\"x\"}"
+check "unrevoked User1 → 200" expect 200 1 User1 GET /v1/whoami
+check "a cross-site POST from an allowed origin (server.allowed_origins) → 201" expect 201 1 User1 POST /v1/projects \
+  -H "Origin: $ALLOWED" -H 'Sec-Fetch-Site: cross-site' -d "{\"id\":\"$P-ao\",\"name\":\"x\"}"
+# Start errors name the setting and the file: a CRL of a CA the gateway does not trust, a wallet key
+# others may read. The gateway stops before it would listen.
+start_fails() { # pattern env... -> the gateway refuses to start, saying pattern
+  local want=$1 out; shift
+  out=$(env "$@" timeout 20 "$GW_BIN" --config "$GW_DIR/org1/gateway.toml" 2>&1) && { echo "it started"; return 1; }
+  grep -q -- "$want" <<<"$out" || { echo "$out" | tail -3; return 1; }
+}
+check "a CRL not signed by a client_ca → no start, naming server.client_crl" start_fails "server.client_crl $TMP/ca2/crl.pem" SVCFLOW_GW_CLIENT_CRL="$TMP/ca2/crl.pem"
+lax_wallet() {
+  rm -rf "$TMP/wallet" && cp -r "$(org_dir org1)/users" "$TMP/wallet" || return 1
+  local key; key=$(compgen -G "$TMP/wallet/User1@*/msp/keystore/*" | head -1)
+  chmod 644 "$key" && start_fails "fabric.wallet $key: is open to others (mode 644); chmod 600 it" SVCFLOW_GW_WALLET="$TMP/wallet"
+}
+check "a wallet key others may read → no start, naming the file" lax_wallet
+check "the network's wallet keys are all 0600" bash -c "! find '$(org_dir org1)/users' '$(org_dir org2)/users' '$(org_dir org3)/users' -path '*/msp/keystore/*' -type f ! -perm 600 | grep -q ."
+restore1() { gw_start org1 force && gw_wait_healthy org1; }
+check "restart Org1's gateway as configured" restore1
+
 # --- projects and phases ----------------------------------------------------------------------
 check "create project $P (Org1 User1) → 201 with tx id" expect 201 1 User1 POST /v1/projects -d "{\"id\":\"$P\",\"name\":\"Bridge\"}"
 created_block=$(sed -n 's/^x-block-number: \([0-9]*\).*/\1/Ip' "$TMP/headers")
@@ -81,6 +150,41 @@ check "activate P1" expect 200 1 User1 POST "$V/phases/P1/activate"
 check "Org2 may not manage Org1's project → 403" expect 403 2 User1 POST "$V/phases/P2/activate"
 check "update P2's name" expect 200 1 User1 PATCH "$V/phases/P2" -d '{"name":"build it"}'
 check "get project (Org3 sees public data)" expect 200 3 User1 GET "$V"
+
+# --- cross-site requests (issue 22) -------------------------------------------------------------
+# What a page of another origin can make a browser send (it names itself in Origin and
+# Sec-Fetch-Site, and can send bodies only as text/plain or forms without asking): refused before
+# anything happens. Same-origin requests (the dashboard's) and header-less ones (curl) go on.
+EVIL=(-H 'Origin: https://evil.example')
+p2_status() { req 1 User1 GET "$V/phases/P2" >/dev/null; jq -r .status "$TMP/body"; }
+p2_before=$(p2_status)
+check "a project POSTed from another origin → 403" expect 403 1 User1 POST /v1/projects "${EVIL[@]}" -d "{\"id\":\"$P-xo\",\"name\":\"x\"}"
+check "  … forbidden, naming the origin" body_has '.code == "forbidden" and (.message | test("evil.example"))'
+check "  … and not created" expect 404 1 User1 GET "/v1/projects/$P-xo"
+check "a project POSTed with Sec-Fetch-Site: cross-site → 403" expect 403 1 User1 POST /v1/projects -H 'Sec-Fetch-Site: cross-site' -d "{\"id\":\"$P-xs\",\"name\":\"x\"}"
+check "  … and not created" expect 404 1 User1 GET "/v1/projects/$P-xs"
+check "a phase with participants of the page's choosing (Origin: null) → 403" expect 403 1 User1 POST "$V/phases" -H 'Origin: null' \
+  -d "{\"id\":\"PX\",\"name\":\"x\",\"participants\":$(participants 3)}"
+check "  … and not added" expect 404 1 User1 GET "$V/phases/PX"
+check "an activate from another origin → 403" expect 403 1 User1 POST "$V/phases/P2/activate" "${EVIL[@]}"
+check "a close from another site (Sec-Fetch-Site: same-site) → 403" expect 403 1 User1 POST "$V/phases/P2/close" -H 'Sec-Fetch-Site: same-site'
+p2_same() { [[ $(p2_status) == "$p2_before" ]] || { echo "P2 went from $p2_before to $(p2_status)"; return 1; }; }
+check "  … P2's status unchanged" p2_same
+check "an upload from another origin → 403" expect 403 1 User1 POST "$V/phases/P1/files?name=xo.txt&id=xo" "${EVIL[@]}" --data-binary 'x'
+check "  … and not stored" expect 404 1 User1 GET "$V/phases/P1/files/xo"
+check "a record PUT from another origin → 403" expect 403 1 User1 PUT "$V/phases/P1/records/xo" "${EVIL[@]}" -d '{"a":1}'
+check "a migration started from another origin → 403" expect 403 1 User1 POST "$V/phases/P1/migration" "${EVIL[@]}"
+check "a reseal from another origin → 403" expect 403 1 User1 POST "$V/phases/P1/reseal" "${EVIL[@]}"
+check "JSON sent as text/plain → 415" expect 415 1 User1 POST /v1/projects -H 'content-type: text/plain' -d "{\"id\":\"$P-tp\",\"name\":\"x\"}"
+check "  … unsupported_media_type, naming application/json" body_has '.code == "unsupported_media_type" and (.message | test("application/json"))'
+check "  … and not created" expect 404 1 User1 GET "/v1/projects/$P-tp"
+check "JSON as a form → 415" expect 415 1 User1 PATCH "$V/phases/P2" -H 'content-type: application/x-www-form-urlencoded' -d '{"name":"form"}'
+check "a record as text/plain → 415" expect 415 1 User1 PUT "$V/phases/P1/records/tp" -H 'content-type: text/plain' -d '{"a":1}'
+SAME=(-H "Origin: https://127.0.0.1:$(port 1)" -H 'Sec-Fetch-Site: same-origin')
+check "a project POSTed from the gateway's own origin (the dashboard) → 201" expect 201 1 User1 POST /v1/projects "${SAME[@]}" -d "{\"id\":\"$P-so\",\"name\":\"x\"}"
+check "an upload from the gateway's own origin → 201" expect 201 1 User1 POST "$V/phases/P1/files?name=so.txt&id=so" "${SAME[@]}" --data-binary 'same origin'
+check "a project POSTed with neither header (curl) → 201" expect 201 1 User1 POST /v1/projects -d "{\"id\":\"$P-nh\",\"name\":\"x\"}"
+check "an upload with neither header (curl) → 201" expect 201 1 User1 POST "$V/phases/P1/files?name=nh.txt&id=nh" --data-binary 'no headers'
 
 # --- records: division ------------------------------------------------------------------------
 check "Org1 puts a P1 record → 201" expect 201 1 User1 PUT "$V/phases/P1/records/spec" -d '{"load_t":40}'
@@ -258,6 +362,26 @@ check "  … while the blocks do carry the phase's public facts" bash -c "grep -
 
 # --- meta -------------------------------------------------------------------------------------
 check "/healthz" expect 200 1 User1 GET /healthz
+fabric_whoami() { curl -sS --cacert "$GW_DIR/org1/tls/ca.crt" "https://127.0.0.1:$(port 1)/metrics" | sed -n 's/^svcflow_fabric_calls_total{function="WhoAmI",outcome="ok"} //p'; }
+# Anyone may ask /healthz: its answers come from one probe per server.health_ttl_ms (2 s).
+healthz_cached() {
+  local before after t0 ms
+  before=$(fabric_whoami); t0=$(date +%s%N)
+  seq 40 | xargs -P 8 -I{} curl -sS -o /dev/null --cacert "$GW_DIR/org1/tls/ca.crt" "https://127.0.0.1:$(port 1)/healthz"
+  ms=$((($(date +%s%N) - t0) / 1000000)); after=$(fabric_whoami)
+  # A window shorter than the TTL holds at most two probes (one may fall due inside it).
+  ((ms < 2000)) || { echo "40 calls took $ms ms: too slow to tell"; return 1; }
+  ((after - before <= 2)) || { echo "40 /healthz calls in $ms ms made $((after - before)) Fabric queries"; return 1; }
+}
+check "40 concurrent /healthz calls → at most one Fabric query per 2 s" healthz_cached
+made_up_method() {
+  curl -sS -o /dev/null --cacert "$GW_DIR/org1/tls/ca.crt" -X FROBNICATE1 "https://127.0.0.1:$(port 1)/v1/projects"
+  curl -sS -o /dev/null --cacert "$GW_DIR/org1/tls/ca.crt" -X FROBNICATE2 "https://127.0.0.1:$(port 1)/v1/projects"
+  local m; m=$(curl -sS --cacert "$GW_DIR/org1/tls/ca.crt" "https://127.0.0.1:$(port 1)/metrics")
+  grep -q 'svcflow_http_requests_total{method="other",route="/v1/projects",status="405"}' <<<"$m" || { echo "no method=\"other\""; return 1; }
+  ! grep -q 'FROBNICATE' <<<"$m" || { echo "a made-up method is a label"; return 1; }
+}
+check "/metrics counts made-up methods as method=\"other\"" made_up_method
 check "/metrics counts requests" bash -c "curl -sS --cacert '$GW_DIR/org1/tls/ca.crt' https://127.0.0.1:$(port 1)/metrics | grep -q 'svcflow_http_requests_total{method=\"PUT\"'"
 check "/openapi.json is OpenAPI 3" bash -c "curl -sS --cacert '$GW_DIR/org1/tls/ca.crt' https://127.0.0.1:$(port 1)/openapi.json | jq -e '.openapi | startswith(\"3.\")'"
 check "/docs renders" bash -c "curl -sS --cacert '$GW_DIR/org1/tls/ca.crt' https://127.0.0.1:$(port 1)/docs | grep -q '/v1/projects'"

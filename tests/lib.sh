@@ -62,9 +62,15 @@ live_network() { # suite
 # For the REST suites (after live_network): user_tls ORG-NUMBER USER -> that user's TLS dir;
 # gwcurl ORG-NUMBER USER PATH [curl args...]: curl to the org's gateway as that user.
 user_tls() { echo "$(org_dir "org$1")/users/$2@$(org_domain "org$1")/tls"; }
+# A body goes labelled application/json (the gateway refuses JSON under any other type, 415)
+# unless it is an upload (a path with /files) or the arguments name a content type.
 gwcurl() {
-  local o=$1 t; t=$(user_tls "$1" "$2")
-  curl --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(gw_port "org$o")$3" "${@:4}"
+  local o=$1 t a json=(); t=$(user_tls "$1" "$2")
+  for a in "${@:4}"; do
+    case $a in -d | --data | --data-raw | --data-binary) [[ $3 == */files* ]] || json=(-H 'content-type: application/json') ;; esac
+  done
+  for a in "${@:4}"; do [[ ${a,,} == content-type:* ]] && json=(); done
+  curl --cacert "$GW_DIR/org$o/tls/ca.crt" --cert "$t/client.crt" --key "$t/client.key" "https://127.0.0.1:$(gw_port "org$o")$3" "${json[@]}" "${@:4}"
 }
 
 # The orderer(s) whose metrics say they lead the channel's Raft (one, normally).

@@ -25,6 +25,9 @@ gw_backend() {
 gw_config() { # org -> path of its gateway.toml
   local org=$1 dir=$GW_DIR/$1 ca
   tls_issue "$org" "$dir/tls" "gateway.$(org_domain "$org")" server "$LOGS/gateway-tls.log"
+  # The gateway refuses a wallet key others may read; cryptogen writes them 0600, a copy or an
+  # unpacked archive may not.
+  find "$(org_dir "$org")/users" -path '*/msp/keystore/*' -type f ! -perm 600 -exec chmod 600 {} +
   ca=("$(org_dir "$org")"/tlsca/tlsca.*-cert.pem)
   local -A values=(
     [msp_id]=$(org_msp "$org") [port]=$(gw_port "$org") [dir]=$dir [client_ca]=${ca[0]}

@@ -66,6 +66,18 @@ pub struct Server {
     /// HTTP worker threads (default: one per core).
     #[serde(default)]
     pub workers: Option<usize>,
+    /// Origins besides the gateway's own (`https://` + the request's Host) whose pages may send
+    /// it state-changing requests, as `scheme://host[:port]`; empty: none.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Certificate revocation lists (PEM) of the `client_ca`s: a client certificate they revoke
+    /// is refused. Each must be signed by one of the `client_ca`s.
+    #[serde(default)]
+    pub client_crl: Vec<PathBuf>,
+    /// `/healthz` answers from a probe at most this old, so that probing it never loads Fabric
+    /// more than once per this many milliseconds.
+    #[serde(default = "default_health_ttl_ms")]
+    pub health_ttl_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -181,6 +193,9 @@ fn default_sweep_after_ms() -> u64 {
 fn default_give_up_ordering_ms() -> u64 {
     600_000
 }
+fn default_health_ttl_ms() -> u64 {
+    2_000
+}
 fn default_channel() -> String {
     "svcflow".into()
 }
@@ -216,7 +231,8 @@ impl Config {
 
 impl RawConfig {
     /// The gateway's own variables, `SVCFLOW_GW_` + the key's name: `LISTEN`, `UPLOAD_LIMIT_BYTES`,
-    /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
+    /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `CLIENT_CA`, `ALLOWED_ORIGINS` and `CLIENT_CRL`
+    /// (each a comma-separated list), `HEALTH_TTL_MS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
     /// `TIMEOUT_MS`, `STORAGE_BACKEND`, `STORAGE_PATH`, `S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
     /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_SECRET_FILE`, `S3_PARTS_IN_FLIGHT`, `VERIFY_UPLOADS`; `CONFIG` (the
     /// file) and `LOG` (the log filter) are read by `main`. An unknown name under this prefix is
@@ -235,6 +251,10 @@ impl RawConfig {
                 "SWEEP_AFTER_MS" => self.server.sweep_after_ms = num(&v)?,
                 "GIVE_UP_ORDERING_MS" => self.server.give_up_ordering_ms = num(&v)?,
                 "WORKERS" => self.server.workers = Some(num(&v)? as usize),
+                "CLIENT_CA" => self.server.client_ca = list(&v).map(PathBuf::from).collect(),
+                "ALLOWED_ORIGINS" => self.server.allowed_origins = list(&v).map(str::to_owned).collect(),
+                "CLIENT_CRL" => self.server.client_crl = list(&v).map(PathBuf::from).collect(),
+                "HEALTH_TTL_MS" => self.server.health_ttl_ms = num(&v)?,
                 "MSP_ID" => self.fabric.msp_id = v,
                 "WALLET" => self.fabric.wallet = v.into(),
                 "CHANNEL" => self.fabric.channel = v,
@@ -277,6 +297,12 @@ impl RawConfig {
         if self.server.workers == Some(0) {
             return Err(invalid("server.workers", "must be above 0"));
         }
+        for (i, o) in self.server.allowed_origins.iter().enumerate() {
+            check_origin(o).map_err(|why| invalid(&format!("server.allowed_origins[{i}]"), format!("{o:?} {why}")))?;
+        }
+        if self.server.health_ttl_ms == 0 {
+            return Err(invalid("server.health_ttl_ms", "must be above 0"));
+        }
         if self.server.upload_limit_bytes == 0 {
             return Err(invalid("server.upload_limit_bytes", "must be above 0"));
         }
@@ -303,6 +329,29 @@ impl RawConfig {
         let storage = self.storage.validate()?;
         Ok(Config { server: self.server, fabric: self.fabric, storage })
     }
+}
+
+/// A comma-separated list of a variable, without empty items.
+fn list(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An origin as browsers send it in `Origin`: `http(s)://host[:port]`, lower case, nothing after.
+fn check_origin(o: &str) -> Result<(), &'static str> {
+    let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")).ok_or("must start with https:// or http://")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err("must be scheme://host[:port], with no path, user or trailing slash");
+    }
+    if rest.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err("must be lower case, as browsers send it");
+    }
+    let host_end = rest.rfind(']').map_or(0, |i| i + 1);
+    if let Some((_, port)) = rest[host_end..].rsplit_once(':') {
+        if port.parse::<u16>().is_err() {
+            return Err("has a bad port");
+        }
+    }
+    Ok(())
 }
 
 impl RawStorage {
@@ -414,6 +463,25 @@ path = "objects"
     }
 
     #[test]
+    fn origins_crls_and_the_health_ttl_come_from_keys_or_variables() {
+        let c = Config::from_toml(GOOD, "t", env(&[])).unwrap();
+        assert_eq!((c.server.allowed_origins.len(), c.server.client_crl.len(), c.server.health_ttl_ms), (0, 0, 2_000));
+        let vars = env(&[
+            ("SVCFLOW_GW_ALLOWED_ORIGINS", "https://ops.example:8443, http://127.0.0.1:3000"),
+            ("SVCFLOW_GW_CLIENT_CRL", "/a.crl,/b.crl"),
+            ("SVCFLOW_GW_CLIENT_CA", "/ca1.pem,/ca2.pem"),
+            ("SVCFLOW_GW_HEALTH_TTL_MS", "500"),
+        ]);
+        let c = Config::from_toml(GOOD, "t", vars).unwrap();
+        assert_eq!(c.server.allowed_origins, ["https://ops.example:8443", "http://127.0.0.1:3000"]);
+        assert_eq!(c.server.client_crl, [PathBuf::from("/a.crl"), PathBuf::from("/b.crl")]);
+        assert_eq!(c.server.health_ttl_ms, 500);
+        assert_eq!(c.server.client_ca, [PathBuf::from("/ca1.pem"), PathBuf::from("/ca2.pem")]);
+        let c = Config::from_toml(&GOOD.replace("[fabric]", "allowed_origins = [\"https://[::1]:9\"]\n[fabric]"), "t", env(&[])).unwrap();
+        assert_eq!(c.server.allowed_origins, ["https://[::1]:9"]);
+    }
+
+    #[test]
     fn the_store_is_typed_from_the_same_keys_and_variables() {
         let c = Config::from_toml(GOOD, "t", env(&[])).unwrap();
         assert_eq!(c.storage.backend, StoreConfig::Fs { path: "objects".into() });
@@ -479,6 +547,11 @@ path = "objects"
             (GOOD, &[("SVCFLOW_GW_S3_PARTS_IN_FLIGHT", "0")], "storage.s3_parts_in_flight"),
             (GOOD, &[("SVCFLOW_GW_VERIFY_UPLOADS", "twice")], "SVCFLOW_GW_VERIFY_UPLOADS"),
             (GOOD, &[("SVCFLOW_GW_SWEEP_AFTER_MS", "soon")], "SVCFLOW_GW_SWEEP_AFTER_MS"),
+            (GOOD, &[("SVCFLOW_GW_ALLOWED_ORIGINS", "https://ok.test,evil.test")], "server.allowed_origins[1]"),
+            (GOOD, &[("SVCFLOW_GW_ALLOWED_ORIGINS", "https://a.test/")], "server.allowed_origins[0]"),
+            (GOOD, &[("SVCFLOW_GW_ALLOWED_ORIGINS", "https://A.test")], "server.allowed_origins[0]"),
+            (GOOD, &[("SVCFLOW_GW_ALLOWED_ORIGINS", "https://a.test:x")], "server.allowed_origins[0]"),
+            (GOOD, &[("SVCFLOW_GW_HEALTH_TTL_MS", "0")], "server.health_ttl_ms"),
         ];
         for (text, vars, key) in cases {
             let e = Config::from_toml(text, "t", env(vars)).unwrap_err();

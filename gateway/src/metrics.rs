@@ -68,9 +68,16 @@ impl Default for Metrics {
     }
 }
 
+/// The label of a request's method: HTTP's own methods by name, every other one (a client may
+/// send any token) as `other`, so that made-up methods cannot grow the metrics without bound.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
+}
+
 impl Metrics {
     pub fn request(&self, method: &str, route: &str, status: u16, took: Duration) {
-        self.requests.get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status }).inc();
+        self.requests.get_or_create(&RequestLabels { method: method_label(method).to_owned(), route: route.to_owned(), status }).inc();
         self.latency.get_or_create(&RouteLabels { route: route.to_owned() }).observe(took.as_secs_f64());
     }
 
@@ -113,6 +120,25 @@ mod tests {
         assert!(text.contains(r#"svcflow_http_request_duration_seconds_bucket{route="/v1/projects",le="1"} 2"#), "{text}");
         assert!(text.contains(r#"svcflow_fabric_calls_total{function="ListProjects",outcome="ok"} 1"#), "{text}");
         assert!(text.contains(r#"svcflow_file_bytes_total{direction="upload"} 10"#), "{text}");
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = Metrics::default();
+        for i in 0..50 {
+            m.request(&format!("FOO{i}"), "unmatched", 405, Duration::from_millis(1));
+        }
+        m.request("get", "unmatched", 405, Duration::from_millis(1));
+        m.request("DELETE", "unmatched", 405, Duration::from_millis(1));
+        let text = m.render();
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("svcflow_http_requests_total{")).collect();
+        for want in [
+            r#"svcflow_http_requests_total{method="other",route="unmatched",status="405"} 51"#,
+            r#"svcflow_http_requests_total{method="DELETE",route="unmatched",status="405"} 1"#,
+        ] {
+            assert!(lines.contains(&want), "{want} missing from\n{text}");
+        }
+        assert_eq!(lines.len(), 2, "{text}");
     }
 
     #[test]

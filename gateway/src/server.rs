@@ -20,14 +20,14 @@ use crate::wallet::Wallet;
 /// Everything that can be checked before listening is checked here, with an error naming the
 /// config key or file at fault.
 pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
-    let wallet = Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id)?;
+    let wallet = Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id)?.revoking(crate::tls::revoked(&cfg.server)?);
     let fabric = Arc::new(Fabric::new(&cfg.fabric, &wallet)?);
     assemble(cfg, wallet, fabric).await
 }
 
 /// [`build_state`] over another ledger (a fake, in tests) instead of the configured peers.
 pub async fn build_state_on(cfg: Config, ledger: Arc<dyn Ledger>) -> Result<AppState, StartError> {
-    let wallet = Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id)?;
+    let wallet = Wallet::open(&cfg.fabric.wallet, &cfg.fabric.msp_id)?.revoking(crate::tls::revoked(&cfg.server)?);
     assemble(cfg, wallet, ledger).await
 }
 
@@ -84,7 +84,13 @@ pub async fn run(state: AppState) -> Result<(), StartError> {
     });
     let data = web::Data::new(state.clone());
     let mut server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).wrap(middleware::from_fn(api::observe)).configure(crate::dashboard::routes).configure(api::routes)
+        App::new()
+            .app_data(data.clone())
+            // Inside `observe`, so that refused requests are logged and counted too.
+            .wrap(middleware::from_fn(api::same_origin))
+            .wrap(middleware::from_fn(api::observe))
+            .configure(crate::dashboard::routes)
+            .configure(api::routes)
     })
     .on_connect(crate::tls::on_connect)
     // An answer is written whole, so Nagle's algorithm only holds back its last segment until

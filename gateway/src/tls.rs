@@ -12,10 +12,11 @@ use actix_web::dev::Extensions;
 use actix_web::rt::net::TcpStream;
 use openssl::ssl::{SslAcceptor, SslAcceptorBuilder, SslFiletype, SslMethod, SslVerifyMode};
 use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::{X509VerifyResult, X509};
+use openssl::x509::{X509Crl, X509VerifyResult, X509};
 
 use crate::config::Server;
 use crate::startup::StartError;
+use crate::wallet::Revoked;
 
 /// What the TLS layer learnt about the client of one connection.
 #[derive(Clone, Debug)]
@@ -61,6 +62,44 @@ pub fn acceptor(server: &Server) -> Result<SslAcceptorBuilder, StartError> {
     Ok(b)
 }
 
+/// The certificates the CRLs of `server.client_crl` revoke (one CRL, PEM, per file). Each CRL
+/// must be signed by one of the `client_ca`s: a CRL of another CA revokes nothing a caller
+/// could present, and one that does not verify is no evidence.
+pub fn revoked(server: &Server) -> Result<Revoked, StartError> {
+    const KEY: &str = "server.client_crl";
+    let mut revoked = Revoked::default();
+    if server.client_crl.is_empty() {
+        return Ok(revoked);
+    }
+    let mut cas = Vec::new();
+    for path in &server.client_ca {
+        cas.extend(read_pem_certs(path, "server.client_ca")?);
+    }
+    for path in &server.client_crl {
+        let pem = std::fs::read(path).map_err(|e| StartError::tls_file(KEY, path, e))?;
+        let crl = X509Crl::from_pem(&pem).map_err(|e| StartError::tls_file(KEY, path, format!("not a PEM CRL ({e})")))?;
+        let issuer = crl.issuer_name().to_der().map_err(|e| StartError::tls_file(KEY, path, e))?;
+        let ca = cas
+            .iter()
+            .find(|ca| ca.subject_name().to_der().is_ok_and(|s| s == issuer))
+            .ok_or_else(|| StartError::tls_file(KEY, path, "its issuer is none of server.client_ca"))?;
+        let key = ca.public_key().map_err(|e| StartError::tls_file(KEY, path, e))?;
+        if !crl.verify(&key).map_err(|e| StartError::tls_file(KEY, path, e))? {
+            return Err(StartError::tls_file(KEY, path, "its signature does not verify with its issuer's key in server.client_ca"));
+        }
+        for r in crl.get_revoked().into_iter().flatten() {
+            let serial = r.serial_number().to_bn().map_err(|e| StartError::tls_file(KEY, path, e))?;
+            revoked.insert(issuer.clone(), serial.to_vec());
+        }
+        if let Some(next) = crl.next_update() {
+            if openssl::asn1::Asn1Time::days_from_now(0).is_ok_and(|now| *next < now) {
+                tracing::warn!(crl = %path.display(), next_update = %next, "a client CRL is past its next update; certificates revoked since are not refused");
+            }
+        }
+    }
+    Ok(revoked)
+}
+
 /// `HttpServer::on_connect` hook: records the client certificate of the connection.
 pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
     let Some(tls) = conn.downcast_ref::<TlsStream<TcpStream>>() else {
@@ -98,6 +137,9 @@ mod tests {
             sweep_after_ms: 1,
             give_up_ordering_ms: 1,
             workers: None,
+            allowed_origins: Vec::new(),
+            client_crl: Vec::new(),
+            health_ttl_ms: 1,
         };
         let e = acceptor(&server).err().expect("no certificate, no acceptor");
         assert!(matches!(&e, StartError::TlsFile { key: "server.tls_cert", path, .. } if *path == server.tls_cert), "{e}");

@@ -451,3 +451,21 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `/healthz` needs no certificate, so anyone may call it at any rate: its answers come from one
+/// probe per `server.health_ttl_ms` (2 s by default), however many arrive at once or in a row.
+#[tokio::test]
+async fn healthz_answers_from_one_fabric_query_per_interval() {
+    let ledger = Arc::new(FakeLedger::new());
+    let g = start(Options { ledger: Some(ledger.clone()), ..Options::default() });
+    ledger.register(g.identities());
+    let anon = g.client(None);
+    let url = g.url("/healthz");
+    let answers = futures_util::future::join_all((0..20).map(|_| call(anon.get(&url)))).await;
+    for _ in 0..10 {
+        let (s, body) = call(anon.get(&url)).await;
+        assert_eq!((s, body["fabric"].as_str()), (200, Some("ok")), "{body}");
+    }
+    assert!(answers.iter().all(|(s, b)| *s == 200 && b["status"] == "ok"), "{answers:?}");
+    assert_eq!(ledger.evaluations.load(std::sync::atomic::Ordering::SeqCst), 1, "30 health checks, one query");
+}

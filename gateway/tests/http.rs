@@ -17,7 +17,11 @@ async fn authentication_errors_and_meta_routes_over_real_tls() {
     assert_error(call(f.client(None).get(&whoami)).await, 401, "unauthenticated", "client certificate");
     assert_error(call(f.client(Some(&f.other_ca)).get(&whoami)).await, 401, "unauthenticated", "refused");
     assert_error(call(f.client(Some(&f.expired)).get(&whoami)).await, 401, "unauthenticated", "expired");
-    assert_error(call(f.client(Some(&f.stranger)).get(&whoami)).await, 401, "unauthenticated", "has no identity");
+    // A certificate of the org's CA that no wallet user holds, and one with a wallet user's CN
+    // from another CA the gateway trusts: authenticated, standing for no one.
+    assert_error(call(f.client(Some(&f.stranger)).get(&whoami)).await, 403, "forbidden", "is no identity");
+    assert_error(call(f.client(Some(&f.same_cn_other_ca)).get(&whoami)).await, 403, "forbidden", "is no identity");
+    assert_error(call(f.client(Some(&f.revoked)).get(&whoami)).await, 403, "forbidden", "revoked");
 
     // Authenticated, but no peer reachable: 503 after trying, never a hang or a 500.
     let c = f.as_user("User1");
@@ -26,6 +30,32 @@ async fn authentication_errors_and_meta_routes_over_real_tls() {
     // Bad input is refused before anything reaches Fabric or the store.
     assert_error(call(c.post(f.url("/v1/projects")).body("{\"id\":")).await, 400, "bad_request", "invalid JSON");
     assert_error(call(c.post(f.url("/v1/projects"))).await, 400, "bad_request", "JSON body is required");
+    // JSON only as application/json, on every route that takes it: a foreign page can send
+    // text/plain or a form without asking first.
+    for (method, path) in [
+        (reqwest::Method::POST, "/v1/projects"),
+        (reqwest::Method::POST, "/v1/projects/p/phases"),
+        (reqwest::Method::PATCH, "/v1/projects/p/phases/ph"),
+        (reqwest::Method::PUT, "/v1/projects/p/phases/ph/records/r"),
+    ] {
+        for ct in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+            let r = c.request(method.clone(), f.url(path)).header("content-type", ct).body(r#"{"id":"p","name":"n"}"#);
+            assert_error(call(r).await, 415, "unsupported_media_type", "application/json");
+        }
+    }
+    // A write from a page of another origin is refused before anything else; one from the
+    // gateway's own pages, or from a client that is no browser, goes on (here to the 503 of no peer).
+    let own = f.url("");
+    for (h, v) in [("origin", "https://evil.test"), ("origin", "null"), ("sec-fetch-site", "cross-site"), ("sec-fetch-site", "same-site")] {
+        let r = c.post(f.url("/v1/projects")).header(h, v).body(r#"{"id":"p","name":"n"}"#);
+        assert_error(call(r).await, 403, "forbidden", "refused");
+        let r = c.post(f.url("/v1/projects/p/phases/ph/files?name=a.txt")).header(h, v).header("content-type", "text/plain").body("x");
+        assert_error(call(r).await, 403, "forbidden", "refused");
+    }
+    let same = c.post(f.url("/v1/projects")).header("origin", own.as_str()).header("sec-fetch-site", "same-origin").body(r#"{"id":"p","name":"n"}"#);
+    assert_error(call(same).await, 503, "unavailable", "");
+    let (s, _) = call(c.get(f.url("/v1/projects")).header("origin", "https://evil.test").header("sec-fetch-site", "cross-site")).await;
+    assert_eq!(s, 503, "a read is no write: it goes on");
     assert_error(call(c.post(f.url("/v1/projects/p/phases")).body("[1]")).await, 400, "bad_request", "object");
     assert_error(call(c.post(f.url("/v1/projects/p/phases/ph/files?name=../x")).body("x")).await, 400, "bad_request", "not a path");
     assert_error(call(c.post(f.url("/v1/projects/p/phases/ph/files?name=a&id=a%2Fb")).body("x")).await, 400, "bad_request", "file id");
@@ -59,5 +89,6 @@ async fn authentication_errors_and_meta_routes_over_real_tls() {
     let docs = anon.get(f.url("/docs")).send().await.unwrap().text().await.unwrap();
     assert!(docs.contains("/v1/projects/{project}/phases"), "docs page lists the routes");
     let metrics = anon.get(f.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"svcflow_http_requests_total{method="GET",route="/v1/whoami",status="401"} 4"#), "{metrics}");
+    assert!(metrics.contains(r#"svcflow_http_requests_total{method="GET",route="/v1/whoami",status="401"} 3"#), "{metrics}");
+    assert!(metrics.contains(r#"svcflow_http_requests_total{method="GET",route="/v1/whoami",status="403"} 3"#), "{metrics}");
 }

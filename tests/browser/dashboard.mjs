@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 
 const env = (k) => {
@@ -218,6 +219,81 @@ try {
     await u1.page.locator('li.phase-card[data-phase="design"]').getByRole("button", { name: "Activate" }).click();
     await u1.page.locator('li.phase-card[data-phase="design"] [data-status="active"]').waitFor({ timeout: 30000 });
   });
+  // ---- a page of another origin, in Org1 User1's browser (issue 22) -------------------------------
+  // The browser presents User1's certificate to the gateway whichever page asks. A page served
+  // from another origin (http://127.0.0.1:<port>, cross-site to the gateway) sends what it may
+  // without asking the gateway: no-cors fetches with text/plain bodies and form POSTs. The
+  // gateway refuses them all (403: Origin, Sec-Fetch-Site; JSON only as application/json).
+  await check("a page of another origin makes Org1's browser POST a project, a phase, an upload and an activate: all refused, nothing changed", async () => {
+    const gw = env("GW1");
+    const base = `/v1/projects/${PROJECT}`;
+    const get = (path) => u1.page.evaluate(async (p) => {
+      const r = await fetch(p);
+      return { status: r.status, body: await r.text() };
+    }, path);
+    const refusedPosts = async () => {
+      const text = (await get("/metrics")).body;
+      return text.split("\n").filter((l) => l.startsWith("svcflow_http_requests_total{") && l.includes('method="POST"') && l.includes('status="403"'))
+        .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+    };
+    const reviewBefore = JSON.parse((await get(`${base}/phases/review`)).body).status;
+    const refusedBefore = await refusedPosts();
+    const server = createServer((_, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>elsewhere</title><p>another site"));
+    await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+    const foreign = await u1.ctx.newPage();
+    try {
+      const origin = `http://127.0.0.1:${server.address().port}`;
+      await foreign.goto(`${origin}/`);
+      await foreign.evaluate(async ({ gw, base, project }) => {
+        const noCors = (path, body) => fetch(gw + path, { method: "POST", mode: "no-cors", credentials: "include", headers: { "Content-Type": "text/plain" }, body });
+        await noCors("/v1/projects", JSON.stringify({ id: `${project}-xo`, name: "from elsewhere" }));
+        await noCors(`${base}/phases`, JSON.stringify({ id: "xphase", name: "from elsewhere", participants: [{ msp_id: "Org3MSP" }] }));
+        await noCors(`${base}/phases/design/files?name=xo.txt&id=xo`, "bytes from elsewhere");
+        // Forms: one whose text/plain body is JSON, one with no body at all.
+        // Done once the frame holds the gateway's answer: a document of another origin, which
+        // this page may not read (its first, same-origin load is about:blank).
+        const post = (action, fields) => new Promise((done, fail) => {
+          const sink = Object.assign(document.createElement("iframe"), { name: `sink${Math.random()}` });
+          const giveUp = setTimeout(() => fail(new Error(`no answer to the form POST to ${action} in 15 s`)), 15000);
+          sink.addEventListener("load", () => {
+            try {
+              void sink.contentWindow.location.href;
+            } catch {
+              clearTimeout(giveUp);
+              done();
+            }
+          });
+          document.body.append(sink);
+          const form = Object.assign(document.createElement("form"), { method: "POST", action: gw + action, target: sink.name, enctype: "text/plain" });
+          for (const [name, value] of fields) form.append(Object.assign(document.createElement("input"), { type: "hidden", name, value }));
+          document.body.append(form);
+          form.submit();
+        });
+        await post("/v1/projects", [[`{"id":"${project}-xf","name":"x`, '"}']]);
+        await post(`${base}/phases/review/activate`, []);
+      }, { gw, base, project: PROJECT });
+    } finally {
+      await foreign.close();
+      server.close();
+    }
+    u1.expected.push(new RegExp(`status of 404.*(${PROJECT}-x[of]|/phases/xphase|/files/xo)`));
+    for (const path of [`/v1/projects/${PROJECT}-xo`, `/v1/projects/${PROJECT}-xf`, `${base}/phases/xphase`, `${base}/phases/design/files/xo`]) {
+      const r = await get(path);
+      assert(r.status === 404, `${path} answers ${r.status}: made by the foreign page? ${r.body.slice(0, 200)}`);
+    }
+    const reviewAfter = JSON.parse((await get(`${base}/phases/review`)).body).status;
+    assert(reviewAfter === reviewBefore, `review went from ${reviewBefore} to ${reviewAfter}`);
+    // The five requests did reach the gateway (the browser sent them with the certificate) and
+    // were refused there.
+    let refused = 0;
+    for (let i = 0; i < 50 && refused < 5; i++) {
+      if (i) await u1.page.waitForTimeout(200);
+      refused = (await refusedPosts()) - refusedBefore;
+    }
+    assert(refused >= 5, `the gateway refused ${refused} POSTs, wanted the foreign page's 5`);
+    return `${refused} POSTs refused with 403, review still ${reviewAfter}`;
+  });
+
   await check("Org1 changes build's participants (adds an identity of Org1 by role)", async () => {
     const card = u1.page.locator('li.phase-card[data-phase="build"]');
     await card.getByRole("button", { name: "Participants…" }).click();

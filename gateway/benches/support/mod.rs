@@ -43,7 +43,10 @@ pub fn rest_client() -> reqwest::Client {
         &std::fs::read(root().join("fabric-network/.state/gateway/org1/tls/ca.crt")).expect("gateway CA (network.sh up)"),
     )
     .expect("ca");
-    reqwest::Client::builder().identity(id).add_root_certificate(ca).pool_max_idle_per_host(256).build().expect("client")
+    // Bodies go as JSON unless a request names its type (an upload's).
+    let json =
+        reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"))]);
+    reqwest::Client::builder().identity(id).add_root_certificate(ca).default_headers(json).pool_max_idle_per_host(256).build().expect("client")
 }
 
 pub const GW: &str = "https://127.0.0.1:7443";

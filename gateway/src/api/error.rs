@@ -38,6 +38,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A JSON body sent under another content type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The stored object does not match its on-chain anchor.
     #[error("{0}")]
     Integrity(String),
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Integrity(_) => 502,
             ApiError::Unavailable(_) => 503,
             ApiError::InsufficientStorage(_) => 507,
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Integrity(_) => "integrity",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::InsufficientStorage(_) => "insufficient_storage",
@@ -147,7 +152,9 @@ impl From<WalletError> for ApiError {
     fn from(e: WalletError) -> Self {
         match e {
             WalletError::Clock(_) => ApiError::Internal(e.to_string()),
-            _ => ApiError::Unauthenticated(e.to_string()),
+            // Authenticated by a trusted CA, yet no one this gateway may act for.
+            WalletError::Unknown { .. } | WalletError::Revoked { .. } => ApiError::Forbidden(e.to_string()),
+            WalletError::Unreadable | WalletError::Expired(_) | WalletError::NotYetValid(_) => ApiError::Unauthenticated(e.to_string()),
         }
     }
 }

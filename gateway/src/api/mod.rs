@@ -9,6 +9,7 @@ mod files;
 mod meta;
 mod migrations;
 pub(crate) mod openapi;
+mod origin;
 mod params;
 mod projects;
 mod records;
@@ -26,6 +27,7 @@ use actix_web::{web, HttpRequest, HttpResponse, Route};
 pub use body::{committed, json_body, json_bytes, IdPage, Items, PageQuery, BLOCK_HEADER, MAX_PAGE_SIZE};
 use error::ApiError;
 pub use error::{Failure, TX_ID_HEADER};
+pub use origin::same_origin;
 pub use state::State;
 
 fn json_error(error: ApiError) -> actix_web::Error {

@@ -75,11 +75,11 @@ fn error_kinds() -> Vec<(ApiError, &'static str)> {
         (BadRequest("invalid JSON body: expected value at line 1 column 1".into()), "An invalid id, name, query, header, path or body."),
         (
             Unauthenticated("a client certificate issued by Org1MSP's CA is required".into()),
-            "No client certificate, or one not issued by this org's TLS CA, unknown to the gateway's wallet, or expired.",
+            "No client certificate, or one not issued by a CA of `server.client_ca`, or expired.",
         ),
         (
             Forbidden("only participants of phase design may read its records".into()),
-            "The caller may not do this, e.g. is not a participant of the phase.",
+            "The caller may not do this: e.g. is not a participant of the phase; its certificate is no wallet user's or is revoked; a write from a page of another origin.",
         ),
         (NotFound("project demo does not exist".into()), "No such project, phase, record or file."),
         (
@@ -88,6 +88,10 @@ fn error_kinds() -> Vec<(ApiError, &'static str)> {
         ),
         (Conflict("project demo already exists".into()), "Conflicts with the current state, e.g. the id exists or the phase is closed."),
         (PayloadTooLarge("the JSON body is over 65536 bytes".into()), "The body is over its limit."),
+        (
+            UnsupportedMediaType("the body must be sent as Content-Type: application/json, not text/plain".into()),
+            "A JSON body sent under another content type (a browser sends cross-site ones as text/plain or a form).",
+        ),
         (
             Integrity("the object of file drawing-1 is missing from the store".into()),
             "The stored object does not match its on-chain anchor, or is missing.",
@@ -112,6 +116,7 @@ fn _every_kind_is_described(e: &ApiError) {
         | MethodNotAllowed { .. }
         | Conflict(_)
         | PayloadTooLarge(_)
+        | UnsupportedMediaType(_)
         | Integrity(_)
         | Unavailable(_)
         | InsufficientStorage(_)

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use actix_web::http::header::{HeaderName, HeaderValue, LOCATION};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use svcflow_model::call::{IdArg, PhaseRef, ProjectArg};
@@ -20,7 +20,7 @@ use super::error::ApiError;
 use super::error::Failure;
 use super::migrations;
 use super::params::{PhasePath, ProjectPath};
-use super::responses::{committed_response, string_header, BadInput, Committed, Conflicts, Refused, TooLarge};
+use super::responses::{committed_response, string_header, BadInput, Committed, Conflicts, NotJson, Refused, TooLarge};
 use super::state::State;
 use crate::service::projects::{self, DataMove, KeyState};
 use crate::service::Caller;
@@ -66,10 +66,10 @@ impl IntoResponses for PhaseAdded {
 /// Creates a public project owned by the caller.
 #[utoipa::path(
     post, path = "/v1/projects", operation_id = "createProject", tag = "projects", request_body = NewProject,
-    responses(Committed<Project, 201>, Refused, Conflicts, TooLarge)
+    responses(Committed<Project, 201>, Refused, Conflicts, TooLarge, NotJson)
 )]
-pub async fn create(state: State, caller: Caller, body: web::Payload) -> Result<HttpResponse, Failure> {
-    let body: NewProject = json_body(body, BODY_LIMIT).await?;
+pub async fn create(state: State, caller: Caller, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, Failure> {
+    let body: NewProject = json_body(&req, body, BODY_LIMIT).await?;
     let (p, c) = projects::create(&state, &caller, body).await?;
     Ok(committed(StatusCode::CREATED, &p, &c))
 }
@@ -110,11 +110,17 @@ pub async fn get(state: State, caller: Caller, path: web::Path<ProjectPath>) -> 
     description = "Adds a phase to the project (its owner, or an admin of the owner's org). When the caller's org takes part in \
                    it, the gateway then sets the phase's data key (a second transaction, endorsed by participant orgs only); \
                    otherwise a participant's first upload does.",
-    request_body = NewPhase, responses(PhaseAdded, Refused, Conflicts, TooLarge)
+    request_body = NewPhase, responses(PhaseAdded, Refused, Conflicts, TooLarge, NotJson)
 )]
-pub async fn add_phase(state: State, caller: Caller, path: web::Path<ProjectPath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+pub async fn add_phase(
+    state: State,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<ProjectPath>,
+    body: web::Payload,
+) -> Result<HttpResponse, Failure> {
     let ProjectPath(project) = path.into_inner();
-    let body: NewPhase = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project)])?)?;
+    let body: NewPhase = typed(with_ids(json_body(&req, body, BODY_LIMIT).await?, &[("project", &project)])?)?;
     let added = projects::add_phase(&state, &caller, body).await?;
     let key_state = match added.key {
         KeyState::Set => "set",
@@ -164,11 +170,17 @@ pub async fn get_phase(state: State, caller: Caller, path: web::Path<PhasePath>)
                    participant POSTs that location). The new orgs must share one with the current ones (409 otherwise: add \
                    first, then remove). A phase created before per-org copies moves to them on any participants change.",
     request_body = PhaseUpdate,
-    responses(Committed<Phase, 200>, (status = 202, description = "Committed; a joining org is receiving its copy, or a leaving org's copy is being purged; or the change adds someone to a phase holding data and waits for approvals (`X-Approval: pending`, see approvePhaseChange).", body = Phase), Refused, Conflicts, TooLarge)
+    responses(Committed<Phase, 200>, (status = 202, description = "Committed; a joining org is receiving its copy, or a leaving org's copy is being purged; or the change adds someone to a phase holding data and waits for approvals (`X-Approval: pending`, see approvePhaseChange).", body = Phase), Refused, Conflicts, TooLarge, NotJson)
 )]
-pub async fn update_phase(state: State, caller: Caller, path: web::Path<PhasePath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+pub async fn update_phase(
+    state: State,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<PhasePath>,
+    body: web::Payload,
+) -> Result<HttpResponse, Failure> {
     let PhasePath(project, phase) = path.into_inner();
-    let body: PhaseUpdate = typed(with_ids(json_body(body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
+    let body: PhaseUpdate = typed(with_ids(json_body(&req, body, BODY_LIMIT).await?, &[("project", &project), ("id", &phase)])?)?;
     Ok(updated_response(projects::update_phase(&state, &caller, body).await?))
 }
 

@@ -1,14 +1,14 @@
 //! A phase's records over HTTP: a JSON body in (checked, with its limit), records out.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use svcflow_model::call::{ItemPage, PhasePage, RecordRef};
 use svcflow_model::record::Record;
 
 use super::body::{committed, json_bytes, IdPage, PageQuery};
 use super::error::Failure;
 use super::params::{PhasePath, RecordPath};
-use super::responses::{Committed, Conflicts, Refused, TooLarge};
+use super::responses::{Committed, Conflicts, NotJson, Refused, TooLarge};
 use super::state::State;
 use crate::service::records;
 use crate::service::Caller;
@@ -23,12 +23,12 @@ const RECORD_LIMIT: usize = (1 << 20) + 1024;
 #[utoipa::path(
     put, path = "/v1/projects/{project}/phases/{phase}/records/{record}", operation_id = "putRecord", tag = "records", params(RecordPath),
     request_body(content = serde_json::Value, description = "Any JSON document of at most 1 MiB (1048576 bytes), sent as is."),
-    responses(Committed<Record, 201>, Committed<Record, 200>, Refused, Conflicts, TooLarge)
+    responses(Committed<Record, 201>, Committed<Record, 200>, Refused, Conflicts, TooLarge, NotJson)
 )]
-pub async fn put(state: State, caller: Caller, path: web::Path<RecordPath>, body: web::Payload) -> Result<HttpResponse, Failure> {
+pub async fn put(state: State, caller: Caller, req: HttpRequest, path: web::Path<RecordPath>, body: web::Payload) -> Result<HttpResponse, Failure> {
     let RecordPath(project, phase, id) = path.into_inner();
     // Checked to be JSON, handed on as sent: the chaincode parses it anyway.
-    let doc = json_bytes(body, RECORD_LIMIT).await?;
+    let doc = json_bytes(&req, body, RECORD_LIMIT).await?;
     let put = records::put(&state, &caller, RecordRef { project, phase, id }, &doc).await?;
     let status = if put.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(committed(status, &put.record, &put.committed))

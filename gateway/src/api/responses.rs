@@ -44,6 +44,8 @@ error_set! {
     Conflicts: Conflict;
     /// The body is over its limit.
     TooLarge: PayloadTooLarge;
+    /// The body is not labelled `application/json`.
+    NotJson: UnsupportedMediaType;
     /// The stored object does not match its anchor.
     Mismatch: Integrity;
     /// The object store has no room.

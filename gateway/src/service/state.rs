@@ -28,6 +28,8 @@ pub struct AppState {
     pub store: AnyStore,
     pub metrics: Metrics,
     pub journal: Journal,
+    /// The last `/healthz` probe.
+    pub health: super::health::Cache,
     /// `WhoAmI` answers, by wallet user (an identity does not change while the gateway runs).
     whoami: Mutex<HashMap<String, Identity>>,
     /// Phases whose migration this gateway is moving now; shared with the tasks moving them
@@ -37,7 +39,18 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>, store: AnyStore, journal: Journal) -> Self {
-        Self { cfg, wallet, ledger, store, metrics: Metrics::default(), journal, whoami: Mutex::new(HashMap::new()), migrations: Arc::default() }
+        let health = super::health::Cache::new(std::time::Duration::from_millis(cfg.server.health_ttl_ms));
+        Self {
+            cfg,
+            wallet,
+            ledger,
+            store,
+            metrics: Metrics::default(),
+            journal,
+            health,
+            whoami: Mutex::new(HashMap::new()),
+            migrations: Arc::default(),
+        }
     }
 
     /// A chaincode query as `caller`, decoded.

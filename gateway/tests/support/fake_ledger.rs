@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use futures_util::{FutureExt, StreamExt};
@@ -28,6 +29,8 @@ pub struct FakeLedger {
     live: broadcast::Sender<LedgerEvent>,
     /// The orgs each transaction submitted with named endorsers asked for.
     pub endorsers: Mutex<Vec<(String, Vec<String>)>>,
+    /// Queries evaluated, in all.
+    pub evaluations: AtomicUsize,
 }
 
 impl FakeLedger {
@@ -35,7 +38,13 @@ impl FakeLedger {
     pub fn new() -> Self {
         let ledger = MemLedger::channel(&["Org1MSP", "Org2MSP", "Org3MSP"]);
         let world = World { ledger: RefCell::new(ledger), tx: 0, blocks: Vec::new(), tx_block: HashMap::new(), height: 1 };
-        Self { world: Mutex::new(world), identities: Mutex::new(HashMap::new()), live: broadcast::channel(1024).0, endorsers: Mutex::new(Vec::new()) }
+        Self {
+            world: Mutex::new(world),
+            identities: Mutex::new(HashMap::new()),
+            live: broadcast::channel(1024).0,
+            endorsers: Mutex::new(Vec::new()),
+            evaluations: AtomicUsize::new(0),
+        }
     }
 
     /// Makes wallet users known: name → (MSP id, enrollment certificate PEM).
@@ -100,6 +109,7 @@ impl FakeLedger {
 
 impl Ledger for FakeLedger {
     fn evaluate<'a>(&'a self, user: &'a str, call: &'a Call) -> BoxFuture<'a, Result<Vec<u8>, LedgerError>> {
+        self.evaluations.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move { self.run(user, call, false, None).map(|c| c.result) })
     }
 

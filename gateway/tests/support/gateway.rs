@@ -65,6 +65,40 @@ pub fn write(p: &Path, bytes: &[u8]) {
     std::fs::write(p, bytes).unwrap();
 }
 
+/// A private key file, readable by its owner only (the gateway refuses anything laxer).
+pub fn write_key(p: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    write(p, bytes);
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// `dir/crl.pem`: `ca`'s CRL revoking `revoked`, made by `openssl ca` (the crate builds no CRLs).
+fn crl(dir: &Path, ca: &X509, ca_key: &PKey<Private>, revoked: &X509) {
+    let c = dir.join("crl");
+    write(&c.join("ca.pem"), &ca.to_pem().unwrap());
+    write_key(&c.join("ca.key"), &ca_key.private_key_to_pem_pkcs8().unwrap());
+    let mut serial = revoked.serial_number().to_bn().unwrap().to_hex_str().unwrap().to_string();
+    if serial.len() % 2 == 1 {
+        serial.insert(0, '0');
+    }
+    let subject = revoked.subject_name().entries().map(|e| format!("/CN={}", String::from_utf8_lossy(e.data().as_slice()))).collect::<String>();
+    write(&c.join("index.txt"), format!("R\t300101000000Z\t250101000000Z\t{serial}\tunknown\t{subject}\n").as_bytes());
+    let cnf = format!("[ca]\ndefault_ca=c\n[c]\ndatabase={d}/index.txt\ndefault_md=sha256\ndefault_crl_days=30\n", d = c.display());
+    write(&c.join("ca.cnf"), cnf.as_bytes());
+    let out = std::process::Command::new("openssl")
+        .args(["ca", "-gencrl", "-batch", "-config"])
+        .arg(c.join("ca.cnf"))
+        .arg("-cert")
+        .arg(c.join("ca.pem"))
+        .arg("-keyfile")
+        .arg(c.join("ca.key"))
+        .arg("-out")
+        .arg(dir.join("crl.pem"))
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "openssl ca -gencrl: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -96,6 +130,10 @@ pub struct Gateway {
     pub expired: Pems,
     pub stranger: Pems,
     pub other_ca: Pems,
+    /// A wallet user's CN from a second CA the gateway trusts (`client_ca` lists both).
+    pub same_cn_other_ca: Pems,
+    /// A certificate of the org's CA that the gateway's CRL (`client_crl`) revokes.
+    pub revoked: Pems,
 }
 
 /// What to start.
@@ -136,9 +174,11 @@ pub fn start(o: Options<'_>) -> Gateway {
         let ek = key();
         let enrollment = cert(&name, Some(ou), &ek, None, -1, 365, false).to_pem().unwrap();
         write(&d.join(format!("users/{name}/msp/signcerts/cert.pem")), &enrollment);
-        write(&d.join(format!("users/{name}/msp/keystore/priv_sk")), &ek.private_key_to_pem_pkcs8().unwrap());
+        write_key(&d.join(format!("users/{name}/msp/keystore/priv_sk")), &ek.private_key_to_pem_pkcs8().unwrap());
         let tk = key();
         let tls = pem_pair(&cert(&name, None, &tk, Some((&ca, &ca_key)), -1, 30, false), &tk);
+        // cryptogen's layout: the wallet knows a caller by this very certificate.
+        write(&d.join(format!("users/{name}/tls/client.crt")), &tls.0);
         users.push(User { name, ou: (*ou).to_owned(), enrollment, tls });
     }
     let first = users.first().map(|u| u.name.clone()).unwrap_or_default();
@@ -151,6 +191,15 @@ pub fn start(o: Options<'_>) -> Gateway {
     let xk = key();
     let other_ca = pem_pair(&cert(&first, None, &xk, Some((&other, &ok)), -1, 30, false), &xk);
     write(&d.join("peer-ca.pem"), &ca.to_pem().unwrap());
+    let k2 = key();
+    let ca2 = cert("tlsca.second.test", None, &k2, None, -1, 365, true);
+    write(&d.join("ca2.pem"), &ca2.to_pem().unwrap());
+    let sk2 = key();
+    let same_cn_other_ca = pem_pair(&cert(&first, None, &sk2, Some((&ca2, &k2)), -1, 30, false), &sk2);
+    let rk = key();
+    let revoked_cert = cert(&first, None, &rk, Some((&ca, &ca_key)), -1, 30, false);
+    let revoked = pem_pair(&revoked_cert, &rk);
+    crl(d, &ca, &ca_key, &revoked_cert);
 
     let port = free_port();
     let dead_peer = free_port();
@@ -161,7 +210,8 @@ pub fn start(o: Options<'_>) -> Gateway {
 listen = "127.0.0.1:{port}"
 tls_cert = "{d}/server.crt"
 tls_key = "{d}/server.key"
-client_ca = ["{d}/ca.pem"]
+client_ca = ["{d}/ca.pem", "{d}/ca2.pem"]
+client_crl = ["{d}/crl.pem"]
 journal_dir = "{d}/journal"
 upload_limit_bytes = {limit}
 workers = 1
@@ -197,7 +247,7 @@ path = "{objects}"
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Gateway { dir, port, msp_id, ca_pem: ca.to_pem().unwrap(), users, expired, stranger, other_ca }
+    Gateway { dir, port, msp_id, ca_pem: ca.to_pem().unwrap(), users, expired, stranger, other_ca, same_cn_other_ca, revoked }
 }
 
 impl Gateway {
@@ -211,9 +261,14 @@ impl Gateway {
         self.users.iter().map(|u| (u.name.clone(), (self.msp_id.clone(), u.enrollment.clone()))).collect()
     }
 
+    /// A client sending bodies as JSON unless a request names another content type (uploads).
     pub fn client(&self, id: Option<&Pems>) -> reqwest::Client {
-        let mut b =
-            reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&self.ca_pem).unwrap()).timeout(Duration::from_secs(20));
+        let json =
+            reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"))]);
+        let mut b = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&self.ca_pem).unwrap())
+            .default_headers(json)
+            .timeout(Duration::from_secs(20));
         if let Some((c, k)) = id {
             b = b.identity(reqwest::Identity::from_pkcs8_pem(c, k).unwrap());
         }
