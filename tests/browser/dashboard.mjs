@@ -456,6 +456,26 @@ try {
     return text;
   });
 
+  // ---- consent: a newcomer to a phase holding data waits for the other participant org -----------
+  await check("Org1 proposes Org3 for design: Org2's phase page shows the proposal, Org2 approves it there", async () => {
+    await go(u1, `#/projects/${PROJECT}`, "#view[data-ready]");
+    const card = u1.page.locator('li.phase-card[data-phase="design"]');
+    await card.getByRole("button", { name: "Participants…" }).click();
+    const form = u1.page.locator('form[data-edit="design"]');
+    await form.getByRole("button", { name: "Add participant" }).click();
+    await form.getByLabel("Org (MSP id) 3").fill("Org3MSP");
+    await form.getByRole("button", { name: "Save participants" }).click();
+    await go(u2, `#/projects/${PROJECT}/phases/design`, "#view[data-ready]");
+    const notice = u2.page.locator("[data-proposal]");
+    await notice.waitFor({ timeout: 30000 });
+    const text = await notice.innerText();
+    assert(text.includes("Org3MSP") && text.includes("waiting for Org2MSP"), text);
+    await shot(u2, "phase-proposal");
+    await notice.getByRole("button", { name: "Approve for my org" }).click();
+    await u2.page.locator("[data-proposal]").waitFor({ state: "detached", timeout: 30000 });
+    return text.split("\n")[0];
+  });
+
   await check("no JavaScript console error on any page (but the refusals provoked above)", async () => {
     assert(consoleErrors.length === 0, consoleErrors.join("\n"));
   });
