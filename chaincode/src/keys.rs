@@ -12,9 +12,6 @@ pub const RECORD_VERSION: &str = "svcflow.record_version";
 pub const FILE: &str = "svcflow.file";
 pub const PHASE_KEY: &str = "svcflow.phase_key";
 pub const CHANGE: &str = "svcflow.change";
-/// Public: one entry per private key of a blinded phase, named by that key's SHA-256 (which the
-/// block that wrote the key carries already), so a migration can count what it must cover.
-pub const HELD: &str = "svcflow.held";
 
 /// Every type of private value a phase keeps in its collection, all keyed `[project, phase, ..]`:
 /// what a migration moves.
@@ -71,10 +68,6 @@ pub fn file(project: &str, phase: &str, id: &str) -> String {
 }
 pub fn phase_key(project: &str, phase: &str, version: u32) -> String {
     composite(PHASE_KEY, &[project, phase, &format!("{version:06}")])
-}
-/// The public entry of a blinded phase's private key whose SHA-256 is `hash_hex`.
-pub fn held(project: &str, phase: &str, hash_hex: &str) -> String {
-    composite(HELD, &[project, phase, hash_hex])
 }
 /// Which item transaction `tx_id` wrote (kept in the phase's collection).
 pub fn change(project: &str, phase: &str, tx_id: &str) -> String {

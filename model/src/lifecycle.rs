@@ -181,7 +181,6 @@ mod tests {
             purge: vec![],
             cursor: String::new(),
             listed: 0,
-            expect: 0,
         });
         let e = may_change(&ph).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
@@ -204,7 +203,6 @@ mod tests {
             purge: purge.into_iter().map(|o| o.parse().unwrap()).collect(),
             cursor: String::new(),
             listed: 0,
-            expect: 0,
         };
         // Org2 joins: writes wait, naming who is receiving its copy.
         ph.migration = Some(m(vec![p("Org1MSP"), p("Org2MSP")], vec![]));

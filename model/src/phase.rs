@@ -220,10 +220,6 @@ pub struct Migration {
     /// Keys the current track's steps have listed so far (each a key of the phase, in key order).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub listed: u64,
-    /// For a purge: how many keys the phase held when it began; it ends only having listed as
-    /// many (a blinded phase's public count, `svcflow.held`).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub expect: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -18,7 +18,6 @@ use svcflow_model::phase::{org_set, Phase, ORG_COPIES};
 use crate::collection::implicit_name;
 use crate::digest::sha256;
 use crate::error::{ContractError, Result};
-use crate::keys;
 use crate::stub::Stub;
 
 /// The org of the peer running this transaction; a phase of per-org copies is read from its copy.
@@ -96,23 +95,6 @@ pub(super) async fn write<S: Stub>(stub: &S, phase: &Phase, key: &str, value: Ve
         stub.put_private(&implicit_name(org), key, value.clone()).await?;
     }
     Ok(())
-}
-
-/// Writes a value under a key the phase did not hold before; a blinded phase also lists the key's
-/// hash publicly ([`keys::HELD`]), which is how a migration knows how many keys it must cover.
-pub(super) async fn write_new<S: Stub>(stub: &S, phase: &Phase, key: &str, value: Vec<u8>) -> Result<()> {
-    write(stub, phase, key, value).await?;
-    if phase.blinded {
-        stub.put_state(&keys::held(&phase.project, &phase.id, &hex(&sha256(key.as_bytes()))), b"1".to_vec()).await?;
-    }
-    Ok(())
-}
-
-/// How many keys a blinded phase holds, by its public list (a range read every endorser does
-/// alike, checked again at commit).
-pub(super) async fn held_count<S: Stub>(stub: &S, phase: &Phase) -> Result<u64> {
-    let (start, end) = keys::prefix_range(keys::HELD, &[&phase.project, &phase.id]);
-    Ok(stub.state_range(&start, &end).await?.len() as u64)
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {

@@ -46,7 +46,7 @@ pub async fn anchor<S: Stub>(stub: &S, req: PhaseRef, a: NewAnchor) -> Result<Wr
         tx_id: stub.tx_id().to_owned(),
         created: stub.tx_timestamp().to_owned(),
     };
-    copies::write_new(stub, &phase, &key, blind.salted(stub, &key, to_json(&anchor)?)).await?;
+    copies::write(stub, &phase, &key, blind.salted(stub, &key, to_json(&anchor)?)).await?;
     note_change(stub, &phase, &blind, None, Some(&anchor.id)).await?;
     emit(stub, Event::FileAnchored, &anchor.project, Some(&anchor.phase));
     Ok(Written { project: anchor.project, phase: anchor.phase, tx_id: anchor.tx_id, version: None, updated: None })

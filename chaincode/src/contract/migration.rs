@@ -125,12 +125,12 @@ pub async fn read_batch<S: Stub>(stub: &S, req: BatchRef) -> Result<Batch> {
 /// (every peer holds every hash) and writes it to every receiving copy that lacks it; a purge
 /// removes each key from the copies of orgs that left. The batch must start where the migration
 /// stands and list, in key order, keys the phase holds; the orgs whose copies the step reads (a
-/// fill's staying orgs) or purges (a purge's leavers) must endorse it. A blinded phase lists its
-/// keys' hashes publicly (`svcflow.held`), so its track ends only when it has listed them all: a
-/// last batch short of that (an empty one, one that skipped a key, one from a peer behind on
-/// private data) starts the track again from its first key instead. The fill's last batch gives
-/// the phase its new participants; the purge goes on after it (writes do not wait for it) and
-/// stays pending, shown, while a leaver's peer is away.
+/// fill's staying orgs) or purges (a purge's leavers) must endorse it; and it must list every
+/// key the chaincode can name itself (the phase's key versions) that its range covers, so an
+/// empty last batch ends nothing. (Fabric allows no private range read in a transaction that
+/// writes, so the chaincode cannot list a copy to prove no other key was left out.) The fill's
+/// last batch gives the phase its new participants; the purge goes on after it (writes do not
+/// wait for it) and stays pending, shown, while a leaver's peer is away.
 pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Progress> {
     batch.check_size()?;
     let mut phase = phases::get(stub, &req.project, &req.phase).await?;
@@ -170,6 +170,7 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
         stub.put_private(copy, &mark, stub.tx_id().as_bytes().to_vec()).await?;
     }
     let source = if legacy { m.from.clone() } else { staying.first().cloned().unwrap_or_default() };
+    covers_the_keys(stub, &phase, &source, &batch, &next).await?;
     let mut moved = 0u64;
     for (i, item) in batch.items.iter().enumerate() {
         let held = stub.private_hash(&source, &item.key).await?;
@@ -217,29 +218,13 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
     let total = m.moved + moved;
     let batches = m.batches + 1;
     let listed = m.listed + batch.items.len() as u64;
-    // Whether the track has covered every key it must (known for a blinded phase only).
-    let whole = match (batch.last, phase.blinded && !legacy) {
-        (false, _) | (true, false) => true,
-        (true, true) if filling => listed == copies::held_count(stub, &phase).await?,
-        (true, true) => listed >= m.expect,
-    };
     phase.migration = match (batch.last, filling) {
         (false, _) => Some(Migration { moved: total, batches, listed, cursor: cursor_of(&phase, &next), ..m }),
-        (true, _) if !whole => {
-            tracing::warn!(tx_id = stub.tx_id(), project = %phase.project, phase = %phase.id, listed, "a migration's last batch left keys out; its track starts again");
-            Some(Migration { moved: total, batches, listed: 0, cursor: String::new(), ..m })
-        }
         // The fill is done: the joiners take part, and the leavers' copies are purged next.
         (true, true) => {
             phase.participants = m.participants.clone();
             phase.collection = ORG_COPIES.into();
-            match !legacy && !m.purge.is_empty() {
-                true => {
-                    let expect = if phase.blinded { copies::held_count(stub, &phase).await? } else { 0 };
-                    Some(Migration { moved: total, batches, cursor: String::new(), listed: 0, expect, ..m })
-                }
-                false => None,
-            }
+            (!legacy && !m.purge.is_empty()).then(|| Migration { moved: total, batches, cursor: String::new(), listed: 0, ..m })
         }
         (true, false) => None,
     };
@@ -247,6 +232,23 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
     phases::put(stub, &phase).await?;
     emit(stub, if done { Event::PhaseMigrated } else { Event::PhaseMigrating }, &phase.project, Some(&phase.id));
     Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total, done })
+}
+
+/// Refuses a batch whose range covers a key the chaincode can name itself, a version of the
+/// phase's key that `source` holds, without listing it: its range is after `after` up to its
+/// last key, or to the end when it is the last. (Hash reads, alike on every endorser.)
+async fn covers_the_keys<S: Stub>(stub: &S, phase: &Phase, source: &str, batch: &Batch, next: &str) -> Result<()> {
+    for version in 1..=phase.key_version {
+        let key = keys::phase_key(&phase.project, &phase.id, version);
+        let covered = key.as_str() > batch.after.as_str() && (batch.last || key.as_str() <= next);
+        if covered && !batch.items.iter().any(|i| i.key == key) && stub.private_hash(source, &key).await?.is_some() {
+            return Err(ContractError::conflict(format!(
+                "the batch leaves out a value its range covers (version {version} of phase {}'s key): read the batch again",
+                phase.id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How many of the phase's values `collection` holds on this peer: an org's own check that it

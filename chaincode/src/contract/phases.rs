@@ -136,7 +136,6 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
             Proposal { participants: ps, approvals: mine.into_iter().collect(), needs, by: me.principal(), tx_id: stub.tx_id().to_owned() };
         if proposal.waiting_for().is_empty() {
             set_participants(&mut phase, proposal.participants);
-            count_purge(stub, &mut phase).await?;
         } else {
             phase.proposal = Some(proposal);
             event = Event::PhaseChangeProposed;
@@ -167,7 +166,6 @@ pub async fn approve_change<S: Stub>(stub: &S, req: PhaseRef) -> Result<Phase> {
         lifecycle::may_change_orgs(&phase, &model::org_set(&proposal.participants))?;
         require_channel_orgs(stub, &proposal.participants).await?;
         set_participants(&mut phase, proposal.participants);
-        count_purge(stub, &mut phase).await?;
         Event::PhaseUpdated
     } else {
         phase.proposal = Some(proposal);
@@ -194,19 +192,6 @@ async fn holds_data<S: Stub>(stub: &S, phase: &Phase) -> Result<bool> {
     Ok(false)
 }
 
-/// A purge that starts now (nobody joins) ends only having listed as many keys as the phase
-/// holds now.
-async fn count_purge<S: Stub>(stub: &S, phase: &mut Phase) -> Result<()> {
-    let count = match &phase.migration {
-        Some(m) if m.from == ORG_COPIES && m.receiving(phase).is_empty() && phase.blinded => copies::held_count(stub, phase).await?,
-        _ => return Ok(()),
-    };
-    if let Some(m) = phase.migration.as_mut() {
-        m.expect = count;
-    }
-    Ok(())
-}
-
 fn set_participants(phase: &mut Phase, ps: Vec<Participant>) {
     if model::removes(&phase.participants, &ps) {
         // Whoever was removed keeps what they read, never the key of what comes next.
@@ -223,17 +208,8 @@ fn set_participants(phase: &mut Phase, ps: Vec<Participant>) {
 fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
     if !phase.in_org_copies() {
         let from = phase.collection.clone();
-        phase.migration = Some(Migration {
-            participants: ps,
-            from,
-            to: ORG_COPIES.into(),
-            moved: 0,
-            batches: 0,
-            purge: vec![],
-            cursor: String::new(),
-            listed: 0,
-            expect: 0,
-        });
+        phase.migration =
+            Some(Migration { participants: ps, from, to: ORG_COPIES.into(), moved: 0, batches: 0, purge: vec![], cursor: String::new(), listed: 0 });
         return;
     }
     let mut old: Vec<MspId> = phase.participants.iter().map(|p| p.msp_id.clone()).collect();
@@ -258,7 +234,6 @@ fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
             purge,
             cursor: String::new(),
             listed: 0,
-            expect: 0,
         });
     }
     phase.participants = if joining { staying } else { ps };
@@ -295,7 +270,7 @@ pub async fn set_key<S: Stub>(stub: &S, req: PhaseRef, k: NewPhaseKey) -> Result
     if copies::read(stub, &phase, &key).await?.is_some() {
         return Err(ContractError::conflict(format!("phase {} already has a key of version {}", phase.id, phase.key_version)));
     }
-    copies::write_new(stub, &phase, &key, k.bytes().to_vec()).await?;
+    copies::write(stub, &phase, &key, k.bytes().to_vec()).await?;
     emit(stub, Event::PhaseKeySet, &phase.project, Some(&phase.id));
     Ok(json!({"project": phase.project, "phase": phase.id, "version": phase.key_version}))
 }

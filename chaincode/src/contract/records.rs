@@ -30,7 +30,7 @@ pub(super) async fn note_change<S: Stub>(stub: &S, phase: &Phase, blind: &Blindi
         file: file.cloned(),
     };
     let key = keys::change(&phase.project, &phase.id, &blind.name(phase, keys::CHANGE, stub.tx_id())?);
-    copies::write_new(stub, phase, &key, blind.salted(stub, &key, to_json(&change)?)).await
+    copies::write(stub, phase, &key, blind.salted(stub, &key, to_json(&change)?)).await
 }
 
 /// The record's id and document come privately (a submitted transaction's arguments are public).
@@ -65,14 +65,11 @@ pub async fn put<S: Stub>(stub: &S, req: PhaseRef, NewRecord { id, document }: N
     // metadata lookup and every member a write: docs/benchmarks.md, "Performance").
     // Both are salted by this transaction, so the superseded version's hash links it to no
     // earlier write.
-    let value = blind.salted(stub, &key, to_json(&rec)?);
     if let Some(prev) = previous {
         let old = keys::record_version(&rec.project, &rec.phase, &name, version - 1);
-        copies::write_new(stub, &phase, &old, blind.salted(stub, &old, prev)).await?;
-        copies::write(stub, &phase, &key, value).await?;
-    } else {
-        copies::write_new(stub, &phase, &key, value).await?;
+        copies::write(stub, &phase, &old, blind.salted(stub, &old, prev)).await?;
     }
+    copies::write(stub, &phase, &key, blind.salted(stub, &key, to_json(&rec)?)).await?;
     note_change(stub, &phase, &blind, Some(&rec.id), None).await?;
     emit(stub, Event::RecordPut, &rec.project, Some(&rec.phase));
     Ok(Written { project: rec.project, phase: rec.phase, tx_id: rec.tx_id, version: Some(version), updated: Some(rec.updated) })
