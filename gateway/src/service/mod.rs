@@ -9,6 +9,7 @@ mod error;
 pub mod events;
 pub mod files;
 pub mod health;
+mod health_cache;
 pub mod migrations;
 pub mod projects;
 pub mod records;

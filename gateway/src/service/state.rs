@@ -29,7 +29,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub journal: Journal,
     /// The last `/healthz` probe.
-    pub health: super::health::Cache,
+    pub health: super::health_cache::Cache,
     /// `WhoAmI` answers, by wallet user (an identity does not change while the gateway runs).
     whoami: Mutex<HashMap<String, Identity>>,
     /// Phases whose migration this gateway is moving now; shared with the tasks moving them
@@ -39,7 +39,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>, store: AnyStore, journal: Journal) -> Self {
-        let health = super::health::Cache::new(std::time::Duration::from_millis(cfg.server.health_ttl_ms));
+        let health = super::health_cache::Cache::new(std::time::Duration::from_millis(cfg.server.health_ttl_ms));
         Self {
             cfg,
             wallet,
