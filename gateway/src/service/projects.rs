@@ -93,6 +93,8 @@ pub async fn get_phase(state: &AppState, caller: &Caller, at: PhaseRef) -> Resul
 /// the caller may.
 pub async fn update_phase(state: &AppState, caller: &Caller, update: PhaseUpdate) -> Result<UpdatedPhase, ServiceError> {
     let (phase, committed): (Phase, _) = state.invoke(caller, Call::UpdatePhase(update)).await?;
+    // A removed org's reads of this org's objects end now, not at the next periodic sync.
+    crate::access::follow(&state.store, &phase).await;
     let data = if phase.migration.is_none() {
         DataMove::Stays
     } else if migrations::start_if_allowed(state, caller, &phase).await? {
