@@ -4,7 +4,6 @@ use svcflow_model::call::NoArgs;
 use svcflow_model::Call;
 
 use super::state::AppState;
-use crate::storage::ObjectStore;
 
 /// What probing Fabric and the store found; each `Err` says why it did not answer.
 pub struct Report {
@@ -30,6 +29,6 @@ pub async fn check(state: &AppState) -> Report {
         Some(u) => state.ledger.evaluate(&u, &Call::WhoAmI(NoArgs {})).await.map(|_| ()).map_err(|e| e.to_string()),
         None => Err("empty wallet".into()),
     };
-    let storage = state.store.head("healthz/probe").await.map(|_| ()).map_err(|e| e.to_string());
+    let storage = state.store.probe().await.map_err(|e| e.to_string());
     Report { msp_id: state.wallet.msp_id().to_owned(), peers, fabric, storage }
 }

@@ -156,6 +156,14 @@ impl AnyStore {
         }
     }
 
+    /// Whether the store answers (for the health check).
+    pub async fn probe(&self) -> Result<()> {
+        match self {
+            AnyStore::Fs(s) => s.head("healthz/probe").await.map(|_| ()),
+            AnyStore::S3(s) => s.probe().await,
+        }
+    }
+
     /// Whether the phase's participant orgs must be granted reads of what this gateway stores.
     pub fn grants_access(&self) -> bool {
         matches!(self, AnyStore::S3(s) if s.grants_access())

@@ -29,7 +29,7 @@ use futures_util::StreamExt;
 use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::serde_types::{ObjectIdentifier, Part};
-use s3::{Bucket, BucketConfiguration, Region};
+use s3::{Bucket, Region};
 use tokio::io::AsyncRead;
 use tokio::task::JoinSet;
 
@@ -158,6 +158,17 @@ impl S3Store {
         Ok(key)
     }
 
+    /// Whether the store answers, and knows these credentials: with per-phase buckets, this
+    /// org's list of buckets (its user may read nothing else without naming an object); else a
+    /// lookup in the shared bucket.
+    pub async fn probe(&self) -> Result<()> {
+        if self.phases.is_some() {
+            Bucket::list_buckets(self.region.clone(), self.creds.clone()).await.map(|_| ()).map_err(map_err)
+        } else {
+            self.head("healthz/probe").await.map(|_| ())
+        }
+    }
+
     /// Whether this store keeps per-phase buckets whose policies follow the participants.
     pub fn grants_access(&self) -> bool {
         self.phases.is_some()
@@ -180,13 +191,18 @@ impl S3Store {
     /// Creates a bucket of this org (again, harmlessly, if it exists): Object Lock on (which
     /// turns versioning on), and the lifecycle rule that aborts forgotten multipart uploads.
     async fn create_bucket(&self, name: &str) -> Result<()> {
-        let config = BucketConfiguration::new(None, true, None, None, None, None, None, None);
-        let made = Bucket::create_with_path_style(name, self.region.clone(), self.creds.clone(), config).await.map_err(map_err)?;
-        match made.response_code {
-            200..=299 => {}
-            code => return Err(StorageError::Backend(format!("create bucket {name}: HTTP {code}"))),
-        }
         let bucket = open_bucket(name, &self.region, &self.creds, self.request_timeout)?;
+        // rust-s3's own flag sends `Enabled`, which RGW refuses (400): the header wants `true`.
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-amz-bucket-object-lock-enabled", reqwest::header::HeaderValue::from_static("true"));
+        let url = bucket.presign_put("/", PRESIGN_SECS, Some(headers.clone()), None).await.map_err(map_err)?;
+        let what = format!("create bucket {name}");
+        let resp = self.http.put(url).headers(headers).send().await.map_err(|e| StorageError::Unavailable(format!("{what}: {}", e.without_url())))?;
+        match resp.status().as_u16() {
+            200..=299 => {}
+            code @ 500..=599 => return Err(StorageError::Unavailable(format!("{what}: HTTP {code}"))),
+            code => return Err(StorageError::Backend(format!("{what}: HTTP {code}"))),
+        }
         self.put_sub(&bucket, "", "lifecycle", LIFECYCLE.to_owned()).await?;
         tracing::info!(bucket = name, "created a phase bucket (object lock on)");
         Ok(())
