@@ -3,7 +3,7 @@
 
     s3_probe.py STATE ORG OP BUCKET [KEY [VERSION]]
 
-OP: list, list-versions, get, head, put, delete, delete-version (the current version, or
+OP: list, list-versions, get (the current version, or VERSION), head, put, delete, delete-version (the current version, or
 VERSION), shorten-retention, get-policy, put-policy, list-buckets (prints the names), version
 (prints the current version id). Exit 0: allowed; 1: refused (403 AccessDenied); 2: any other
 answer (printed), so a test tells "refused" from "missing" or "broken".
@@ -45,7 +45,7 @@ def main():
     ops = {
         "list": lambda: s3.list_objects_v2(Bucket=bucket).get("KeyCount"),
         "list-versions": lambda: len(s3.list_object_versions(Bucket=bucket).get("Versions", [])),
-        "get": lambda: len(s3.get_object(Bucket=bucket, Key=key)["Body"].read()),
+        "get": lambda: len(s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))["Body"].read()),
         "head": lambda: s3.head_object(Bucket=bucket, Key=key)["ContentLength"],
         "put": lambda: s3.put_object(Bucket=bucket, Key=key, Body=b"overwritten")["ETag"],
         "delete": lambda: s3.delete_object(Bucket=bucket, Key=key).get("DeleteMarker"),

@@ -65,16 +65,16 @@ check "add P1 {Org1, Org2}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P1
 check "activate P1" expect 200 1 User1 POST "$V/phases/P1/activate"
 head -c $((3 << 20)) /dev/urandom >"$TMP/a.bin"
 sha_a=$(sha256sum <"$TMP/a.bin" | cut -d' ' -f1)
-check "Org1 uploads a.bin to P1" expect 201 1 User1 POST "$V/phases/P1/files?name=a.bin&id=fa" --data-binary @"$TMP/a.bin"
+check "Org1 uploads a.bin to P1" expect 201 1 User1 POST "$V/phases/P1/files?name=a.bin&id=sfile" --data-binary @"$TMP/a.bin"
 okey=$(jq -r .file.object_key "$TMP/body")
 bucket=${okey%%/*} object=${okey#*/}
 names() {
   [[ $okey =~ ^svf-[0-9a-f]{40}/[0-9a-f]{32}$ ]] || { echo "object key $okey is not <phase bucket>/<random>"; return 1; }
-  [[ $okey != *"$P"* && $okey != *P1* && $okey != *fa* && $okey != *a.bin* ]] || { echo "$okey names the project, phase or file"; return 1; }
+  [[ $okey != *"$P"* && $okey != *P1* && $okey != *sfile* && $okey != *a.bin* ]] || { echo "$okey names the project, phase or file"; return 1; }
 }
 check "  … stored as <bucket>/<object>, names that tell neither project, phase nor file" names
 check "  … in a bucket of Org1's RGW user" bash -c "python3 '$HERE/s3_probe.py' '$STATE' org1 list-buckets x | grep -qw '$bucket'"
-check "Org2's gateway downloads it with Org2's own credentials" expect 200 2 User1 GET "$V/phases/P1/files/fa/content"
+check "Org2's gateway downloads it with Org2's own credentials" expect 200 2 User1 GET "$V/phases/P1/files/sfile/content"
 check "  … the same bytes" same_sha "$sha_a"
 check "Org2's user reads the object (the phase's participant)" allowed org2 get "$bucket" "$object"
 
@@ -97,10 +97,10 @@ version=$(probe org1 version "$bucket" "$object")
 check "Org1's own user (the bucket's owner) cannot delete the anchored version" refused org1 delete-version "$bucket" "$object" "$version"
 check "  … nor shorten its retention (COMPLIANCE)" refused org1 shorten-retention "$bucket" "$object" "$version"
 check "  … a plain DELETE only hides it behind a delete marker" allowed org1 delete "$bucket" "$object"
-check "  … (Org2's download now fails)" no_download 2 User1 GET "$V/phases/P1/files/fa/content"
+check "  … (Org2's download now fails)" no_download 2 User1 GET "$V/phases/P1/files/sfile/content"
 check "  … the anchored version is still there" allowed org1 get "$bucket" "$object" "$version"
 check "  … and removing the marker brings the file back" allowed org1 delete-marker "$bucket" "$object"
-check "  … Org2 downloads it again, the same bytes" expect 200 2 User1 GET "$V/phases/P1/files/fa/content"
+check "  … Org2 downloads it again, the same bytes" expect 200 2 User1 GET "$V/phases/P1/files/sfile/content"
 check "  … (bytes)" same_sha "$sha_a"
 
 # --- objects anchored in the older shared bucket still download -----------------------------
@@ -109,7 +109,7 @@ check "  … (bytes)" same_sha "$sha_a"
 legacy_key="$P/P1/old.0123456789abcdef"
 anchor_old() {
   store_get "$okey" "$TMP/sealed" && s3 PUT "$legacy_key" "$TMP/sealed" >/dev/null || return 1
-  req 1 User1 GET "$V/phases/P1/files/fa" >/dev/null || return 1
+  req 1 User1 GET "$V/phases/P1/files/sfile" >/dev/null || return 1
   local anchor
   anchor=$(jq -c --arg k "$legacy_key" '{id:"old",name:"old.bin",size,sha256,content_type,object_key:$k,key_version}' "$TMP/body")
   ok_inv org1 User1 "org1 org2" AnchorFile "{\"project\":\"$P\",\"phase\":\"P1\"}" "{\"file\":\"$(b64 "$anchor")\"}"
@@ -122,7 +122,7 @@ check "  … no org's user may list the shared bucket" refused org3 list "$(load
 # --- a removed org's access ends with its removal -----------------------------------------------
 check "Org1 removes Org2 from P1 (through Org1's gateway, the bucket's owner)" patched 1 User1 PATCH "$V/phases/P1" -d "{\"participants\":$(participants 1)}"
 check "  … Org2's user can no longer read the object (within 10 s)" eventually 10 refused org2 get "$bucket" "$object"
-check "  … Org2's gateway is refused the file" expect 403 2 User1 GET "$V/phases/P1/files/fa/content"
+check "  … Org2's gateway is refused the file" expect 403 2 User1 GET "$V/phases/P1/files/sfile/content"
 # A change made through another org's gateway reaches the owner's by its periodic sync.
 check "add P2 {Org1, Org2, Org3}" expect 201 1 User1 POST "$V/phases" -d "{\"id\":\"P2\",\"name\":\"build\",\"participants\":$(participants 1 2 3)}"
 check "activate P2" expect 200 1 User1 POST "$V/phases/P2/activate"
