@@ -55,11 +55,11 @@ async fn open_store(cfg: &Config) -> Result<AnyStore, StartError> {
                     registry: cfg.server.journal_dir.join("buckets.tsv"),
                 }),
             };
-            AnyStore::S3(S3Store::new(&c).map_err(|source| StartError::Store {
+            AnyStore::S3(Box::new(S3Store::new(&c).map_err(|source| StartError::Store {
                 key: "storage.s3_endpoint",
                 value: format!("{endpoint} (bucket {bucket})"),
                 source,
-            })?)
+            })?))
         }
     })
 }

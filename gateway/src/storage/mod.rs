@@ -108,7 +108,8 @@ pub trait ObjectStore: Send + Sync {
 /// The backend chosen by configuration.
 pub enum AnyStore {
     Fs(fs::FsStore),
-    S3(s3::S3Store),
+    // Boxed: its clients and credentials are large beside the fs store's one path.
+    S3(Box<s3::S3Store>),
 }
 
 impl ObjectStore for AnyStore {
