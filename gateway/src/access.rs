@@ -13,8 +13,11 @@ use crate::storage::s3::OwnedBucket;
 use crate::storage::AnyStore;
 use crate::uploads::UploadError;
 
+/// The orgs that may read the phase's objects: while a membership change is under way, those the
+/// phase will have (a joiner reads as soon as it receives its copy, a leaver is out at once).
 fn orgs_of(phase: &Phase) -> Vec<String> {
-    org_set(&phase.participants).into_iter().map(str::to_owned).collect()
+    let ps = phase.migration.as_ref().map_or(&phase.participants, |m| &m.participants);
+    org_set(ps).into_iter().map(str::to_owned).collect()
 }
 
 /// Before `user` writes the new object `key` of the phase: its bucket exists and the phase's
