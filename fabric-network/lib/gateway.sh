@@ -41,7 +41,7 @@ gw_config() { # org -> path of its gateway.toml
       # own that only its owner reads (the gateway refuses anything laxer), not into the config.
       (umask 077 && cp "$creds.secret" "$dir/s3.secret" && chmod 600 "$dir/s3.secret")
       values+=([s3_endpoint]=$SVCFLOW_S3_ENDPOINT [s3_bucket]=$SVCFLOW_S3_BUCKET [s3_region]=${SVCFLOW_S3_REGION:-default}
-        [s3_access_key]=$(cat "$creds.access") [s3_secret_file]=$dir/s3.secret)
+        [s3_access_key]=$(cat "$creds.access") [s3_secret_file]=$dir/s3.secret [s3_bucket_registry]=$dir/buckets.tsv)
       render "$GW_TEMPLATE" values
     ) >"$dir/gateway.toml"
   else

@@ -130,6 +130,9 @@ pub enum StoreConfig {
         /// How often the policies of this org's buckets are set anew from the phases'
         /// participants (a change made through another org's gateway is followed within this).
         access_sync_ms: u64,
+        /// The file listing the buckets this gateway made, with their phases (must survive a
+        /// restart, like the journal).
+        bucket_registry: PathBuf,
     },
 }
 
@@ -160,6 +163,8 @@ struct RawStorage {
     s3_retention_days: u32,
     #[serde(default = "default_access_sync_ms")]
     s3_access_sync_ms: u64,
+    #[serde(default = "default_bucket_registry")]
+    s3_bucket_registry: PathBuf,
     #[serde(default)]
     verify_uploads: VerifyUploads,
 }
@@ -191,6 +196,9 @@ fn default_retention_days() -> u32 {
 }
 fn default_access_sync_ms() -> u64 {
     30_000
+}
+fn default_bucket_registry() -> PathBuf {
+    PathBuf::from("svcflow-buckets.tsv")
 }
 fn default_journal_dir() -> PathBuf {
     PathBuf::from("svcflow-journal")
@@ -239,7 +247,7 @@ impl RawConfig {
     /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
     /// `TIMEOUT_MS`, `STORAGE_BACKEND`, `STORAGE_PATH`, `S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
     /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_SECRET_FILE`, `S3_PARTS_IN_FLIGHT`, `S3_RETENTION_DAYS`,
-    /// `S3_ACCESS_SYNC_MS`, `VERIFY_UPLOADS`; `CONFIG` (the
+    /// `S3_ACCESS_SYNC_MS`, `S3_BUCKET_REGISTRY`, `VERIFY_UPLOADS`; `CONFIG` (the
     /// file) and `LOG` (the log filter) are read by `main`. An unknown name under this prefix is
     /// refused so a typo never goes unnoticed; every other variable (the scripts' `SVCFLOW_*`
     /// included) is none of the gateway's business.
@@ -278,6 +286,7 @@ impl RawConfig {
                 "S3_PARTS_IN_FLIGHT" => self.storage.s3_parts_in_flight = num(&v)? as usize,
                 "S3_RETENTION_DAYS" => self.storage.s3_retention_days = u32::try_from(num(&v)?).map_err(|e| invalid(&k, e.to_string()))?,
                 "S3_ACCESS_SYNC_MS" => self.storage.s3_access_sync_ms = num(&v)?,
+                "S3_BUCKET_REGISTRY" => self.storage.s3_bucket_registry = v.into(),
                 "VERIFY_UPLOADS" => {
                     self.storage.verify_uploads = match v.as_str() {
                         "size" => VerifyUploads::Size,
@@ -386,6 +395,7 @@ impl RawStorage {
                     parts_in_flight: self.s3_parts_in_flight,
                     retention_days: self.s3_retention_days,
                     access_sync_ms: self.s3_access_sync_ms,
+                    bucket_registry: self.s3_bucket_registry,
                 }
             }
         };
@@ -471,6 +481,7 @@ path = "objects"
             parts_in_flight: 2,
             retention_days: 7,
             access_sync_ms: 30_000,
+            bucket_registry: PathBuf::from("svcflow-buckets.tsv"),
         };
         assert_eq!((c.storage.backend, c.storage.verify_uploads), (want, VerifyUploads::Full));
     }

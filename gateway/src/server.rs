@@ -38,7 +38,7 @@ async fn open_store(cfg: &Config) -> Result<AnyStore, StartError> {
             value: path.display().to_string(),
             source,
         })?),
-        StoreConfig::S3 { endpoint, bucket, region, access_key, secret_key, parts_in_flight, retention_days, .. } => {
+        StoreConfig::S3 { endpoint, bucket, region, access_key, secret_key, parts_in_flight, retention_days, bucket_registry, .. } => {
             let c = S3Config {
                 endpoint: endpoint.clone(),
                 bucket: bucket.clone(),
@@ -48,12 +48,7 @@ async fn open_store(cfg: &Config) -> Result<AnyStore, StartError> {
                 parts_in_flight: *parts_in_flight,
                 // A part of 8 MiB must fit in one request even on a short Fabric timeout.
                 request_timeout: Duration::from_millis(cfg.fabric.timeout_ms.max(30_000)),
-                phases: Some(PhaseBuckets {
-                    owner: cfg.fabric.msp_id.clone(),
-                    retention_days: *retention_days,
-                    // Beside the journal: state of this gateway that must survive a restart.
-                    registry: cfg.server.journal_dir.join("buckets.tsv"),
-                }),
+                phases: Some(PhaseBuckets { owner: cfg.fabric.msp_id.clone(), retention_days: *retention_days, registry: bucket_registry.clone() }),
             };
             AnyStore::S3(Box::new(S3Store::new(&c).map_err(|source| StartError::Store {
                 key: "storage.s3_endpoint",
@@ -65,9 +60,8 @@ async fn open_store(cfg: &Config) -> Result<AnyStore, StartError> {
 }
 
 async fn assemble(cfg: Config, wallet: Wallet, ledger: Arc<dyn Ledger>) -> Result<AppState, StartError> {
-    // The journal first: its directory also holds the S3 store's bucket registry.
-    let journal = Journal::open(&cfg.server.journal_dir)?;
     let store = open_store(&cfg).await?;
+    let journal = Journal::open(&cfg.server.journal_dir)?;
     Ok(AppState::new(cfg, wallet, ledger, store, journal))
 }
 

@@ -113,8 +113,7 @@ impl Journal {
         let now = SystemTime::now();
         let live = self.live().clone();
         let mut out = Vec::new();
-        // Only entries: the directory also holds the S3 store's bucket registry.
-        for e in rd.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".json")) {
+        for e in rd.filter_map(Result::ok) {
             let Some(idle) = e.metadata().and_then(|m| m.modified()).ok().map(|t| now.duration_since(t).unwrap_or_default()) else {
                 continue;
             };
