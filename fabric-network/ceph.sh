@@ -146,6 +146,44 @@ bootstrap() {
   touch "$STATE/bootstrapped"
 }
 
+# One RGW user per org of the topology, its uid the org's MSP id (the gateways name each other's
+# users by it in bucket policies): the access key in $STATE/s3/ORG.access, the secret in
+# $STATE/s3/ORG.secret, both 0600. Each org's gateway gets only its own pair, so no org can read,
+# list or delete another org's buckets. Run on every `up`: an org added to the topology gets its
+# user then.
+ensure_org_users() {
+  local org msp access secret log=$LOGS/users.log
+  mkdir -p "$STATE/s3"
+  for org in "${ORGS[@]}"; do
+    [[ -s $STATE/s3/$org.secret && -s $STATE/s3/$org.access ]] && continue
+    msp=$(org_msp "$org")
+    access=$(od -An -N10 -tx1 /dev/urandom | tr -d ' \n' | tr a-f A-F)
+    secret=$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
+    if timeout 60 radosgw-admin -c "$CONF" -n client.admin user info --uid="$msp" >/dev/null 2>&1; then
+      # The user is there but its files are not (a half-done earlier run): give it a new key.
+      step "S3 key for $msp (radosgw-admin key create)" "$log" timeout 60 radosgw-admin -c "$CONF" -n client.admin \
+        key create --uid="$msp" --key-type=s3 --access-key="$access" --secret-key="$secret"
+    else
+      step "S3 user $msp (radosgw-admin user create)" "$log" timeout 60 radosgw-admin -c "$CONF" -n client.admin \
+        user create --uid="$msp" --display-name="svcflow gateway of $msp" --access-key="$access" --secret-key="$secret"
+    fi
+    (umask 077 && printf '%s\n' "$access" >"$STATE/s3/$org.access" && printf '%s\n' "$secret" >"$STATE/s3/$org.secret")
+  done
+  step "bucket policy of $BUCKET: every org's user reads its older objects" "$log" set_legacy_policy
+}
+
+# Objects anchored before the per-org buckets live in $BUCKET (owned by the svcflow user); their
+# anchors name them there, so every org's gateway may read them (only read: no list, no write).
+set_legacy_policy() {
+  load_env "$STATE/s3.env"
+  local org principals="" policy hash
+  for org in "${ORGS[@]}"; do principals+="${principals:+,}\"arn:aws:iam:::user/$(org_msp "$org")\""; done
+  policy="{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"older-objects\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[$principals]},\"Action\":[\"s3:GetObject\"],\"Resource\":[\"arn:aws:s3:::$BUCKET/*\"]}]}"
+  hash=$(printf '%s' "$policy" | sha256sum | cut -d' ' -f1)
+  curl -fsS --max-time 30 -X PUT --aws-sigv4 "aws:amz:default:s3" -H "x-amz-content-sha256: $hash" \
+    --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" --data-binary "$policy" "http://127.0.0.1:$RGW_PORT/$BUCKET?policy="
+}
+
 s3_curl() { # method path [curl args...]
   local method=$1 path=$2; shift 2
   load_env "$STATE/s3.env"
@@ -195,6 +233,7 @@ cmd_up() {
   else
     bootstrap
   fi
+  ensure_org_users
   say "Ceph RGW is up: http://127.0.0.1:$RGW_PORT bucket $BUCKET (credentials: ceph.sh env)"
 }
 
@@ -225,7 +264,8 @@ Usage: fabric-network/ceph.sh <verb>
   down        stop the daemons (objects are kept)
   clean       down, then wipe the cluster and its objects
   status      daemons up/down and cluster health
-  env         print export lines for the S3 endpoint, bucket and credentials:  eval "\$(fabric-network/ceph.sh env)"
+  env         print export lines for the S3 endpoint, the older objects' bucket and its owner's credentials:
+              eval "\$(fabric-network/ceph.sh env)"   (each org's own pair: \$STATE/s3/ORG.access and ORG.secret)
   stop-rgw    stop only radosgw (failure tests)
   start-rgw   start radosgw again
 State: $STATE

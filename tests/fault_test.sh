@@ -196,9 +196,14 @@ anchors() { # every object key an anchor of phase F names
   done
 }
 check "list every anchor of F" anchors
+# The buckets of phase F in RGW (one per org whose gateway stored there), from its anchors.
+f_buckets() { grep -o '^svf-[0-9a-f]*' "$TMP/anchored" | sort -u; }
 stored() { # every object of phase F in the store
   if on_rgw; then
-    s3 GET "?list-type=2&max-keys=1000&prefix=$P%2FF%2F" -o "$TMP/list" && grep -o '<Key>[^<]*</Key>' "$TMP/list" | sed 's/<[^>]*>//g' | sort
+    local b
+    for b in $(f_buckets); do
+      s3 GET "$b?list-type=2&max-keys=1000" -o "$TMP/list" && grep -o '<Key>[^<]*</Key>' "$TMP/list" | sed "s/<[^>]*>//g; s|^|$b/|"
+    done | sort
   else
     (cd "$STATE/objects" 2>/dev/null && find "$P/F" -type f 2>/dev/null | sort)
   fi
@@ -232,8 +237,11 @@ orphans() {
 check "no object in the store that no anchor names" orphans
 no_parts() {
   on_rgw || return 0
-  s3 GET "?prefix=$P%2F&uploads=" -o "$TMP/uploads" || return 1
-  if grep -q '<Upload>' "$TMP/uploads"; then grep -o '<Key>[^<]*</Key>' "$TMP/uploads"; return 1; fi
+  local b
+  for b in $(f_buckets); do
+    s3 GET "$b?uploads=" -o "$TMP/uploads" || return 1
+    if grep -q '<Upload>' "$TMP/uploads"; then grep -o '<Key>[^<]*</Key>' "$TMP/uploads"; return 1; fi
+  done
 }
 check "no incomplete multipart upload left" no_parts
 only_503_507() {

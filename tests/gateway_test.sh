@@ -393,6 +393,8 @@ check "Org1's gateway still commits (peer1.org1)" expect 200 1 User1 PUT "$V/pha
 check "restart peer0.org1" start_peer peer0.org1
 
 # --- a gateway killed mid-upload ----------------------------------------------------------------
+# The journal entry of file "killed" (object names tell nothing of the file: read the entries).
+killed_entry() { grep -l '"file":"killed"' "$GW_DIR"/org1/journal/*.json 2>/dev/null; }
 killed_upload() {
   head -c $((256 << 20)) /dev/zero >"$TMP/big.bin"
   gwcurl 1 User1 "$V/phases/P1/files?name=big.bin&id=killed" -sS -o /dev/null --limit-rate 20M -X POST --data-binary @"$TMP/big.bin" 2>/dev/null &
@@ -400,19 +402,22 @@ killed_upload() {
   sleep 3
   kill -KILL "$(cat "$PIDS/gateway.org1.pid")"
   wait "$up"
-  compgen -G "$GW_DIR/org1/journal/*killed*" >/dev/null || { echo "no journal entry for the interrupted upload"; return 1; }
+  killed_entry >/dev/null || { echo "no journal entry for the interrupted upload"; return 1; }
 }
 check "kill Org1's gateway during a 256 MiB upload" killed_upload
 restart_gw() { SVCFLOW_GW_SWEEP_AFTER_MS=1000 gw_start org1 force && gw_wait_healthy org1; }
 check "restart it (sweeping after 1 s)" restart_gw
-check "the journal is settled" eventually 30 bash -c "! ls '$GW_DIR/org1/journal' | grep -q killed"
+no_killed_entry() { ! killed_entry >/dev/null; }
+check "the journal is settled" eventually 30 no_killed_entry
 check "no anchor for the interrupted upload" expect 404 1 User1 GET "$V/phases/P1/files/killed"
+# Org1's bucket of P1 (where its gateway stored the interrupted upload), from an object it anchored.
+p1_bucket=${okey%%/*}
 no_parts() {
-  s3 GET "?prefix=$P%2FP1%2Fkilled&uploads=" -o "$TMP/uploads" || return 1
+  s3 GET "$p1_bucket?uploads=" -o "$TMP/uploads" || return 1
   if grep -q '<Upload>' "$TMP/uploads"; then head -c 600 "$TMP/uploads"; return 1; fi
 }
 lifecycle() {
-  s3 GET "?lifecycle=" -o "$TMP/lc" || return 1
+  s3 GET "$p1_bucket?lifecycle=" -o "$TMP/lc" || return 1
   grep -q '<DaysAfterInitiation>1</DaysAfterInitiation>' "$TMP/lc" || { head -c 600 "$TMP/lc"; return 1; }
 }
 if on_rgw; then
@@ -428,9 +433,11 @@ check "the same id uploads cleanly afterwards" expect 201 1 User1 POST "$V/phase
 # whose transaction was never sent, or is final without naming it, goes; an anchored one stays; one
 # whose transaction may still be ordered waits (10 minutes) however old its entry.
 req 1 User1 GET "$V/phases/P1/files/$ifid" >/dev/null; anchored_key=$(jq -r .object_key "$TMP/body")
-orphan_key="$P/P1/orphan.0123456789abcdef"      # no transaction
-final_key="$P/P1/orphan.final0123456789ab"      # a final transaction that anchored something else
-waiting_key="$P/P1/orphan.waiting0123456789"    # a transaction in no block (yet)
+# In the same place as Org1's anchored objects: its bucket of P1 in RGW, P1's directory in fs.
+if [[ $anchored_key == svf-* ]]; then at=${anchored_key%%/*}/; else at=$P/P1/; fi
+orphan_key="${at}orphan.0123456789abcdef"      # no transaction
+final_key="${at}orphan.final0123456789ab"      # a final transaction that anchored something else
+waiting_key="${at}orphan.waiting0123456789"    # a transaction in no block (yet)
 journal_entry() { # object-key file-id [tx-id [idle]]
   local f="$GW_DIR/org1/journal/${1//\//\~}.json"
   jq -cn --arg k "$1" --arg p "$P" --arg f "$2" --arg t "${3:-}" \

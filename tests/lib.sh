@@ -152,12 +152,29 @@ on_rgw() { [[ -f $STATE/ceph/s3.env ]] && port_open "$(rgw_port)"; }
 # "/" in values as %2F (e.g. "?prefix=p%2F&uploads="), or RGW answers 403.
 s3() { # METHOD KEY [curl args...]
   local m=$1 k=$2; shift 2
+  # A key in a phase bucket (svf-<40 hex>/<object>, ?query after the bucket too): only the org
+  # whose gateway stored it may write or list there, so each org's user is tried in turn.
+  if [[ $k =~ ^svf-[0-9a-f]{40}([/?]|$) ]]; then s3_owner "$m" "$k" "$@"; return; fi
+  ( load_env "$STATE/ceph/s3.env"
+    s3_call "$SVCFLOW_S3_ACCESS_KEY" "$SVCFLOW_S3_SECRET_KEY" "$m" "$SVCFLOW_S3_BUCKET/$k" "$@" )
+}
+s3_call() { # ACCESS SECRET METHOD PATH [curl args...]: one SigV4 request to the RGW
+  local access=$1 secret=$2 m=$3 path=$4; shift 4
   ( load_env "$STATE/ceph/s3.env"
     # RGW wants the payload hash header, which curl's SigV4 does not add.
     local hash; hash=$(sha256sum </dev/null | cut -d' ' -f1)
     [[ $m == PUT ]] && hash=$(sha256sum <"$1" | cut -d' ' -f1) && set -- -T "$@"
-    curl -sSf -X "$m" --aws-sigv4 "aws:amz:${SVCFLOW_S3_REGION:-default}:s3" --user "$SVCFLOW_S3_ACCESS_KEY:$SVCFLOW_S3_SECRET_KEY" \
-      -H "x-amz-content-sha256: $hash" "$SVCFLOW_S3_ENDPOINT/$SVCFLOW_S3_BUCKET/$k" "$@" )
+    curl -sSf -X "$m" --aws-sigv4 "aws:amz:${SVCFLOW_S3_REGION:-default}:s3" --user "$access:$secret" \
+      -H "x-amz-content-sha256: $hash" "$SVCFLOW_S3_ENDPOINT/$path" "$@" )
+}
+s3_as() { # ORG METHOD PATH [curl args...]: as that org's own RGW user (ceph.sh's ORG.access, ORG.secret)
+  local org=$1; shift
+  s3_call "$(cat "$STATE/ceph/s3/$org.access")" "$(cat "$STATE/ceph/s3/$org.secret")" "$@"
+}
+s3_owner() { # METHOD PATH [curl args...]: as the first org's user that may (the bucket's owner, for writes)
+  local org
+  for org in "${ORGS[@]}"; do s3_as "$org" "$@" 2>/dev/null && return 0; done
+  echo "no org's RGW user may $1 $2"; return 1
 }
 store_get() { if on_rgw; then s3 GET "$1" -o "$2"; else cp "$STATE/objects/$1" "$2"; fi; }
 store_put() { if on_rgw; then s3 PUT "$1" "$2"; else mkdir -p "$(dirname "$STATE/objects/$1")" && cp "$2" "$STATE/objects/$1"; fi; }

@@ -57,7 +57,7 @@ cargo test --workspace --release --locked 2>&1 | tee -a "$OUT"
 # --- Live Fabric suites ------------------------------------------------------------------------
 banner "Fabric $(sed -n 's/^FABRIC_VERSION=//p' fabric-network/lib/fabric.sh) binaries (network.sh install)"
 # The network suite ends with `down`, so it runs last.
-LIVE_SUITES=(chaincode gateway dashboard membership lateorg schema fault network upgrade)
+LIVE_SUITES=(chaincode gateway storage dashboard membership lateorg schema fault network upgrade)
 if "$NET" install; then
   for suite in "${LIVE_SUITES[@]}"; do
     banner "$suite suite (tests/${suite}_test.sh)"

@@ -16,14 +16,15 @@ gw_peers() { # org -> its peers, TOML inline tables, in failover order
   (IFS=,; echo "${out[*]}")
 }
 
-# The file store every gateway shares: Ceph RGW when it runs (ceph.sh up / up -s ceph), else one
-# directory on this machine (participants of a phase must read each other's files).
+# The file store: Ceph RGW when it runs (ceph.sh up / up -s ceph), each org's gateway as its own
+# RGW user, in buckets of its own that the phase's participant orgs may read; else one directory
+# on this machine that every gateway shares (participants of a phase must read each other's files).
 gw_backend() {
   if [[ -f $STATE/ceph/s3.env ]] && port_open "$(rgw_port)"; then echo s3; else echo fs; fi
 }
 
 gw_config() { # org -> path of its gateway.toml
-  local org=$1 dir=$GW_DIR/$1 ca
+  local org=$1 dir=$GW_DIR/$1 ca creds
   tls_issue "$org" "$dir/tls" "gateway.$(org_domain "$org")" server "$LOGS/gateway-tls.log"
   # The gateway refuses a wallet key others may read; cryptogen writes them 0600, a copy or an
   # unpacked archive may not.
@@ -37,11 +38,13 @@ gw_config() { # org -> path of its gateway.toml
   if [[ ${values[backend]} == s3 ]]; then
     (
       load_env "$STATE/ceph/s3.env"
-      # The secret goes in a file of its own that only its owner reads (the gateway refuses
-      # anything laxer), not into the config.
-      (umask 077 && printf '%s\n' "$SVCFLOW_S3_SECRET_KEY" >"$dir/s3.secret")
+      creds=$STATE/ceph/s3/$org
+      [[ -s $creds.access && -s $creds.secret ]] || die "gateway config of $org (no RGW user of its own: $creds.access; run ceph.sh up)"
+      # The org's own RGW user only (ceph.sh makes one per org): its secret goes in a file of its
+      # own that only its owner reads (the gateway refuses anything laxer), not into the config.
+      (umask 077 && cp "$creds.secret" "$dir/s3.secret" && chmod 600 "$dir/s3.secret")
       values+=([s3_endpoint]=$SVCFLOW_S3_ENDPOINT [s3_bucket]=$SVCFLOW_S3_BUCKET [s3_region]=${SVCFLOW_S3_REGION:-default}
-        [s3_access_key]=$SVCFLOW_S3_ACCESS_KEY [s3_secret_file]=$dir/s3.secret)
+        [s3_access_key]=$(cat "$creds.access") [s3_secret_file]=$dir/s3.secret [s3_bucket_registry]=$dir/buckets.tsv)
       render "$GW_TEMPLATE" values
     ) >"$dir/gateway.toml"
   else

@@ -296,6 +296,7 @@ async fn main() {
             secret_key: std::env::var("SVCFLOW_S3_SECRET_KEY").expect("SVCFLOW_S3_SECRET_KEY"),
             parts_in_flight: 4,
             request_timeout: Duration::from_secs(60),
+            phases: None,
         },
         Err(_) => {
             eprintln!("SVCFLOW_S3_* not set: eval \"$(fabric-network/ceph.sh env)\" for the file comparison");

@@ -64,6 +64,7 @@ async fn main() {
         secret_key: env("SVCFLOW_S3_SECRET_KEY"),
         parts_in_flight: 4,
         request_timeout: Duration::from_secs(60),
+        phases: None,
     };
     let store = S3Store::new(&cfg).expect("S3 store");
     // The source file sits on the same disk as the Ceph OSD's block file.

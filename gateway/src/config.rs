@@ -120,9 +120,13 @@ pub struct Storage {
 pub enum StoreConfig {
     /// `backend = "fs"`: objects under a local directory (`storage.path`).
     Fs { path: PathBuf },
-    /// `backend = "s3"`: an S3 bucket, path-style (Ceph RGW).
+    /// `backend = "s3"`: Ceph RGW (any S3 with bucket policies and Object Lock), path-style. The
+    /// org's own RGW user (uid = its MSP id) stores what its gateway uploads in buckets of its own,
+    /// one per phase (see `storage::s3`).
     S3 {
         endpoint: String,
+        /// The one bucket every gateway shared before per-phase buckets: older anchors' objects
+        /// are read from it.
         bucket: String,
         /// `storage.s3_region`, `default` when not given (RGW ignores it).
         region: String,
@@ -132,6 +136,15 @@ pub enum StoreConfig {
         /// S3 parts (8 MiB each) one upload keeps in flight: memory per upload against
         /// throughput.
         parts_in_flight: usize,
+        /// Days an anchored object's version is kept under COMPLIANCE retention: no one, its
+        /// bucket's owner included, can delete it sooner.
+        retention_days: u32,
+        /// How often the policies of this org's buckets are set anew from the phases'
+        /// participants (a change made through another org's gateway is followed within this).
+        access_sync_ms: u64,
+        /// The file listing the buckets this gateway made, with their phases (must survive a
+        /// restart, like the journal).
+        bucket_registry: PathBuf,
     },
 }
 
@@ -158,6 +171,12 @@ struct RawStorage {
     s3_secret_file: Option<PathBuf>,
     #[serde(default = "default_parts_in_flight")]
     s3_parts_in_flight: usize,
+    #[serde(default = "default_retention_days")]
+    s3_retention_days: u32,
+    #[serde(default = "default_access_sync_ms")]
+    s3_access_sync_ms: u64,
+    #[serde(default = "default_bucket_registry")]
+    s3_bucket_registry: PathBuf,
     #[serde(default)]
     verify_uploads: VerifyUploads,
 }
@@ -183,6 +202,15 @@ fn default_upload_limit() -> u64 {
 }
 fn default_parts_in_flight() -> usize {
     4
+}
+fn default_retention_days() -> u32 {
+    365
+}
+fn default_access_sync_ms() -> u64 {
+    30_000
+}
+fn default_bucket_registry() -> PathBuf {
+    PathBuf::from("svcflow-buckets.tsv")
 }
 fn default_journal_dir() -> PathBuf {
     PathBuf::from("svcflow-journal")
@@ -234,7 +262,8 @@ impl RawConfig {
     /// `JOURNAL_DIR`, `SWEEP_AFTER_MS`, `WORKERS`, `CLIENT_CA`, `ALLOWED_ORIGINS` and `CLIENT_CRL`
     /// (each a comma-separated list), `HEALTH_TTL_MS`, `MSP_ID`, `WALLET`, `CHANNEL`, `CHAINCODE`,
     /// `TIMEOUT_MS`, `STORAGE_BACKEND`, `STORAGE_PATH`, `S3_ENDPOINT`, `S3_BUCKET`, `S3_REGION`,
-    /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_SECRET_FILE`, `S3_PARTS_IN_FLIGHT`, `VERIFY_UPLOADS`; `CONFIG` (the
+    /// `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_SECRET_FILE`, `S3_PARTS_IN_FLIGHT`, `S3_RETENTION_DAYS`,
+    /// `S3_ACCESS_SYNC_MS`, `S3_BUCKET_REGISTRY`, `VERIFY_UPLOADS`; `CONFIG` (the
     /// file) and `LOG` (the log filter) are read by `main`. An unknown name under this prefix is
     /// refused so a typo never goes unnoticed; every other variable (the scripts' `SVCFLOW_*`
     /// included) is none of the gateway's business.
@@ -275,6 +304,9 @@ impl RawConfig {
                 "S3_SECRET_KEY" => self.storage.s3_secret_key = Some(v),
                 "S3_SECRET_FILE" => self.storage.s3_secret_file = Some(v.into()),
                 "S3_PARTS_IN_FLIGHT" => self.storage.s3_parts_in_flight = num(&v)? as usize,
+                "S3_RETENTION_DAYS" => self.storage.s3_retention_days = u32::try_from(num(&v)?).map_err(|e| invalid(&k, e.to_string()))?,
+                "S3_ACCESS_SYNC_MS" => self.storage.s3_access_sync_ms = num(&v)?,
+                "S3_BUCKET_REGISTRY" => self.storage.s3_bucket_registry = v.into(),
                 "VERIFY_UPLOADS" => {
                     self.storage.verify_uploads = match v.as_str() {
                         "size" => VerifyUploads::Size,
@@ -387,6 +419,12 @@ impl RawStorage {
         if !(1..=64).contains(&self.s3_parts_in_flight) {
             return Err(invalid("storage.s3_parts_in_flight", "must be 1 to 64"));
         }
+        if !(1..=36_500).contains(&self.s3_retention_days) {
+            return Err(invalid("storage.s3_retention_days", "must be 1 to 36500"));
+        }
+        if self.s3_access_sync_ms < 100 {
+            return Err(invalid("storage.s3_access_sync_ms", "must be at least 100"));
+        }
         let backend = match self.backend {
             Backend::Fs => StoreConfig::Fs { path: self.path.ok_or_else(|| invalid("storage.path", "the fs backend needs a directory"))? },
             Backend::S3 => {
@@ -404,6 +442,9 @@ impl RawStorage {
                     secret_key: need("storage.s3_secret_key", self.s3_secret_key)?,
                     region: self.s3_region.filter(|r| !r.is_empty()).unwrap_or_else(|| "default".into()),
                     parts_in_flight: self.s3_parts_in_flight,
+                    retention_days: self.s3_retention_days,
+                    access_sync_ms: self.s3_access_sync_ms,
+                    bucket_registry: self.s3_bucket_registry,
                 }
             }
         };
@@ -495,6 +536,7 @@ path = "objects"
             ("SVCFLOW_GW_S3_ACCESS_KEY", "a"),
             ("SVCFLOW_GW_S3_SECRET_KEY", "s"),
             ("SVCFLOW_GW_S3_PARTS_IN_FLIGHT", "2"),
+            ("SVCFLOW_GW_S3_RETENTION_DAYS", "7"),
             ("SVCFLOW_GW_VERIFY_UPLOADS", "full"),
         ]);
         let c = Config::from_toml(GOOD, "t", s3).unwrap();
@@ -505,6 +547,9 @@ path = "objects"
             access_key: "a".into(),
             secret_key: "s".into(),
             parts_in_flight: 2,
+            retention_days: 7,
+            access_sync_ms: 30_000,
+            bucket_registry: PathBuf::from("svcflow-buckets.tsv"),
         };
         assert_eq!((c.storage.backend, c.storage.verify_uploads), (want, VerifyUploads::Full));
     }
@@ -545,6 +590,9 @@ path = "objects"
             (GOOD, &[("SVCFLOW_GW_STORAGE_BACKEND", "tape")], "SVCFLOW_GW_STORAGE_BACKEND"),
             (GOOD, &[("SVCFLOW_GW_WORKERS", "0")], "server.workers"),
             (GOOD, &[("SVCFLOW_GW_S3_PARTS_IN_FLIGHT", "0")], "storage.s3_parts_in_flight"),
+            (GOOD, &[("SVCFLOW_GW_S3_RETENTION_DAYS", "0")], "storage.s3_retention_days"),
+            (GOOD, &[("SVCFLOW_GW_S3_RETENTION_DAYS", "99999999999")], "SVCFLOW_GW_S3_RETENTION_DAYS"),
+            (GOOD, &[("SVCFLOW_GW_S3_ACCESS_SYNC_MS", "5")], "storage.s3_access_sync_ms"),
             (GOOD, &[("SVCFLOW_GW_VERIFY_UPLOADS", "twice")], "SVCFLOW_GW_VERIFY_UPLOADS"),
             (GOOD, &[("SVCFLOW_GW_SWEEP_AFTER_MS", "soon")], "SVCFLOW_GW_SWEEP_AFTER_MS"),
             (GOOD, &[("SVCFLOW_GW_ALLOWED_ORIGINS", "https://ok.test,evil.test")], "server.allowed_origins[1]"),

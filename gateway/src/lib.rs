@@ -1,5 +1,6 @@
 //! svcflow gateway: the per-org REST management server.
 
+pub mod access;
 pub mod api;
 pub mod config;
 pub mod dashboard;

@@ -11,7 +11,7 @@ use crate::fabric::Fabric;
 use crate::ledger::Ledger;
 use crate::service::AppState;
 use crate::startup::StartError;
-use crate::storage::s3::{S3Config, S3Store};
+use crate::storage::s3::{PhaseBuckets, S3Config, S3Store};
 use crate::storage::{fs::FsStore, AnyStore};
 use crate::uploads;
 use crate::uploads::journal::Journal;
@@ -38,7 +38,7 @@ async fn open_store(cfg: &Config) -> Result<AnyStore, StartError> {
             value: path.display().to_string(),
             source,
         })?),
-        StoreConfig::S3 { endpoint, bucket, region, access_key, secret_key, parts_in_flight } => {
+        StoreConfig::S3 { endpoint, bucket, region, access_key, secret_key, parts_in_flight, retention_days, bucket_registry, .. } => {
             let c = S3Config {
                 endpoint: endpoint.clone(),
                 bucket: bucket.clone(),
@@ -48,12 +48,13 @@ async fn open_store(cfg: &Config) -> Result<AnyStore, StartError> {
                 parts_in_flight: *parts_in_flight,
                 // A part of 8 MiB must fit in one request even on a short Fabric timeout.
                 request_timeout: Duration::from_millis(cfg.fabric.timeout_ms.max(30_000)),
+                phases: Some(PhaseBuckets { owner: cfg.fabric.msp_id.clone(), retention_days: *retention_days, registry: bucket_registry.clone() }),
             };
-            AnyStore::S3(S3Store::new(&c).map_err(|source| StartError::Store {
+            AnyStore::S3(Box::new(S3Store::new(&c).map_err(|source| StartError::Store {
                 key: "storage.s3_endpoint",
                 value: format!("{endpoint} (bucket {bucket})"),
                 source,
-            })?)
+            })?))
         }
     })
 }
@@ -82,6 +83,16 @@ pub async fn run(state: AppState) -> Result<(), StartError> {
             actix_web::rt::time::sleep((sweep_after / 4).clamp(Duration::from_millis(500), Duration::from_secs(30))).await;
         }
     });
+    if let StoreConfig::S3 { access_sync_ms, .. } = &state.cfg.storage.backend {
+        let every = Duration::from_millis(*access_sync_ms);
+        let syncer = state.clone();
+        actix_web::rt::spawn(async move {
+            loop {
+                actix_web::rt::time::sleep(every).await;
+                crate::access::sync_all(&*syncer.ledger, &syncer.store).await;
+            }
+        });
+    }
     let data = web::Data::new(state.clone());
     let mut server = HttpServer::new(move || {
         App::new()

@@ -179,3 +179,42 @@ async fn rgw_failing_source_leaves_no_object() {
 async fn rgw_missing_objects_and_bad_keys() {
     missing(&s3()).await;
 }
+
+/// This org's bucket of a phase (Object Lock on, a read policy, the registry), a sealed object
+/// stored there single-part and multipart, locked once anchored: a later delete only hides it.
+#[tokio::test]
+async fn rgw_phase_buckets_hold_and_lock_objects() {
+    use svcflow_gateway::storage::s3::{OwnedBucket, PhaseBuckets, S3Store};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = s3_config();
+    cfg.phases = Some(PhaseBuckets { owner: "StorageTestMSP".into(), retention_days: 1, registry: dir.path().join("buckets.tsv") });
+    let store = S3Store::new(&cfg).expect("store");
+    let project = key("phase-buckets").replace('/', "-");
+    let owned = OwnedBucket { bucket: String::new(), project: project.clone(), phase: "P1".into(), user: "User1".into() };
+    for len in [5, 9 * MIB + 3] {
+        let k = store.new_key(&project, "P1", "f").expect("key");
+        let (bucket, object) = k.split_once('/').expect("bucket/object");
+        assert!(bucket.starts_with("svf-") && bucket.len() == 44 && object.len() == 32 && !k.contains(&project), "{k}");
+        store.prepare(&k, &owned, &["Org2MSP".into()]).await.expect("bucket ready");
+        let sealed = sealed::put(&store, &k, &DataKey::new(KEY), &mut Generated::new(len, 5)).await.expect("sealed put");
+        assert_eq!(store.head(&k).await.expect("head").map(|i| i.size), Some(sealed.stored_size));
+        store.lock(&k).await.expect("lock");
+        let back = sealed::get(&store, &k, DataKey::new(KEY), Expect { sha256: sealed.sha256.clone(), size: len }).await.expect("get");
+        assert_eq!(drain(back).await.expect("verified").1, len);
+        // The locked version stays; the delete only hides it behind a marker.
+        store.delete(&k).await.expect("delete");
+        assert_eq!(store.head(&k).await.expect("head"), None);
+    }
+    // An object never locked (its anchor failed) is removed outright.
+    let k = store.new_key(&project, "P1", "g").expect("key");
+    store.put(&k, &mut &b"never anchored"[..]).await.expect("put");
+    store.delete(&k).await.expect("delete");
+    assert_eq!(store.head(&k).await.expect("head"), None);
+    let owned_now = store.owned();
+    assert_eq!(owned_now.len(), 1, "{owned_now:?}");
+    assert_eq!((owned_now[0].project.as_str(), owned_now[0].phase.as_str()), (project.as_str(), "P1"));
+    let again = S3Store::new(&cfg).expect("store");
+    assert_eq!(again.owned(), owned_now, "the registry outlives the process");
+    store.grant(&project, "P1", &["Org1MSP".into(), "Org3MSP".into()]).await.expect("grant");
+    store.probe().await.expect("probe");
+}

@@ -5,7 +5,6 @@ use svcflow_model::Call;
 
 pub use super::health_cache::{Cache, Report};
 use super::state::AppState;
-use crate::storage::ObjectStore;
 
 /// The health of the gateway as last probed, at most `server.health_ttl_ms` ago.
 pub async fn check(state: &AppState) -> Report {
@@ -26,6 +25,6 @@ async fn probe(state: &AppState) -> Report {
         }
         None => Err("empty wallet".into()),
     };
-    let storage = state.store.head("healthz/probe").await.map(|_| ()).map_err(|e| e.to_string());
+    let storage = state.store.probe().await.map_err(|e| e.to_string());
     Report { msp_id: state.wallet.msp_id().to_owned(), peers, fabric, storage }
 }

@@ -109,6 +109,8 @@ pub async fn approve_change(state: &AppState, caller: &Caller, at: PhaseRef) -> 
 }
 
 async fn updated(state: &AppState, caller: &Caller, phase: Phase, committed: Committed, awaiting: bool) -> Result<UpdatedPhase, ServiceError> {
+    // A removed org's reads of this org's objects end now, not at the next periodic sync.
+    crate::access::follow(&state.store, &phase).await;
     let data = if awaiting {
         DataMove::Awaiting
     } else if phase.migration.is_none() {

@@ -108,7 +108,8 @@ pub trait ObjectStore: Send + Sync {
 /// The backend chosen by configuration.
 pub enum AnyStore {
     Fs(fs::FsStore),
-    S3(s3::S3Store),
+    // Boxed: its clients and credentials are large beside the fs store's one path.
+    S3(Box<s3::S3Store>),
 }
 
 impl ObjectStore for AnyStore {
@@ -134,6 +135,70 @@ impl ObjectStore for AnyStore {
         match self {
             AnyStore::Fs(s) => s.head(key).await,
             AnyStore::S3(s) => s.head(key).await,
+        }
+    }
+}
+
+/// What only some stores do: where a new object goes, who may read a phase's objects, and keeping
+/// an anchored object (see [`s3`]); the fs store keeps one directory that its gateways share.
+impl AnyStore {
+    /// A key for a new object of the phase: `project/phase/file.<random>` in the fs store (and
+    /// in the S3 store's older layout), `<bucket>/<random>` in this org's bucket of the phase.
+    pub fn new_key(&self, project: &str, phase: &str, file: &str) -> Result<String> {
+        match self {
+            AnyStore::Fs(_) => {
+                let mut r = [0u8; 8];
+                openssl::rand::rand_bytes(&mut r)?;
+                let key = format!("{project}/{phase}/{file}.{}", hex::encode(r));
+                validate_key(&key)?;
+                Ok(key)
+            }
+            AnyStore::S3(s) => s.new_key(project, phase, file),
+        }
+    }
+
+    /// Whether the store answers (for the health check).
+    pub async fn probe(&self) -> Result<()> {
+        match self {
+            AnyStore::Fs(s) => s.head("healthz/probe").await.map(|_| ()),
+            AnyStore::S3(s) => s.probe().await,
+        }
+    }
+
+    /// Whether the phase's participant orgs must be granted reads of what this gateway stores.
+    pub fn grants_access(&self) -> bool {
+        matches!(self, AnyStore::S3(s) if s.grants_access())
+    }
+
+    /// Before a new object `key` is written: its place exists and `orgs` may read there.
+    pub async fn prepare(&self, key: &str, owned: &s3::OwnedBucket, orgs: &[String]) -> Result<()> {
+        match self {
+            AnyStore::Fs(_) => Ok(()),
+            AnyStore::S3(s) => s.prepare(key, owned, orgs).await,
+        }
+    }
+
+    /// The objects this gateway stored for the phase may be read by exactly `orgs`.
+    pub async fn grant(&self, project: &str, phase: &str, orgs: &[String]) -> Result<()> {
+        match self {
+            AnyStore::Fs(_) => Ok(()),
+            AnyStore::S3(s) => s.grant(project, phase, orgs).await,
+        }
+    }
+
+    /// The phases this gateway stored objects for, in buckets of its own.
+    pub fn owned(&self) -> Vec<s3::OwnedBucket> {
+        match self {
+            AnyStore::Fs(_) => Vec::new(),
+            AnyStore::S3(s) => s.owned(),
+        }
+    }
+
+    /// The object is anchored: from now on no single org may destroy it.
+    pub async fn lock(&self, key: &str) -> Result<()> {
+        match self {
+            AnyStore::Fs(_) => Ok(()),
+            AnyStore::S3(s) => s.lock(key).await,
         }
     }
 }

@@ -24,12 +24,13 @@ use svcflow_model::ids::{FileId, PhaseId, ProjectId};
 use svcflow_model::{ids, Call, ErrorKind, Refusal};
 use tokio::io::{AsyncRead, ReadBuf};
 
+use crate::access;
 use crate::config::VerifyUploads;
 use crate::ledger::{self, Committed, Ledger, LedgerError, SubmitOptions};
 use crate::metrics::Metrics;
 use crate::phase_key;
 use crate::storage::sealed::{self, DataKey, Expect, Sealed};
-use crate::storage::{validate_key, AnyStore, ObjectStore, StorageError};
+use crate::storage::{AnyStore, ObjectStore, StorageError};
 use journal::{Journal, JournalError, Pending};
 pub use sweep::sweep;
 
@@ -160,8 +161,8 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
     let phase_key::Versioned { version: key_version, key } = phase_key::current(env.ledger, &u.user, &u.project, &u.phase, true).await?;
 
     // Each attempt writes its own object, so concurrent retries never overwrite each other.
-    let object_key = format!("{}/{}/{}.{}", u.project, u.phase, u.id, random_hex(8)?);
-    validate_key(&object_key).map_err(UploadError::Storage)?;
+    let object_key = env.store.new_key(u.project.as_str(), u.phase.as_str(), u.id.as_str()).map_err(UploadError::Storage)?;
+    access::prepare(env.ledger, env.store, &u.user, &u.project, &u.phase, &object_key).await?;
     let pending = Pending {
         object_key: object_key.clone(),
         project: u.project.to_string(),
@@ -204,7 +205,7 @@ pub async fn upload<R: AsyncRead + Unpin + Send>(env: &Env<'_>, u: Upload, body:
     env.metrics.fabric_call("AnchorFile", anchored.is_ok());
     match anchored {
         Ok((_, committed)) => {
-            env.journal.finish(&object_key);
+            keep(env, &object_key).await;
             env.metrics.uploaded(sealed_size);
             // The anchor as stored, read back privately (the commit's answer names nothing).
             let anchor = ledger::query::<FileAnchor>(env.ledger, &u.user, &Call::GetFile(item)).await?;
@@ -241,6 +242,22 @@ async fn check_stored(env: &Env<'_>, object_key: &str, key: &DataKey, sealed: &S
         }
     }
     Ok(())
+}
+
+/// The object is anchored: it is locked against deletion, then its journal entry goes. If the
+/// lock fails the entry stays, and the sweep (which finds the anchor naming it) locks it later.
+pub(crate) async fn keep(env: &Env<'_>, object_key: &str) -> bool {
+    match env.store.lock(object_key).await {
+        Ok(()) => {
+            env.journal.finish(object_key);
+            true
+        }
+        Err(e) => {
+            tracing::warn!(object = %object_key, error = %e, "could not lock an anchored object; left to the journal sweep");
+            env.journal.leave(object_key);
+            false
+        }
+    }
 }
 
 /// Removes an object whose anchor definitely failed; if even that fails, the sweep retries.

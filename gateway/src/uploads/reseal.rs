@@ -12,12 +12,13 @@ use svcflow_model::Call;
 use tokio_util::io::StreamReader;
 
 use super::journal::Pending;
-use super::{discard, random_hex, Env, UploadError};
+use super::{discard, keep, Env, UploadError};
+use crate::access;
 use crate::downloads::{self, DownloadError};
 use crate::ledger::{self, SubmitOptions};
 use crate::phase_key;
 use crate::storage::sealed;
-use crate::storage::{validate_key, StorageError};
+use crate::storage::StorageError;
 use futures_util::StreamExt;
 
 /// What a reseal did.
@@ -56,8 +57,8 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &ProjectId, phase: &Phase
     for a in older {
         let item = FileRef { project: project.clone(), phase: phase.clone(), id: a.id.clone() };
         let (a, plain) = downloads::open(env.ledger, env.store, user, item).await?;
-        let object_key = format!("{project}/{phase}/{}.{}", a.id, random_hex(8)?);
-        validate_key(&object_key).map_err(UploadError::Storage)?;
+        let object_key = env.store.new_key(project.as_str(), phase.as_str(), a.id.as_str()).map_err(UploadError::Storage)?;
+        access::prepare(env.ledger, env.store, user, project, phase, &object_key).await.map_err(ResealError::Upload)?;
         let pending = |key: &str, tx_id: Option<&str>| Pending {
             object_key: key.to_owned(),
             project: project.to_string(),
@@ -92,7 +93,7 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &ProjectId, phase: &Phase
         match done {
             Ok(c) => {
                 tracing::info!(tx_id = %c.tx_id, %project, %phase, key_version = current.version, "file resealed");
-                env.journal.finish(&object_key);
+                keep(env, &object_key).await;
                 discard(env, &a.object_key).await;
                 resealed.push(a.id);
             }

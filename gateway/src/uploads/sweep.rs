@@ -70,8 +70,9 @@ pub async fn sweep(env: &Env<'_>, min_age: Duration, give_up: Duration) -> usize
     for (p, idle) in env.journal.stale(min_age) {
         match decide(env, &p, idle, give_up).await {
             Settle::Keep => {
-                env.journal.finish(&p.object_key);
-                settled += 1;
+                if super::keep(env, &p.object_key).await {
+                    settled += 1;
+                }
             }
             Settle::Wait => {}
             Settle::Remove(why) => match env.store.delete(&p.object_key).await {

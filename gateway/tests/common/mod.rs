@@ -33,6 +33,7 @@ pub fn s3_config() -> S3Config {
         secret_key: var("SVCFLOW_S3_SECRET_KEY"),
         parts_in_flight: 4,
         request_timeout: Duration::from_secs(30),
+        phases: None,
     }
 }
 
