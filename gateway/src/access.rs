@@ -7,11 +7,20 @@
 use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::phase::{org_set, Phase};
 
-use crate::ledger::Ledger;
+use crate::ledger::LedgerError;
+use crate::ledger::{Ledger, LedgerError};
 use crate::migration;
 use crate::storage::s3::OwnedBucket;
-use crate::storage::AnyStore;
-use crate::uploads::UploadError;
+use crate::storage::StorageError;
+
+/// Why the phase's bucket could not be readied: reading the phase, or the store.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Storage(StorageError),
+}
 
 /// The orgs that may read the phase's objects: while a membership change is under way, those the
 /// phase will have (a joiner reads as soon as it receives its copy, a leaver is out at once).
@@ -22,13 +31,13 @@ fn orgs_of(phase: &Phase) -> Vec<String> {
 
 /// Before `user` writes the new object `key` of the phase: its bucket exists and the phase's
 /// participant orgs, as the ledger has them now, may read it.
-pub async fn prepare(ledger: &dyn Ledger, store: &AnyStore, user: &str, project: &ProjectId, phase: &PhaseId, key: &str) -> Result<(), UploadError> {
+pub async fn prepare(ledger: &dyn Ledger, store: &AnyStore, user: &str, project: &ProjectId, phase: &PhaseId, key: &str) -> Result<(), AccessError> {
     if !store.grants_access() {
         return Ok(());
     }
     let ph = migration::phase(ledger, user, project, phase).await?;
     let owned = OwnedBucket { bucket: String::new(), project: project.to_string(), phase: phase.to_string(), user: user.to_owned() };
-    store.prepare(key, &owned, &orgs_of(&ph)).await.map_err(UploadError::Storage)
+    store.prepare(key, &owned, &orgs_of(&ph)).await.map_err(AccessError::Storage)
 }
 
 /// The phase as a membership change left it: this org's buckets of it follow its participants.

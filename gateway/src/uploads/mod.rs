@@ -59,6 +59,15 @@ pub enum UploadError {
     Ledger(#[from] LedgerError),
 }
 
+impl From<crate::access::AccessError> for UploadError {
+    fn from(e: crate::access::AccessError) -> Self {
+        match e {
+            crate::access::AccessError::Ledger(e) => UploadError::Ledger(e),
+            crate::access::AccessError::Storage(e) => UploadError::Storage(e),
+        }
+    }
+}
+
 impl From<StorageError> for UploadError {
     /// A failure of the client's body travels through the store's reader as I/O: it is the
     /// client's error, not the store's.

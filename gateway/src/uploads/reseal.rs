@@ -58,7 +58,7 @@ pub async fn phase(env: &Env<'_>, user: &str, project: &ProjectId, phase: &Phase
         let item = FileRef { project: project.clone(), phase: phase.clone(), id: a.id.clone() };
         let (a, plain) = downloads::open(env.ledger, env.store, user, item).await?;
         let object_key = env.store.new_key(project.as_str(), phase.as_str(), a.id.as_str()).map_err(UploadError::Storage)?;
-        access::prepare(env.ledger, env.store, user, project, phase, &object_key).await.map_err(ResealError::Upload)?;
+        access::prepare(env.ledger, env.store, user, project, phase, &object_key).await.map_err(|e| ResealError::Upload(e.into()))?;
         let pending = |key: &str, tx_id: Option<&str>| Pending {
             object_key: key.to_owned(),
             project: project.to_string(),
