@@ -7,11 +7,10 @@
 use svcflow_model::ids::{PhaseId, ProjectId};
 use svcflow_model::phase::{org_set, Phase};
 
-use crate::ledger::LedgerError;
 use crate::ledger::{Ledger, LedgerError};
 use crate::migration;
 use crate::storage::s3::OwnedBucket;
-use crate::storage::StorageError;
+use crate::storage::{AnyStore, StorageError};
 
 /// Why the phase's bucket could not be readied: reading the phase, or the store.
 #[derive(Debug, thiserror::Error)]
