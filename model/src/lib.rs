@@ -22,6 +22,7 @@ pub mod page;
 pub mod phase;
 pub mod project;
 pub mod record;
+pub mod time;
 pub mod transient;
 
 pub use call::Call;

@@ -94,20 +94,7 @@ pub fn function_and_arg(args: &[Vec<u8>]) -> Result<(String, &[u8])> {
 }
 
 fn rfc3339(t: prost_types::Timestamp) -> String {
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm): no date crate needed.
-    let secs = t.seconds;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, t.nanos / 1_000_000)
+    svcflow_model::time::rfc3339(t.seconds, Some(u32::try_from(t.nanos / 1_000_000).unwrap_or(0)))
 }
 
 #[cfg(test)]
