@@ -363,10 +363,20 @@ create_channel() { # channel
 # them is left alone, so every `up` may call this.
 as_admin() { (peer_cli_env "$1" && shift && "$@"); } # org cmd...: CMD as ORG's admin (peer CLI env)
 ensure_block_acl() { # channel
-  local ch=$1 dir=$STATE/config-update/$1 log=$LOGS/config-update.log x
+  local ch=$1 dir=$STATE/config-update/$1 log=$LOGS/config-update.log x o at="" t
   mkdir -p "$dir"
-  (peer_cli_env "${ORGS[0]}" && "$BIN/peer" channel fetch config "$dir/config.pb" -o "$(orderer_address)" -c "$ch" --tls --cafile "$ORDERER_CA") >>"$log" 2>&1 ||
-    die "fetch channel $ch's config (to check its event/Block ACL)" "$log"
+  # From any orderer that answers (one may be restarting: `up` after a node was killed), for 30 s.
+  for ((t = 0; t < 30; t++)); do
+    [[ -z $at ]] || break
+    for o in "${ORDERERS[@]}"; do
+      if (peer_cli_env "${ORGS[0]}" && "$BIN/peer" channel fetch config "$dir/config.pb" -o "127.0.0.1:$(orderer_port "$o")" -c "$ch" --tls --cafile "$ORDERER_TLS_CA") >>"$log" 2>&1; then
+        at=127.0.0.1:$(orderer_port "$o")
+        break
+      fi
+    done
+    [[ -n $at ]] || sleep 1
+  done
+  [[ -n $at ]] || die "fetch channel $ch's config (to check its event/Block ACL)" "$log"
   "$BIN/configtxlator" proto_decode --input "$dir/config.pb" --type common.Block | jq '.data.data[0].payload.data.config' >"$dir/old.json"
   jq -e '.channel_group.groups.Application.values.ACLs.value.acls["event/Block"].policy_ref == "/Channel/Application/BlockReaders"' "$dir/old.json" >/dev/null && return 0
   jq '.channel_group.groups.Application.policies.BlockReaders = {mod_policy: "Admins", policy: {type: 3, value: {rule: "ANY", sub_policy: "Admins"}}}
@@ -389,7 +399,7 @@ ensure_block_acl() { # channel
       step "channel $ch: $org's admin signs the event/Block ACL update" "$log" as_admin "$org" "$BIN/peer" channel signconfigtx -f "$dir/env.pb"
     else
       step "channel $ch: only org admins take blocks from a peer (ACL event/Block, submitted by $org's admin)" "$log" \
-        as_admin "$org" "$BIN/peer" channel update -f "$dir/env.pb" -c "$ch" -o "$(orderer_address)" --tls --cafile "$ORDERER_CA"
+        as_admin "$org" "$BIN/peer" channel update -f "$dir/env.pb" -c "$ch" -o "$at" --tls --cafile "$ORDERER_TLS_CA"
     fi
   done
 }
