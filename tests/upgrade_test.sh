@@ -65,6 +65,12 @@ check "at $FROM: any client of the channel may take blocks from a peer (no event
 git -C "$WT" checkout --detach --quiet "$TO" || fail_setup "git checkout $TO"
 check "the same checkout, now at $(git -C "$WT" rev-parse --short HEAD), comes up on the same state" up
 check "  … and its channel now lets only org admins take blocks from a peer (a config update by up)" block_acl
+# From here on the helpers of the upgraded checkout (its gateway takes JSON bodies only as
+# application/json); the counts so far stay.
+counts=("$PASSED" "$FAILED" "$SKIPPED") failures=("${FAILURES[@]}")
+# shellcheck source=lib.sh
+source "$WT/tests/lib.sh"
+PASSED=${counts[0]} FAILED=${counts[1]} SKIPPED=${counts[2]} FAILURES=("${failures[@]}")
 check "  … its definition still has the org-set collections (Fabric never drops one)" \
   bash -c "grep -q collections_config.json <<<\"\$(ls '$STATE/chaincode')\""
 check "the older phase reads as before" expect 200 2 User1 GET "$V/phases/P1/records/r1/history"
