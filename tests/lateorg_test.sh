@@ -108,7 +108,7 @@ check "Org1 proposes Org3 for P1" ok_inv org1 User1 "org1 org2 org3" UpdatePhase
 check "  … Org2 approves (P1 holds its data), and Org3 joins" ok_inv org2 User1 "org1 org2 org3" ApprovePhaseChange "$(ph P1)"
 batch=$(q org1 User1 ReadMigrationBatch "$(ph P1)")
 check "  … a batch from Org1's copy: r1, its change, the key" jq -e '.last == true and (.items | length == 3)' <<<"${batch:-null}"
-check "  … fills Org3's copy" ok_inv org1 User1 "org1 org2 org3" MigratePhase "$(ph P1)" "{\"batch\":\"$(b64 "$batch")\"}"
+check "  … fills Org3's copy (the walk, the recheck, its seal, the last step)" cli_fill org1 User1 "org1 org2 org3" "$P" P1
 read_r1() { q org3 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P1\",\"id\":\"r1\"}" peer0.org3 | jq -e '.document.v == 1'; }
 check "Org3 reads r1 from its own peer" eventually 10 read_r1
 count() { q "$1" User1 PhaseHoldings "{\"project\":\"$P\",\"phase\":\"$2\",\"collection\":\"_implicit_org_$3\"}" "$4" | jq -r .values; }

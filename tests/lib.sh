@@ -106,6 +106,24 @@ q() {
   )
 }
 ok_inv() { local out; { out=$(inv "$@") && ! grep -q 'Error' <<<"$out"; } || { echo "$out"; return 1; }; }
+# cli_fill ORG USER "ENDORSING ORGS" PROJECT PHASE: steps a joiner's fill with the peer CLI alone
+# (ReadMigrationBatch, then MigratePhase with that batch) until the joiners take part: the walk
+# over every key, the recheck of keys written meanwhile, its sealing step and the last one.
+cli_fill() {
+  local org=$1 user=$2 orgs=$3 ref batch i
+  ref=$(jq -cn --arg p "$4" --arg ph "$5" '{project:$p,phase:$ph}')
+  _cli_fill_joining() {
+    q "$org" "$user" ListPhases "{\"project\":\"$4\"}" | jq -e --arg ph "$5" '.[] | select(.id == $ph) | .migration != null
+      and ((.migration.participants | map(.msp_id) | unique) - (.participants | map(.msp_id) | unique) | length > 0)' >/dev/null
+  }
+  for ((i = 0; i < 8; i++)); do
+    _cli_fill_joining "$@" || return 0
+    batch=$(q "$org" "$user" ReadMigrationBatch "$ref") || return 1
+    ok_inv "$org" "$user" "$orgs" MigratePhase "$ref" "{\"batch\":\"$(printf '%s' "$batch" | base64 -w0)\"}" || return 1
+  done
+  echo "the fill of $5 did not end in $i steps"
+  return 1
+}
 # refused KIND cmd...: the command fails and its output names the refusal kind.
 refused() { local kind=$1 out; shift; out=$("$@" 2>&1) && { echo "unexpectedly succeeded: $out"; return 1; }; grep -q "$kind" <<<"$out" || { echo "$out"; return 1; }; }
 

@@ -146,14 +146,29 @@ kill_gw() { kill -KILL "$(cat "$PIDS/gateway.org2.pid")" && gw_start org2 force 
 check "Org2's gateway is killed mid-migration and restarted" kill_gw
 check "  … the phase is left half-moved, nobody moving it" expect 200 1 User1 GET "$V/phases/P4/migration"
 check "  … some moved" body_has '.migrating and .driving == false and .migration.moved > 0'
-check "a write to P4 while Org3's copy is filled → 409" expect 409 2 User1 PUT "$V/phases/P4/records/y" -d '{}'
-check "  … naming who receives a copy" body_has '.message | test("Org3MSP is receiving a copy")'
+check "a write to P4 while Org3's copy is filled → 201 (writes go on)" expect 201 2 User1 PUT "$V/phases/P4/records/y" -d '{}'
+check "an update of a record the fill has passed → 200" expect 200 2 User1 PUT "$V/phases/P4/records/r1" -d '{"n":"again"}'
 check "reads go on" expect 200 2 User1 GET "$V/phases/P4/records/r1"
+check "  … the update" body_has '.version == 2 and .document.n == "again"'
+# Org2 writes all along the rest of the fill (one record after another); every write must land.
+writer() { local i=0; while [[ ! -e $TMP/stop-writer ]]; do i=$((i + 1)); gwcurl 2 User1 "$V/phases/P4/records/w$i" -sS -o /dev/null -w '%{http_code}\n' -X PUT -d "{\"i\":$i}" >>"$TMP/writes"; done; }
+rm -f "$TMP/stop-writer" "$TMP/writes"
+writer &
+writer_pid=$!
 check "Org1 resumes it → 202" expect 202 1 User1 POST "$V/phases/P4/migration"
 check "the migration ends" eventually 600 ended 1 User1 P4
-check "peer0.org3 holds every value of P4: records, changes and the key (no superseded versions)" holds_is $((2 * N + 1)) org3 User1 peer0.org3 P4 "$(copy 3)"
-check "Org1's copy is as it was" holds_is $((2 * N + 1)) org1 User1 peer0.org1 P4 "$(copy 1)"
+touch "$TMP/stop-writer"
+wait "$writer_pid"
+W=$(wc -l <"$TMP/writes")
+all_written() { [[ $W -gt 0 && $(grep -c '^201$' "$TMP/writes") == "$W" ]] || { sort "$TMP/writes" | uniq -c; return 1; }; }
+check "every one of Org2's $W writes during the fill went through (201)" all_written
+# Each record once with its change, r1's superseded version and its second change, the key.
+check "peer0.org3 holds every value of P4, those written during the fill too" holds_is $((2 * (N + 1 + W) + 3)) org3 User1 peer0.org3 P4 "$(copy 3)"
+check "Org1's copy holds the same" holds_is $((2 * (N + 1 + W) + 3)) org1 User1 peer0.org1 P4 "$(copy 1)"
 check "Org3 reads the last record" expect 200 3 User1 GET "$V/phases/P4/records/r$N"
+check "Org3 reads r1 as updated during the fill" expect 200 3 User1 GET "$V/phases/P4/records/r1"
+check "  … version 2" body_has '.version == 2 and .document.n == "again"'
+check "Org3 reads the last record written during the fill" expect 200 3 User1 GET "$V/phases/P4/records/w$W"
 
 # --- the peer CLI alone ------------------------------------------------------------------------
 b64() { printf '%s' "$1" | base64 -w0; }
@@ -173,8 +188,14 @@ check "CLI: an empty batch marked last is refused" refused "leaves out a value i
 check "  … and ends nothing: Org2 takes no part yet" still_filling
 check "CLI: one that starts past where the migration stands is refused" refused "does not start where" inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
   "{\"batch\":\"$(b64 "$(jq -c '.after = .items[0].key | .items |= .[1:]' <<<"$batch")")\"}"
-check "CLI: fill Org2's copy (MigratePhase, endorsed by both orgs)" ok_inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+check "CLI: walk the keys once (MigratePhase, endorsed by both orgs)" ok_inv org1 User1 "org1 org2" MigratePhase "{\"project\":\"$P\",\"phase\":\"P3\"}" \
   "{\"batch\":\"$(b64 "$batch")\"}"
+check "  … Org2 takes no part yet: the keys written meanwhile come next" still_filling
+check "CLI: Org1 writes meanwhile (endorsed by Org1 alone, the phase's participant)" ok_inv org1 User1 "org1" PutRecord "{\"project\":\"$P\",\"phase\":\"P3\"}" \
+  "{\"record_id\":\"$(b64 "$M-cli")\",\"record\":\"$(b64 "{\"doc\":\"$M-clidoc\"}")\"}"
+recheck=$(q org1 User1 ReadMigrationBatch "{\"project\":\"$P\",\"phase\":\"P3\"}")
+check "CLI: the recheck's batch is that write: the record, its superseded version, its change" jq -e '.last == true and (.items | length == 3)' <<<"$recheck"
+check "CLI: fill Org2's copy to the end (the recheck, its seal, the last step)" cli_fill org1 User1 "org1 org2" "$P" P3
 cli_read() { q org2 User1 GetRecord "{\"project\":\"$P\",\"phase\":\"P3\",\"id\":\"$M-cli\"}" | jq -e ".document.doc == \"$M-clidoc\""; }
 check "CLI: Org2 reads the record" eventually 10 cli_read
 # invalid ORG USER "ORGS" FUNC JSON TRANSIENT: ordered, but committed invalid for its endorsements.

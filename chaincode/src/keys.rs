@@ -12,6 +12,11 @@ pub const RECORD_VERSION: &str = "svcflow.record_version";
 pub const FILE: &str = "svcflow.file";
 pub const PHASE_KEY: &str = "svcflow.phase_key";
 pub const CHANGE: &str = "svcflow.change";
+/// Where a migration's current track stands (public, apart from the phase every write reads).
+pub const MIGRATION: &str = "svcflow.migration";
+/// A key of the phase written while orgs receive their copies (private, in the staying copies):
+/// the fill copies it again before the joiners take part. Not a value of the phase.
+pub const WRITTEN_IN_FILL: &str = "svcflow.written_in_fill";
 
 /// Every type of private value a phase keeps in its collection, all keyed `[project, phase, ..]`:
 /// what a migration moves.
@@ -74,6 +79,16 @@ pub fn change(project: &str, phase: &str, tx_id: &str) -> String {
     composite(CHANGE, &[project, phase, tx_id])
 }
 
+/// Where the migration of a phase stands.
+pub fn migration(project: &str, phase: &str) -> String {
+    composite(MIGRATION, &[project, phase])
+}
+/// The mark of a phase key written during a fill, named by the key's SHA-256 (hex), which the
+/// block that wrote the key carries already.
+pub fn written_in_fill(project: &str, phase: &str, key_hash: &str) -> String {
+    composite(WRITTEN_IN_FILL, &[project, phase, key_hash])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +110,6 @@ mod tests {
         assert!(!of_phase(&record("q", "P1", "r"), "p", "P1"));
         assert!(!of_phase(&phase("p", "P1"), "p", "P1"), "public phase state is not private data");
         assert!(!of_phase("svcflow.record", "p", "P1"));
+        assert!(!of_phase(&written_in_fill("p", "P1", "ab"), "p", "P1"), "a mark is no value of the phase");
     }
 }

@@ -25,12 +25,15 @@ pub trait Stub {
 
     async fn get_state(&self, key: &str) -> Result<Option<Vec<u8>>>;
     async fn put_state(&self, key: &str, value: Vec<u8>) -> Result<()>;
+    async fn del_state(&self, key: &str) -> Result<()>;
     /// A paginated range. Fabric refuses writes in a transaction after one: read-only paths only.
     async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage>;
     async fn state_range(&self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>>;
 
     async fn get_private(&self, collection: &str, key: &str) -> Result<Option<Vec<u8>>>;
     async fn put_private(&self, collection: &str, key: &str, value: Vec<u8>) -> Result<()>;
+    /// Deletes a private value (its earlier versions stay in the peers' private history).
+    async fn del_private(&self, collection: &str, key: &str) -> Result<()>;
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>>;
     /// The first `limit` pairs of a private range (Fabric cannot paginate private data).
     async fn private_range_limit(&self, collection: &str, start: &str, end: &str, limit: usize) -> Result<Vec<(String, Vec<u8>)>>;
@@ -201,6 +204,11 @@ impl Stub for MemStub<'_> {
         self.writes.borrow_mut().push((None, key.to_owned(), Some(value)));
         Ok(())
     }
+    async fn del_state(&self, key: &str) -> Result<()> {
+        self.may_write()?;
+        self.writes.borrow_mut().push((None, key.to_owned(), None));
+        Ok(())
+    }
     async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage> {
         let l = self.ledger.borrow();
         let from = if bookmark.is_empty() { start } else { bookmark };
@@ -225,6 +233,9 @@ impl Stub for MemStub<'_> {
         self.may_write()?;
         self.writes.borrow_mut().push((Some(collection.to_owned()), key.to_owned(), Some(value)));
         Ok(())
+    }
+    async fn del_private(&self, collection: &str, key: &str) -> Result<()> {
+        self.purge_private(collection, key).await
     }
     async fn private_range(&self, collection: &str, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.private_range_limit(collection, start, end, usize::MAX).await

@@ -16,13 +16,15 @@ const ORG_COPIES = "_implicit_org_*";
 
 const orgsOf = (ps) => [...new Set(ps.map((p) => p.msp_id))];
 
-// What a phase's migration does, and whether writes wait for it (they do while an org receives a copy).
+// What a phase's migration does, and whether writes wait for it (only an older phase's move, and
+// the last step of a joiner's fill, about one block).
 function migrationText(ph) {
   const m = ph.migration;
   if (m.from !== ORG_COPIES) return `Data moving from ${m.from} to each participant org's own copy; writes wait until it ends`;
   const now = orgsOf(ph.participants);
   const receiving = orgsOf(m.participants).filter((o) => !now.includes(o));
-  if (receiving.length) return `Copying the phase's data to ${receiving.join(", ")}; writes wait until it ends`;
+  if (receiving.length && m.sealed) return `Finishing the copy of ${receiving.join(", ")}; writes wait a moment`;
+  if (receiving.length) return `Copying the phase's data to ${receiving.join(", ")}${m.rechecking ? " (now what was written meanwhile)" : ""}; writes go on`;
   return `Purging the copies of ${(m.purge || []).join(", ")}, which left the phase; writes go on`;
 }
 

@@ -366,7 +366,7 @@ async fn membership_changes_move_the_data_and_rotate_the_key() {
     assert_eq!(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await.0, 202);
     n.migrated(2, "User1", "m1", "P2").await;
     assert_error(n.req(2, "User1", "POST", &format!("{p2}/migration"), None).await, 409, "conflict", "not migrating");
-    // Org3 joins again: its copy must be filled first, so writes wait (409) until then.
+    // Org3 joins again: its copy is filled from Org2's while writes go on.
     let back = json!({"participants": [{"msp_id": "Org2MSP"}, {"msp_id": "Org3MSP"}]});
     // Org3 back into P2, which holds Org2's data: the manager proposes, Org2 approves.
     let r = g1.as_user("User1").patch(g1.url(p2)).body(back.to_string()).send().await.unwrap();

@@ -18,10 +18,14 @@ pub enum ErrorKind {
     Conflict,
     /// The ledger failed, or stored data is unreadable: not the caller's fault.
     Internal,
+    /// Not now, but in a moment: the phase is finishing a change of its participants (about one
+    /// block). The same request goes through when sent again.
+    Unavailable,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 5] = [ErrorKind::BadRequest, ErrorKind::Forbidden, ErrorKind::NotFound, ErrorKind::Conflict, ErrorKind::Internal];
+    pub const ALL: [ErrorKind; 6] =
+        [ErrorKind::BadRequest, ErrorKind::Forbidden, ErrorKind::NotFound, ErrorKind::Conflict, ErrorKind::Internal, ErrorKind::Unavailable];
 
     pub const fn code(self) -> &'static str {
         match self {
@@ -30,6 +34,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
             ErrorKind::Internal => "internal",
+            ErrorKind::Unavailable => "unavailable",
         }
     }
 
@@ -41,6 +46,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::Internal => 500,
+            ErrorKind::Unavailable => 503,
         }
     }
 
@@ -85,6 +91,9 @@ impl Refusal {
     }
     pub fn internal(reason: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, reason)
+    }
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, reason)
     }
 
     /// Reads a chaincode refusal as Fabric's gateway reports it in an error detail:

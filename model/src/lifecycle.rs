@@ -27,8 +27,8 @@ pub fn may_manage(who: &Identity, project: &Project) -> Result<()> {
 /// Planned → active → closed; a planned phase may also close without ever running.
 pub fn may_become(phase: &Phase, to: PhaseStatus) -> Result<()> {
     use PhaseStatus::*;
-    if phase.migration.as_ref().is_some_and(|m| m.holds_writes(phase)) {
-        // A migration's batches are writes of the phase; they must all land first.
+    if phase.migration.as_ref().is_some_and(|m| m.filling(phase)) {
+        // A fill's steps write the phase's data; they must all land before it closes.
         may_change(phase)?;
     }
     if matches!((phase.status, to), (Planned, Active) | (Planned | Active, Closed)) {
@@ -38,18 +38,34 @@ pub fn may_become(phase: &Phase, to: PhaseStatus) -> Result<()> {
     }
 }
 
-/// A closed phase is read-only: no new name, participants, records, files or key.
+/// A closed phase is read-only: no new name, participants, records, files or key. While orgs
+/// receive their copies, the phase itself (name, place, participants, status) waits too.
 pub fn may_change(phase: &Phase) -> Result<()> {
-    if phase.status == PhaseStatus::Closed {
-        return Err(Refusal::conflict(format!("phase {} is closed and read-only", phase.id)));
-    }
+    may_write(phase)?;
     match &phase.migration {
-        Some(m) if m.holds_writes(phase) && m.from == ORG_COPIES => Err(Refusal::conflict(format!(
-            "phase {}: {} {} receiving a copy of its data ({} values copied so far); its data cannot change until then, reads go on",
+        Some(m) if m.filling(phase) && m.from == ORG_COPIES => Err(Refusal::conflict(format!(
+            "phase {}: {} {} receiving a copy of its data ({} values copied so far); the phase cannot change until then, its records and files can",
             phase.id,
             m.receiving(phase).join(", "),
             if m.receiving(phase).len() == 1 { "is" } else { "are" },
             m.moved
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the phase's data (records, files, its key) may be written now.
+pub fn may_write(phase: &Phase) -> Result<()> {
+    if phase.status == PhaseStatus::Closed {
+        return Err(Refusal::conflict(format!("phase {} is closed and read-only", phase.id)));
+    }
+    match &phase.migration {
+        Some(m) if m.holds_writes(phase) && m.from == ORG_COPIES => Err(Refusal::unavailable(format!(
+            "phase {}: {} {} taking part, with the last values of {} copy being checked; writes wait for that one block, try again in a moment",
+            phase.id,
+            m.receiving(phase).join(", "),
+            if m.receiving(phase).len() == 1 { "is" } else { "are" },
+            if m.receiving(phase).len() == 1 { "its" } else { "their" },
         ))),
         Some(m) if m.holds_writes(phase) => Err(Refusal::conflict(format!(
             "phase {} is migrating from {} to {} ({} values moved so far); its data cannot change until the migration ends, reads go on",
@@ -178,19 +194,18 @@ mod tests {
             to: ORG_COPIES.into(),
             moved: 3,
             batches: 1,
-            purge: vec![],
-            cursor: String::new(),
-            listed: 0,
+            ..Default::default()
         });
         let e = may_change(&ph).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Conflict);
         assert!(e.reason.contains("migrating from col_Org1MSP to _implicit_org_*"), "{e}");
+        assert_eq!(kind(may_write(&ph)), Some(ErrorKind::Conflict));
         assert_eq!(kind(may_become(&ph, Closed)), Some(ErrorKind::Conflict));
         assert_eq!(kind(may_change_orgs(&ph, &["Org1MSP"])), Some(ErrorKind::Conflict));
     }
 
     #[test]
-    fn a_phase_of_org_copies_waits_only_for_a_joining_org() {
+    fn a_phase_of_org_copies_waits_only_for_a_joining_orgs_last_step() {
         let mut ph = phase(Active);
         ph.collection = ORG_COPIES.into();
         let p = |o: &str| Participant { msp_id: o.parse().unwrap(), identity: None, role: None };
@@ -201,17 +216,22 @@ mod tests {
             moved: 7,
             batches: 1,
             purge: purge.into_iter().map(|o| o.parse().unwrap()).collect(),
-            cursor: String::new(),
-            listed: 0,
+            ..Default::default()
         };
-        // Org2 joins: writes wait, naming who is receiving its copy.
+        // Org2 joins: the phase itself waits, naming who is receiving its copy; its data does not.
         ph.migration = Some(m(vec![p("Org1MSP"), p("Org2MSP")], vec![]));
         let e = may_change(&ph).unwrap_err();
         assert!(e.reason.contains("Org2MSP is receiving a copy") && e.reason.contains("7 values"), "{e}");
         assert_eq!(kind(may_become(&ph, Closed)), Some(ErrorKind::Conflict));
+        assert_eq!(kind(may_write(&ph)), None);
+        // Its last step: writes wait that one block, and are told to come again.
+        ph.migration.as_mut().unwrap().sealed = true;
+        let e = may_write(&ph).unwrap_err();
+        assert!(e.kind == ErrorKind::Unavailable && e.reason.contains("try again"), "{e}");
         // Org3 left and its copy is being purged: nothing waits, and the orgs may change again.
         ph.migration = Some(m(vec![p("Org1MSP")], vec!["Org3MSP"]));
         assert_eq!(kind(may_change(&ph)), None);
+        assert_eq!(kind(may_write(&ph)), None);
         assert_eq!(kind(may_become(&ph, Closed)), None);
         assert_eq!(kind(may_change_orgs(&ph, &["Org1MSP", "Org2MSP"])), None);
     }

@@ -9,9 +9,13 @@
 //! to the copies that lack it, purges it from the copies of orgs that left, or, from an old org
 //! set's collection, writes it to every new participant's copy and purges the old. The next read
 //! starts after the batch's `next` key, where the migration's public cursor now stands; a driver
-//! that stops starts again from the cursor. A join is filled first (writes wait, the leavers are
-//! not needed), then the leavers' copies are purged (writes go on; a purge waits for its org's
-//! peer, and stays pending, shown, until that peer endorses it).
+//! that stops starts again from the cursor. A join is filled first (the leavers are not needed),
+//! then the leavers' copies are purged (a purge waits for its org's peer, and stays pending,
+//! shown, until that peer endorses it). Writes go on meanwhile: during the fill each marks its
+//! key in the staying copies, and once the cursor has passed every key the fill copies the marked
+//! ones again (`Migration::rechecking`, batches with no `after`); the step that takes the last
+//! marks seals the phase, so that no write can mark a key unseen, and the next one, with what was
+//! marked before the seal, gives the joiners their part. Writes wait only for that step.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,12 +40,15 @@ pub struct Item {
 }
 
 /// Every key of the phase after `after` up to `next` in the copy it was read from, each with its
-/// value when a receiving copy lacks it (a done key travels without one). `last` when nothing
-/// follows: the batch that carries it ends the step's track (the fill, or the purge). The
-/// chaincode checks both ends: `after` must be where the migration stands (`Migration::cursor`),
-/// and an endorser holding a copy the step reads or purges finds no key of its own in the range
-/// that the batch leaves out, so no sequence of calls ends a migration with values missing.
-/// (`after` and `next` are private keys: they travel in evaluations and the transient map only.)
+/// value when a receiving copy lacks it (a done key travels without one); while the fill
+/// rechecks, the keys written meanwhile instead. `last` when nothing follows: the batch that
+/// carries it ends the step's stage (the walk over every key, the recheck, the purge). The
+/// chaincode checks that `after` is where the migration stands (`Migration::cursor`), that keys
+/// come in order, each held by the copy read, and that no key it can name itself (a version of
+/// the phase's key) is left out of the range; that no other key was left out it cannot check in
+/// the same transaction (Fabric allows no private range read in a transaction that writes), so
+/// it rests on the reading peer. (`after` and `next` are private keys: they travel in
+/// evaluations and the transient map only.)
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {

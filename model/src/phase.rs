@@ -190,12 +190,19 @@ impl Phase {
 
 /// A change of where a phase's data is held, under way, batch by batch:
 /// - orgs joining a phase of [`ORG_COPIES`] receive their copies (`from` and `to` are both
-///   `ORG_COPIES`); the phase's writes wait, and it has only its staying participants until the
-///   last batch; then these become its participants. Org that left have their copies purged
-///   (`purge`); that alone holds no write and no read: they left when the change was made.
+///   `ORG_COPIES`); the phase has only its staying participants until the fill ends, and its
+///   writes go on meanwhile: each also marks its key in the staying copies, and the fill, having
+///   walked every key once, copies the marked ones again (`rechecking`). Only for its very last
+///   step is the phase `sealed` (writes wait about one block); then the joiners take part. Orgs
+///   that left have their copies purged (`purge`); that alone holds no write and no read: they
+///   left when the change was made.
 /// - a phase created with one collection of its org set moves to per-org copies (`to` is
 ///   `ORG_COPIES`); its writes wait and it keeps its old participants until the last batch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `moved`, `batches`, `cursor`, `listed` and `rechecking` are the current track's progress: the
+/// chaincode keeps them apart from the phase (which every write reads, so that steps and writes
+/// do not invalidate each other) and shows them here when a phase is read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Migration {
     /// The participants the phase will have.
@@ -220,6 +227,15 @@ pub struct Migration {
     /// Keys the current track's steps have listed so far (each a key of the phase, in key order).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub listed: u64,
+    /// The fill walked every key once and now copies again the keys written meanwhile.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rechecking: bool,
+    /// The fill's last step is under way: the phase's writes wait for it (about one block).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
+    /// The transaction that began this migration (empty for one begun by an older chaincode).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub since: String,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -234,10 +250,16 @@ impl Migration {
         org_set(&self.participants).into_iter().filter(|o| self.from != ORG_COPIES || !now.contains(o)).collect()
     }
 
-    /// Whether the phase's writes wait for this migration: some org has yet to receive its copy
-    /// (a write must go to every participant's copy, and endorsing it takes the copy it changes).
-    pub fn holds_writes(&self, phase: &Phase) -> bool {
+    /// Whether some org has yet to receive its copy: the phase's participants cannot change
+    /// again until then.
+    pub fn filling(&self, phase: &Phase) -> bool {
         !self.receiving(phase).is_empty()
+    }
+
+    /// Whether the phase's writes wait for this migration: an older phase moving out of its org
+    /// set's collection (each step purges what it moved there), or a fill's last step.
+    pub fn holds_writes(&self, phase: &Phase) -> bool {
+        self.filling(phase) && (self.from != ORG_COPIES || self.sealed)
     }
 }
 

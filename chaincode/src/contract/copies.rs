@@ -18,6 +18,7 @@ use svcflow_model::phase::{org_set, Phase, ORG_COPIES};
 use crate::collection::implicit_name;
 use crate::digest::sha256;
 use crate::error::{ContractError, Result};
+use crate::keys;
 use crate::stub::Stub;
 
 /// The org of the peer running this transaction; a phase of per-org copies is read from its copy.
@@ -87,14 +88,34 @@ fn moved_copy<S: Stub>(stub: &S, phase: &Phase) -> Option<String> {
 }
 
 /// Writes a value of the phase: to every participant's copy, or to its org set's collection.
+///
+/// While orgs receive their copies, the write goes to the staying participants' copies (their
+/// peers endorse it; a joiner's could not, lacking values the write reads), and marks the key
+/// there ([`written_mark`]): the fill copies every marked key again before the joiners take
+/// part, so a key it had passed already reaches them with its latest value.
 pub(super) async fn write<S: Stub>(stub: &S, phase: &Phase, key: &str, value: Vec<u8>) -> Result<()> {
     if !phase.in_org_copies() {
         return stub.put_private(&phase.collection, key, value).await;
     }
+    let filling = phase.migration.as_ref().is_some_and(|m| m.filling(phase));
+    let mark = filling.then(|| written_mark(phase, key, &value));
     for org in org_set(&phase.participants) {
-        stub.put_private(&implicit_name(org), key, value.clone()).await?;
+        let copy = implicit_name(org);
+        stub.put_private(&copy, key, value.clone()).await?;
+        if let Some((name, note)) = &mark {
+            stub.put_private(&copy, name, note.clone()).await?;
+        }
     }
     Ok(())
+}
+
+/// A key written during a fill: the mark's name (by the key's hash, which the block carries
+/// already) and its note, the key and the SHA-256 of what was written (the value carries fresh
+/// randomness, so the note's own hash in the block confirms no guess).
+pub(super) fn written_mark(phase: &Phase, key: &str, value: &[u8]) -> (String, Vec<u8>) {
+    let name = keys::written_in_fill(&phase.project, &phase.id, &hex(&sha256(key.as_bytes())));
+    let note = serde_json::json!({ "key": key, "value_sha256": hex(&sha256(value)) });
+    (name, note.to_string().into_bytes())
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {

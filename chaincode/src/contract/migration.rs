@@ -14,11 +14,12 @@ use super::phases;
 use crate::collection::{implicit_name, IMPLICIT_PREFIX};
 use svcflow_model::event::Event;
 
-use super::emit;
+use super::{decode, emit, to_json};
 use crate::digest::sha256;
 use crate::error::{ContractError, Result};
 use crate::keys;
 use crate::stub::Stub;
+use serde::{Deserialize, Serialize};
 
 fn migration_of(phase: &Phase) -> Result<&Migration> {
     phase.migration.as_ref().ok_or_else(|| ContractError::conflict(format!("phase {} of project {} is not migrating", phase.id, phase.project)))
@@ -27,6 +28,41 @@ fn migration_of(phase: &Phase) -> Result<&Migration> {
 /// Keys of a step's own: written into the copies whose orgs must endorse the step (their
 /// collections' endorsement policies then require it), never moved or counted with the phase.
 const STEP_MARK: &str = "svcflow.migration_step";
+
+/// Where the current track stands, kept apart from the phase: every write of the phase reads
+/// the phase, so a step that wrote it would invalidate every write endorsed meanwhile. `of` is
+/// the transaction that began the migration, so what an earlier one left is never taken for it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Standing {
+    of: String,
+    cursor: String,
+    listed: u64,
+    moved: u64,
+    batches: u32,
+    rechecking: bool,
+}
+
+/// Where the migration of `phase` stands: as kept apart, or as an older chaincode kept it in
+/// the phase itself.
+async fn standing<S: Stub>(stub: &S, phase: &Phase, m: &Migration) -> Result<Standing> {
+    if let Some(b) = stub.get_state(&keys::migration(&phase.project, &phase.id)).await? {
+        let st: Standing = decode("migration progress", &b)?;
+        if st.of == m.since {
+            return Ok(st);
+        }
+    }
+    Ok(Standing { of: m.since.clone(), cursor: m.cursor.clone(), listed: m.listed, moved: m.moved, batches: m.batches, rechecking: false })
+}
+
+/// The phase as shown: its migration with the progress kept apart.
+pub(super) async fn shown<S: Stub>(stub: &S, mut phase: Phase) -> Result<Phase> {
+    let Some(m) = &phase.migration else { return Ok(phase) };
+    let st = standing(stub, &phase, m).await?;
+    if let Some(m) = phase.migration.as_mut() {
+        (m.cursor, m.listed, m.moved, m.batches, m.rechecking) = (st.cursor, st.listed, st.moved, st.batches, st.rechecking);
+    }
+    Ok(phase)
+}
 
 /// Whether a receiving copy still lacks `key`'s value (hashed `hash`).
 async fn to_receive<S: Stub>(stub: &S, m: &Migration, receiving: &[&str], key: &str, hash: &[u8]) -> Result<bool> {
@@ -74,17 +110,17 @@ fn cursor_of(phase: &Phase, key: &str) -> String {
 
 /// The key a read starts after: the one given, else the one the public cursor names (found by
 /// its hash in this peer's copy for a phase that is not blinded).
-async fn start_after<S: Stub>(stub: &S, phase: &Phase, m: &Migration, source: &str, given: &str) -> Result<String> {
-    if !given.is_empty() || m.cursor.is_empty() {
+async fn start_after<S: Stub>(stub: &S, phase: &Phase, st: &Standing, source: &str, given: &str) -> Result<String> {
+    if !given.is_empty() || st.cursor.is_empty() {
         return Ok(given.to_owned());
     }
     if phase.blinded {
-        return Ok(m.cursor.clone());
+        return Ok(st.cursor.clone());
     }
     let mut after = String::new();
     loop {
         let pairs = scan(stub, phase, source, &after, MAX_BATCH_SCAN).await?;
-        if let Some((k, _)) = pairs.iter().find(|(k, _)| cursor_of(phase, k) == m.cursor) {
+        if let Some((k, _)) = pairs.iter().find(|(k, _)| cursor_of(phase, k) == st.cursor) {
             return Ok(k.clone());
         }
         match pairs.last() {
@@ -103,8 +139,14 @@ pub async fn read_batch<S: Stub>(stub: &S, req: BatchRef) -> Result<Batch> {
     let source = copies::batch_source(stub, &phase, &m.from).map_err(|e| not_held_here(stub, &phase, e))?;
     let receiving = m.receiving(&phase);
     let filling = m.from != ORG_COPIES || !receiving.is_empty();
-    let after = start_after(stub, &phase, m, &source, &req.after).await?;
-    let pairs = scan(stub, &phase, &source, &after, MAX_BATCH_ITEMS + 1).await?;
+    let st = standing(stub, &phase, m).await?;
+    let (after, pairs) = if st.rechecking {
+        (String::new(), written_meanwhile(stub, &phase, &source).await?)
+    } else {
+        let after = start_after(stub, &phase, &st, &source, &req.after).await?;
+        let pairs = scan(stub, &phase, &source, &after, MAX_BATCH_ITEMS + 1).await?;
+        (after, pairs)
+    };
     let mut batch = Batch { after: after.clone(), next: after, ..Batch::default() };
     let mut bytes = 0;
     for (key, value) in &pairs {
@@ -120,6 +162,27 @@ pub async fn read_batch<S: Stub>(stub: &S, req: BatchRef) -> Result<Batch> {
     Ok(batch)
 }
 
+/// The keys marked in `source` as written during the fill, with their values there, in key
+/// order: at most one batch and one more.
+async fn written_meanwhile<S: Stub>(stub: &S, phase: &Phase, source: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    #[derive(Deserialize)]
+    struct Note {
+        key: String,
+    }
+    let (start, end) = keys::prefix_range(keys::WRITTEN_IN_FILL, &[&phase.project, &phase.id]);
+    let marks = stub.private_range_limit(source, &start, &end, MAX_BATCH_ITEMS + 1).await?;
+    let mut out = Vec::with_capacity(marks.len());
+    for (_, note) in marks {
+        let key = decode::<Note>("mark of a key written during the fill", &note)?.key;
+        // No value of a phase is ever deleted; a mark names a key its copy holds.
+        if let Some(value) = stub.get_private(source, &key).await? {
+            out.push((key, value));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 /// One step of the current track. A fill (some org receives its copy, or an older phase moves
 /// out of its org set's collection) checks each value against a staying copy's on-chain hash
 /// (every peer holds every hash) and writes it to every receiving copy that lacks it; a purge
@@ -128,15 +191,22 @@ pub async fn read_batch<S: Stub>(stub: &S, req: BatchRef) -> Result<Batch> {
 /// fill's staying orgs) or purges (a purge's leavers) must endorse it; and it must list every
 /// key the chaincode can name itself (the phase's key versions) that its range covers, so an
 /// empty last batch ends nothing. (Fabric allows no private range read in a transaction that
-/// writes, so the chaincode cannot list a copy to prove no other key was left out.) The fill's
-/// last batch gives the phase its new participants; the purge goes on after it (writes do not
-/// wait for it) and stays pending, shown, while a leaver's peer is away.
+/// writes, so the chaincode cannot list a copy to prove no other key was left out.)
+///
+/// A fill walks every key once, then rechecks the keys written meanwhile (each write marked its
+/// key in the staying copies; a recheck step unmarks what it copied). The recheck's last batch
+/// seals the phase (writes wait from then on, so none can mark a key unseen), and the next last
+/// batch, with what was marked before the seal, gives the phase its new participants. The purge
+/// goes on after it (writes do not wait for it) and stays pending, shown, while a leaver's peer
+/// is away.
 pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Progress> {
     batch.check_size()?;
     let mut phase = phases::get(stub, &req.project, &req.phase).await?;
     lifecycle::may_migrate(stub.creator(), &phase)?;
     let m = migration_of(&phase)?.clone();
-    if cursor_of(&phase, &batch.after) != m.cursor {
+    let st = standing(stub, &phase, &m).await?;
+    let at = if st.rechecking { String::new() } else { st.cursor.clone() };
+    if cursor_of(&phase, &batch.after) != at {
         return Err(ContractError::conflict(format!(
             "the batch does not start where the migration of phase {} stands (another step moved on): read the next batch again",
             phase.id
@@ -170,7 +240,9 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
         stub.put_private(copy, &mark, stub.tx_id().as_bytes().to_vec()).await?;
     }
     let source = if legacy { m.from.clone() } else { staying.first().cloned().unwrap_or_default() };
-    covers_the_keys(stub, &phase, &source, &batch, &next).await?;
+    if !st.rechecking {
+        covers_the_keys(stub, &phase, &source, &batch, &next).await?;
+    }
     let mut moved = 0u64;
     for (i, item) in batch.items.iter().enumerate() {
         let held = stub.private_hash(&source, &item.key).await?;
@@ -206,6 +278,14 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
             if legacy {
                 stub.purge_private(&m.from, &item.key).await?;
             }
+            if st.rechecking {
+                // Checked and copied with what the staying copies hold now (a write since would
+                // have changed that hash and invalidated this step): unmarked.
+                let name = keys::written_in_fill(&phase.project, &phase.id, &copies::hex(&sha256(item.key.as_bytes())));
+                for copy in &staying {
+                    stub.del_private(copy, &name).await?;
+                }
+            }
         } else {
             for from in &purging {
                 if stub.private_hash(from, &item.key).await?.is_some() {
@@ -215,23 +295,48 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
             }
         }
     }
-    let total = m.moved + moved;
-    let batches = m.batches + 1;
-    let listed = m.listed + batch.items.len() as u64;
-    phase.migration = match (batch.last, filling) {
-        (false, _) => Some(Migration { moved: total, batches, listed, cursor: cursor_of(&phase, &next), ..m }),
+    let mut st = Standing { moved: st.moved + moved, batches: st.batches + 1, ..st };
+    let progress_key = keys::migration(&phase.project, &phase.id);
+    let mut done = false;
+    match (batch.last, filling) {
+        (false, _) => {
+            if !st.rechecking {
+                st.listed += batch.items.len() as u64;
+                st.cursor = cursor_of(&phase, &next);
+            }
+        }
+        // Every key walked once: next, the keys written meanwhile.
+        (true, true) if !legacy && !st.rechecking => {
+            (st.rechecking, st.cursor, st.listed) = (true, String::new(), 0);
+        }
+        // The marks seen are copied: the phase waits for writes from now, and the next last
+        // batch holds every key marked before.
+        (true, true) if !legacy && !m.sealed => {
+            phase.migration = Some(Migration { sealed: true, ..m.clone() });
+            phases::put(stub, &phase).await?;
+        }
         // The fill is done: the joiners take part, and the leavers' copies are purged next.
         (true, true) => {
             phase.participants = m.participants.clone();
             phase.collection = ORG_COPIES.into();
-            (!legacy && !m.purge.is_empty()).then(|| Migration { moved: total, batches, cursor: String::new(), listed: 0, ..m })
+            phase.migration = (!legacy && !m.purge.is_empty()).then(|| Migration { sealed: false, ..m.clone() });
+            st = Standing { of: m.since.clone(), moved: st.moved, batches: st.batches, ..Standing::default() };
+            done = phase.migration.is_none();
+            phases::put(stub, &phase).await?;
         }
-        (true, false) => None,
-    };
-    let done = phase.migration.is_none();
-    phases::put(stub, &phase).await?;
+        (true, false) => {
+            phase.migration = None;
+            done = true;
+            phases::put(stub, &phase).await?;
+        }
+    }
+    if done {
+        stub.del_state(&progress_key).await?;
+    } else {
+        stub.put_state(&progress_key, to_json(&st)?).await?;
+    }
     emit(stub, if done { Event::PhaseMigrated } else { Event::PhaseMigrating }, &phase.project, Some(&phase.id));
-    Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total, done })
+    Ok(Progress { project: phase.project, phase: phase.id, tx_id: stub.tx_id().to_owned(), moved, total: st.moved, done })
 }
 
 /// Refuses a batch whose range covers a key the chaincode can name itself, a version of the

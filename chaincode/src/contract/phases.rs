@@ -42,7 +42,11 @@ pub async fn get<S: Stub>(stub: &S, project: &ProjectId, phase: &PhaseId) -> Res
 
 /// The project's phases in order, positions 0..n-1.
 pub async fn list<S: Stub>(stub: &S, project: &ProjectId) -> Result<Vec<Phase>> {
-    Ok(model::in_order(stored(stub, project).await?))
+    let mut out = Vec::new();
+    for phase in model::in_order(stored(stub, project).await?) {
+        out.push(super::migration::shown(stub, phase).await?);
+    }
+    Ok(out)
 }
 
 /// The project's phases as stored, in order (positions as stored).
@@ -135,7 +139,7 @@ pub async fn update<S: Stub>(stub: &S, req: PhaseUpdate) -> Result<Phase> {
         let proposal =
             Proposal { participants: ps, approvals: mine.into_iter().collect(), needs, by: me.principal(), tx_id: stub.tx_id().to_owned() };
         if proposal.waiting_for().is_empty() {
-            set_participants(&mut phase, proposal.participants);
+            set_participants(&mut phase, proposal.participants, stub.tx_id());
         } else {
             phase.proposal = Some(proposal);
             event = Event::PhaseChangeProposed;
@@ -165,7 +169,7 @@ pub async fn approve_change<S: Stub>(stub: &S, req: PhaseRef) -> Result<Phase> {
     let event = if proposal.waiting_for().is_empty() {
         lifecycle::may_change_orgs(&phase, &model::org_set(&proposal.participants))?;
         require_channel_orgs(stub, &proposal.participants).await?;
-        set_participants(&mut phase, proposal.participants);
+        set_participants(&mut phase, proposal.participants, stub.tx_id());
         Event::PhaseUpdated
     } else {
         phase.proposal = Some(proposal);
@@ -192,24 +196,23 @@ async fn holds_data<S: Stub>(stub: &S, phase: &Phase) -> Result<bool> {
     Ok(false)
 }
 
-fn set_participants(phase: &mut Phase, ps: Vec<Participant>) {
+fn set_participants(phase: &mut Phase, ps: Vec<Participant>, tx_id: &str) {
     if model::removes(&phase.participants, &ps) {
         // Whoever was removed keeps what they read, never the key of what comes next.
         phase.key_version += 1;
     }
     phase.proposal = None;
-    change_participants(phase, ps);
+    change_participants(phase, ps, tx_id);
 }
 
 /// The new participants `ps`, and what must move for them. Per-org copies: orgs that leave are
 /// out at once and their copies are purged afterwards; orgs that join take part once their copies
 /// are filled (until then the staying participants, with their new entries, have the phase).
 /// An org set's collection: the whole phase moves to per-org copies of the new participants.
-fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
+fn change_participants(phase: &mut Phase, ps: Vec<Participant>, tx_id: &str) {
     if !phase.in_org_copies() {
         let from = phase.collection.clone();
-        phase.migration =
-            Some(Migration { participants: ps, from, to: ORG_COPIES.into(), moved: 0, batches: 0, purge: vec![], cursor: String::new(), listed: 0 });
+        phase.migration = Some(Migration { participants: ps, from, to: ORG_COPIES.into(), since: tx_id.to_owned(), ..Migration::default() });
         return;
     }
     let mut old: Vec<MspId> = phase.participants.iter().map(|p| p.msp_id.clone()).collect();
@@ -229,11 +232,9 @@ fn change_participants(phase: &mut Phase, ps: Vec<Participant>) {
             participants: ps.clone(),
             from: ORG_COPIES.into(),
             to: ORG_COPIES.into(),
-            moved: 0,
-            batches: 0,
             purge,
-            cursor: String::new(),
-            listed: 0,
+            since: tx_id.to_owned(),
+            ..Migration::default()
         });
     }
     phase.participants = if joining { staying } else { ps };
@@ -256,7 +257,7 @@ pub(super) async fn as_participant<S: Stub>(stub: &S, project: &ProjectId, phase
     let phase = get(stub, project, phase).await?;
     acl::must_participate(stub.creator(), &phase)?;
     if writing {
-        lifecycle::may_change(&phase)?;
+        lifecycle::may_write(&phase)?;
     }
     Ok(phase)
 }

@@ -134,6 +134,10 @@ impl Stub for TxStub {
         self.call(Msg::PutState, PutState { key: key.to_owned(), value, collection: String::new() }.encode_to_vec()).await?;
         Ok(())
     }
+    async fn del_state(&self, key: &str) -> Result<()> {
+        self.call(Msg::DelState, DelState { key: key.to_owned(), collection: String::new() }.encode_to_vec()).await?;
+        Ok(())
+    }
     async fn state_range_page(&self, start: &str, end: &str, page_size: u32, bookmark: &str) -> Result<KvPage> {
         self.range("", start, end, Some((page_size, bookmark)), usize::MAX).await
     }
@@ -171,6 +175,10 @@ impl Stub for TxStub {
             }
         }
         Ok(out)
+    }
+    async fn del_private(&self, collection: &str, key: &str) -> Result<()> {
+        self.call(Msg::DelState, DelState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;
+        Ok(())
     }
     async fn purge_private(&self, collection: &str, key: &str) -> Result<()> {
         self.call(Msg::PurgePrivateData, DelState { key: key.to_owned(), collection: collection.to_owned() }.encode_to_vec()).await?;

@@ -114,6 +114,7 @@ impl From<Refusal> for ApiError {
             ErrorKind::NotFound => ApiError::NotFound(r.reason),
             ErrorKind::Conflict => ApiError::Conflict(r.reason),
             ErrorKind::Internal => ApiError::Internal(r.reason),
+            ErrorKind::Unavailable => ApiError::Unavailable(r.reason),
         }
     }
 }
@@ -330,6 +331,7 @@ mod tests {
             (ErrorKind::NotFound, 404),
             (ErrorKind::Conflict, 409),
             (ErrorKind::Internal, 500),
+            (ErrorKind::Unavailable, 503),
         ] {
             let e = ApiError::from(Refusal::new(kind, "why"));
             assert_eq!((e.status(), e.code(), e.to_string().as_str()), (status, kind.code(), "why"));
