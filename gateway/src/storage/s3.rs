@@ -135,6 +135,12 @@ impl S3Store {
         Ok(Self { bucket, region, creds, request_timeout: cfg.request_timeout, http, parts_in_flight: cfg.parts_in_flight.max(1), phases })
     }
 
+    /// Whether `bucket` is another org's phase bucket (read under its owner's policy).
+    fn is_foreign(&self, bucket: &Bucket) -> bool {
+        let name = bucket.name();
+        self.phases.as_ref().is_some_and(|p| name != self.bucket.name() && !lock(&p.owned).contains_key(&name))
+    }
+
     /// The bucket and object name a key stands for: `<phase bucket>/<object>`, or the key in the
     /// shared bucket.
     fn locate<'k>(&self, key: &'k str) -> Result<(Box<Bucket>, &'k str)> {
@@ -483,7 +489,8 @@ impl ObjectStore for S3Store {
 
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let (bucket, key) = self.locate(key)?;
-        let resp = bucket.get_object_stream(key).await.map_err(with_key(key))?;
+        let foreign = self.is_foreign(&bucket);
+        let resp = bucket.get_object_stream(key).await.map_err(|e| read_refused(e, foreign, key))?;
         let owned = key.to_owned();
         Ok(Box::pin(resp.bytes.map(move |r| r.map_err(|e| with_key(&owned)(e)))))
     }
@@ -495,15 +502,12 @@ impl ObjectStore for S3Store {
     /// before) cannot be, and is hidden behind a delete marker instead.
     async fn delete(&self, key: &str) -> Result<()> {
         let (bucket, key) = self.locate(key)?;
-        if let Some(p) = &self.phases {
-            let name = bucket.name();
-            if name != self.bucket.name() && !lock(&p.owned).contains_key(&name) {
-                // Another org's bucket (a reseal by this org replaced an object it stored): only
-                // its owner may touch it, and the old version is under retention there anyway;
-                // no removed org reads it (the bucket's policy follows the participants).
-                tracing::info!(object = key, "an object in another org's bucket: left to its owner");
-                return Ok(());
-            }
+        if self.is_foreign(&bucket) {
+            // Another org's bucket (a reseal by this org replaced an object it stored): only its
+            // owner may touch it, and the old version is under retention there anyway; no
+            // removed org reads it (the bucket's policy follows the participants).
+            tracing::info!(object = key, "an object in another org's bucket: left to its owner");
+            return Ok(());
         }
         for page in bucket.list_multiparts_uploads(Some(key), None).await.map_err(map_err)? {
             for u in page.uploads.iter().filter(|u| u.key == key) {
@@ -533,6 +537,7 @@ impl ObjectStore for S3Store {
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         let (bucket, key) = self.locate(key)?;
+        let foreign = self.is_foreign(&bucket);
         match bucket.head_object(key).await {
             Ok((head, _)) => {
                 let size = head
@@ -541,7 +546,7 @@ impl ObjectStore for S3Store {
                     .ok_or_else(|| StorageError::Backend(format!("HEAD {key}: no valid Content-Length")))?;
                 Ok(Some(ObjectInfo { size }))
             }
-            Err(e) => match map_err(e) {
+            Err(e) => match read_refused(e, foreign, key) {
                 StorageError::NotFound(_) => Ok(None),
                 other => Err(other),
             },
@@ -549,9 +554,31 @@ impl ObjectStore for S3Store {
     }
 }
 
+/// A read's error. Another org's phase bucket refusing this org (403) means its owner's gateway
+/// has not yet granted the phase's new participants (it keeps each bucket's policy in step every
+/// `storage.s3_access_sync_ms`): a caller the chaincode let through is a participant, so that
+/// passes by itself, and is said so (503) rather than as a fault of the store (500).
+fn read_refused(e: S3Error, foreign: bool, key: &str) -> StorageError {
+    match e {
+        S3Error::HttpFailWithBody(403, _) if foreign => StorageError::Unavailable(format!(
+            "object {key}: the org that stored it has not granted this org read access yet (its gateway brings each bucket's policy in step with the phase's participants within storage.s3_access_sync_ms); try again shortly"
+        )),
+        e => with_key(key)(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_foreign_bucket_not_granted_yet_is_unavailable_not_a_fault() {
+        let denied = || S3Error::HttpFailWithBody(403, "<Error><Code>AccessDenied</Code></Error>".into());
+        let e = read_refused(denied(), true, "svf-x/o");
+        assert!(matches!(&e, StorageError::Unavailable(m) if m.contains("not granted this org read access yet")), "{e}");
+        assert!(matches!(read_refused(denied(), false, "svf-x/o"), StorageError::Backend(_)));
+        assert!(matches!(read_refused(S3Error::HttpFailWithBody(404, String::new()), true, "svf-x/o"), StorageError::NotFound(k) if k == "svf-x/o"));
+    }
 
     /// A part that cannot be sent is the store being unavailable, and its reason never quotes the
     /// presigned URL (whose signature would let anyone holding it write that part for an hour).
