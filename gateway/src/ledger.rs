@@ -162,20 +162,107 @@ pub async fn invoke<T: DeserializeOwned>(ledger: &dyn Ledger, user: &str, call: 
 }
 
 /// A committed transaction submitted with options, its answer decoded.
+///
+/// A write of a phase's data is sent again when the phase had it wait (the last step of a change
+/// of its participants, about one block: `unavailable`), or when a concurrent transaction changed
+/// what it read first (invalidated, so nothing of it was written): the caller sees the write go
+/// through rather than a refusal that a moment's wait would have avoided.
 pub async fn invoke_with<T: DeserializeOwned>(
     ledger: &dyn Ledger,
     user: &str,
     call: &Call,
     opts: SubmitOptions<'_>,
 ) -> Result<(T, Committed), LedgerError> {
-    let c = ledger.submit_with(user, call, opts).await?;
+    let mut attempt = 0;
+    let c = loop {
+        match ledger.submit_with(user, call, opts).await {
+            Err(e) if attempt < WRITE_RETRIES && call.private_phase().is_some() && passes_by_itself(&e) => {
+                attempt += 1;
+                tracing::info!(call = call.name(), tx_id = e.tx_id().unwrap_or_default(), error = %e, attempt, "phase write waits; sending it again");
+                tokio::time::sleep(std::time::Duration::from_millis(150 << attempt.min(4))).await;
+            }
+            other => break other?,
+        }
+    };
     let v = decode(call, &c.result, Some(&c.tx_id))?;
     Ok((v, c))
+}
+
+/// How often a phase write is sent again (waits of 0.3 to 2.4 s, ≈ 7 s in all: several blocks).
+const WRITE_RETRIES: u32 = 5;
+
+/// Whether a write's failure passes by itself: the phase had writes wait a moment, or a
+/// concurrent transaction invalidated it (so it wrote nothing).
+fn passes_by_itself(e: &LedgerError) -> bool {
+    match e {
+        LedgerError::Refused { refusal, .. } => refusal.kind == svcflow_model::ErrorKind::Unavailable,
+        LedgerError::Invalidated { conflict, .. } => *conflict,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Answers each submit with the next of `answers` (then commits), counting the submits.
+    struct Scripted {
+        answers: std::sync::Mutex<Vec<LedgerError>>,
+        submits: AtomicU32,
+    }
+
+    impl Ledger for Scripted {
+        fn evaluate<'a>(&'a self, _: &'a str, _: &'a Call) -> BoxFuture<'a, Result<Vec<u8>, LedgerError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn submit_with<'a>(&'a self, _: &'a str, _: &'a Call, _: SubmitOptions<'a>) -> BoxFuture<'a, Result<Committed, LedgerError>> {
+            let n = self.submits.fetch_add(1, Ordering::SeqCst);
+            let next = self.answers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            Box::pin(async move {
+                match next {
+                    Some(e) => Err(e),
+                    None => Ok(Committed { result: b"{}".to_vec(), tx_id: format!("t{n}"), block_number: 1 }),
+                }
+            })
+        }
+        fn tx_status<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<Option<bool>, LedgerError>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn block_of<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<u64, LedgerError>> {
+            Box::pin(async { Ok(0) })
+        }
+        fn events<'a>(&'a self, _: &'a str, _: Option<u64>, _: Option<String>) -> BoxFuture<'a, Result<EventStream, LedgerError>> {
+            Box::pin(async { Err(LedgerError::NoSigner("none".into())) })
+        }
+        fn peers(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    fn put_record() -> Call {
+        let doc = r#"{"project":"p","phase":"P"}"#;
+        Call::parse("PutRecord", doc.as_bytes(), |k| match k {
+            "record_id" => Some(b"r".as_slice()),
+            "record" => Some(b"{}".as_slice()),
+            _ => None,
+        })
+        .expect("a PutRecord call")
+    }
+
+    #[tokio::test]
+    async fn a_phase_write_that_waited_is_sent_again_and_nothing_else_is() {
+        let waits = || LedgerError::Refused { refusal: svcflow_model::Refusal::unavailable("sealed"), tx_id: None };
+        let lost = || LedgerError::Invalidated { tx_id: "t".into(), code: "MVCC_READ_CONFLICT".into(), conflict: true };
+        let ledger = Scripted { answers: std::sync::Mutex::new(vec![lost(), waits()]), submits: AtomicU32::new(0) };
+        let (_, c): (serde_json::Value, _) = invoke(&ledger, "u", &put_record()).await.expect("sent again until it commits");
+        assert_eq!((ledger.submits.load(Ordering::SeqCst), c.tx_id.as_str()), (3, "t2"));
+        // A conflict refusal is the caller's to see at once.
+        let refused = LedgerError::Refused { refusal: svcflow_model::Refusal::conflict("closed"), tx_id: None };
+        let ledger = Scripted { answers: std::sync::Mutex::new(vec![refused]), submits: AtomicU32::new(0) };
+        assert!(invoke::<serde_json::Value>(&ledger, "u", &put_record()).await.is_err());
+        assert_eq!(ledger.submits.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn only_failures_past_endorsement_may_have_committed() {

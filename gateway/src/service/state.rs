@@ -18,19 +18,6 @@ use crate::uploads::journal::Journal;
 use crate::uploads::Env;
 use crate::wallet::Wallet;
 
-/// How often a phase write is sent again (waits of 0.3 to 2.4 s, ≈ 7 s in all: several blocks).
-const WRITE_RETRIES: u32 = 5;
-
-/// Whether a write's failure passes by itself: the phase had writes wait a moment, or a
-/// concurrent transaction invalidated it (so it wrote nothing).
-fn worth_sending_again(e: &LedgerError) -> bool {
-    match e {
-        LedgerError::Refused { refusal, .. } => refusal.kind == svcflow_model::ErrorKind::Unavailable,
-        LedgerError::Invalidated { conflict, .. } => *conflict,
-        _ => false,
-    }
-}
-
 /// A phase by (project, phase id).
 pub(super) type MigratingPhase = (ProjectId, PhaseId);
 
@@ -74,26 +61,12 @@ impl AppState {
         res
     }
 
-    /// A chaincode transaction as `caller`, committed, decoded.
-    ///
-    /// A write of a phase's data is sent again when the phase had it wait (the last step of a
-    /// change of its participants, about one block), or when a concurrent transaction changed
-    /// what it read first (invalidated, so nothing of it was written): the caller sees the write
-    /// go through rather than a refusal a moment's wait would have avoided.
+    /// A chaincode transaction as `caller`, committed, decoded (a phase write that had to wait
+    /// is sent again: `ledger::invoke_with`).
     pub async fn invoke<T: DeserializeOwned>(&self, caller: &Caller, call: Call) -> Result<(T, Committed), LedgerError> {
-        let mut attempt = 0;
-        loop {
-            let res = ledger::invoke(&*self.ledger, &caller.user, &call).await;
-            self.metrics.fabric_call(call.name(), res.is_ok());
-            match res {
-                Err(e) if attempt < WRITE_RETRIES && call.private_phase().is_some() && worth_sending_again(&e) => {
-                    attempt += 1;
-                    tracing::info!(call = call.name(), tx_id = e.tx_id().unwrap_or_default(), error = %e, attempt, "phase write waits; sending it again");
-                    tokio::time::sleep(std::time::Duration::from_millis(150 << attempt.min(4))).await;
-                }
-                other => return other,
-            }
-        }
+        let res = ledger::invoke(&*self.ledger, &caller.user, &call).await;
+        self.metrics.fabric_call(call.name(), res.is_ok());
+        res
     }
 
     /// The caller's identity as the chaincode sees it.
