@@ -117,8 +117,9 @@ pub struct Phase {
     /// participant makes a new version, which the removed party never receives.
     #[serde(default = "first_key_version")]
     pub key_version: u32,
-    /// Set while a joining org receives its copy (writes wait, reads go on), a leaving org's copy
-    /// is purged (nothing waits), or an older phase moves to per-org copies (writes wait).
+    /// Set while a joining org receives its copy (reads and writes go on, but for the fill's last
+    /// step), a leaving org's copy is purged (nothing waits), or an older phase moves to per-org
+    /// copies (writes wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<Migration>,
     /// Whether its private keys name items by a keyed hash of their ids and its values carry a

@@ -386,8 +386,16 @@ fn read_policy(bucket: &str, orgs: &[String]) -> String {
             "Sid": "participants-read",
             "Effect": "Allow",
             "Principal": { "AWS": principals },
-            "Action": ["s3:GetObject"],
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
             "Resource": [format!("arn:aws:s3:::{bucket}/*")],
+        }, {
+            // To find an object's first version (the anchored one) by its name: names are
+            // random, and the bucket holds this phase's objects alone.
+            "Sid": "participants-find-versions",
+            "Effect": "Allow",
+            "Principal": { "AWS": principals },
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": [format!("arn:aws:s3:::{bucket}")],
         }]
     })
     .to_string()
@@ -490,6 +498,9 @@ impl ObjectStore for S3Store {
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let (bucket, key) = self.locate(key)?;
         let foreign = self.is_foreign(&bucket);
+        if bucket.name() != self.bucket.name() {
+            return self.get_first_version(&bucket, key, foreign).await;
+        }
         let resp = bucket.get_object_stream(key).await.map_err(|e| read_refused(e, foreign, key))?;
         let owned = key.to_owned();
         Ok(Box::pin(resp.bytes.map(move |r| r.map_err(|e| with_key(&owned)(e)))))
@@ -554,6 +565,86 @@ impl ObjectStore for S3Store {
     }
 }
 
+impl S3Store {
+    /// An object of a phase bucket as first written: the version anchored (this gateway writes
+    /// each name once), kept under retention. Its owner can hide it behind a delete marker or a
+    /// newer version, never from a read by version.
+    async fn get_first_version(&self, bucket: &Bucket, key: &str, foreign: bool) -> Result<ByteStream> {
+        let queries = HashMap::from([("versions".to_owned(), String::new()), ("prefix".to_owned(), key.to_owned())]);
+        let url = bucket.presign_get("/", PRESIGN_SECS, Some(queries)).await.map_err(map_err)?;
+        let listing = fetch(&self.http, url, key, foreign)
+            .await?
+            .text()
+            .await
+            .map_err(|e| StorageError::Unavailable(format!("GET {key}: {}", e.without_url())))?;
+        let version = first_version(&listing, key)?.ok_or_else(|| StorageError::NotFound(key.to_owned()))?;
+        let url = bucket.presign_get(key, PRESIGN_SECS, Some(HashMap::from([("versionId".to_owned(), version)]))).await.map_err(map_err)?;
+        let owned = key.to_owned();
+        let resp = fetch(&self.http, url, key, foreign).await?;
+        Ok(Box::pin(resp.bytes_stream().map(move |r| r.map_err(|e| StorageError::Unavailable(format!("GET {owned}: {}", e.without_url()))))))
+    }
+}
+
+/// One presigned GET, its status mapped like a read's error (see [`read_refused`]).
+async fn fetch(http: &reqwest::Client, url: String, key: &str, foreign: bool) -> Result<reqwest::Response> {
+    let resp = http.get(url).send().await.map_err(|e| {
+        // The URL carries a signature good for an hour: never into a log or an answer.
+        let e = e.without_url();
+        if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
+            StorageError::Unavailable(format!("GET {key}: {e}"))
+        } else {
+            StorageError::Backend(format!("GET {key}: {e}"))
+        }
+    })?;
+    match resp.status().as_u16() {
+        200..=299 => Ok(resp),
+        code => {
+            let body = resp.text().await.unwrap_or_default();
+            Err(read_refused(S3Error::HttpFailWithBody(code, body), foreign, key))
+        }
+    }
+}
+
+/// The id of `key`'s first version in a `ListObjectVersions` answer (delete markers aside):
+/// versions of a key are listed newest first, and each carries its time too, which decides.
+fn first_version(xml: &str, key: &str) -> Result<Option<String>> {
+    use quick_xml::events::Event as Xml;
+    let bad = |e: &dyn std::fmt::Display| StorageError::Backend(format!("the store's list of {key}'s versions is unreadable: {e}"));
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut path, mut entry) = (Vec::<String>::new(), [String::new(), String::new(), String::new()]);
+    let mut first: Option<(String, String)> = None;
+    loop {
+        match reader.read_event().map_err(|e| bad(&e))? {
+            Xml::Start(t) => {
+                path.push(String::from_utf8_lossy(t.local_name().as_ref()).into_owned());
+                if path.len() == 2 && path[1] == "Version" {
+                    entry = Default::default();
+                }
+            }
+            Xml::Text(t) if path.len() == 3 && path[1] == "Version" => {
+                let text = t.decode().map_err(|e| bad(&e))?.into_owned();
+                match path[2].as_str() {
+                    "Key" => entry[0] = text,
+                    "VersionId" => entry[1] = text,
+                    "LastModified" => entry[2] = text,
+                    _ => {}
+                }
+            }
+            Xml::End(_) => {
+                if path.len() == 2 && path[1] == "Version" && entry[0] == key {
+                    // RFC 3339 times of one format: they sort as strings; the later-listed wins a tie.
+                    if first.as_ref().is_none_or(|(t, _)| entry[2] <= *t) {
+                        first = Some((entry[2].clone(), entry[1].clone()));
+                    }
+                }
+                path.pop();
+            }
+            Xml::Eof => return Ok(first.map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
 /// A read's error. Another org's phase bucket refusing this org (403) means its owner's gateway
 /// has not yet granted the phase's new participants (it keeps each bucket's policy in step every
 /// `storage.s3_access_sync_ms`): a caller the chaincode let through is a participant, so that
@@ -570,6 +661,21 @@ fn read_refused(e: S3Error, foreign: bool, key: &str) -> StorageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_take_an_objects_first_version_whatever_its_owner_put_or_marked_since() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>svf-x</Name><Prefix>o1</Prefix>
+<DeleteMarker><Key>o1</Key><VersionId>marker</VersionId><IsLatest>true</IsLatest><LastModified>2026-12-08T02:00:03.000Z</LastModified></DeleteMarker>
+<Version><Key>o1</Key><VersionId>overwrite</VersionId><IsLatest>false</IsLatest><LastModified>2026-12-08T02:00:02.000Z</LastModified><Size>3</Size></Version>
+<Version><Key>o1</Key><VersionId>anchored</VersionId><IsLatest>false</IsLatest><LastModified>2026-12-08T02:00:01.000Z</LastModified><Size>9</Size></Version>
+<Version><Key>o10</Key><VersionId>other</VersionId><LastModified>2026-12-08T01:00:00.000Z</LastModified></Version></ListVersionsResult>"#;
+        assert_eq!(first_version(xml, "o1").unwrap().as_deref(), Some("anchored"));
+        assert_eq!(first_version(xml, "o10").unwrap().as_deref(), Some("other"));
+        assert_eq!(first_version(xml, "o2").unwrap(), None);
+        let only_marker = "<ListVersionsResult><DeleteMarker><Key>o1</Key><VersionId>m</VersionId></DeleteMarker></ListVersionsResult>";
+        assert_eq!(first_version(only_marker, "o1").unwrap(), None);
+        assert!(first_version("<ListVersionsResult><Version><Key>o1</Key></Broken>", "o1").is_err());
+    }
 
     #[test]
     fn a_foreign_bucket_not_granted_yet_is_unavailable_not_a_fault() {
@@ -639,9 +745,14 @@ mod tests {
     #[test]
     fn the_policy_names_each_org_once_for_reading_only() {
         let p: serde_json::Value = serde_json::from_str(&read_policy("svf-b", &["Org1MSP".into(), "Org2MSP".into()])).unwrap();
-        assert_eq!(p["Statement"][0]["Action"], serde_json::json!(["s3:GetObject"]));
+        assert_eq!(p["Statement"][0]["Action"], serde_json::json!(["s3:GetObject", "s3:GetObjectVersion"]));
         assert_eq!(p["Statement"][0]["Principal"]["AWS"], serde_json::json!(["arn:aws:iam:::user/Org1MSP", "arn:aws:iam:::user/Org2MSP"]));
         assert_eq!(p["Statement"][0]["Resource"], serde_json::json!(["arn:aws:s3:::svf-b/*"]));
+        // Versions listed, never the objects' names alone, nothing written.
+        assert_eq!(p["Statement"][1]["Action"], serde_json::json!(["s3:ListBucketVersions"]));
+        assert_eq!(p["Statement"][1]["Principal"], p["Statement"][0]["Principal"]);
+        assert_eq!(p["Statement"][1]["Resource"], serde_json::json!(["arn:aws:s3:::svf-b"]));
+        assert_eq!(p["Statement"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]
