@@ -410,17 +410,20 @@ fn rfc3339(t: SystemTime) -> String {
     svcflow_model::time::rfc3339(i64::try_from(secs).unwrap_or(i64::MAX), None)
 }
 
+/// A presigned request that got no answer: the store out of reach (503), else a fault.
+fn request_failed(e: reqwest::Error, what: &str) -> StorageError {
+    // The URL carries a signature good for an hour: never into a log or an answer.
+    let e = e.without_url();
+    if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
+        StorageError::Unavailable(format!("{what}: {e}"))
+    } else {
+        StorageError::Backend(format!("{what}: {e}"))
+    }
+}
+
 /// Sends one presigned PUT; returns the ETag the store gave it.
 async fn send(request: reqwest::RequestBuilder, key: &str) -> Result<String> {
-    let resp = request.send().await.map_err(|e| {
-        // The URL carries a signature good for an hour: never into a log or an answer.
-        let e = e.without_url();
-        if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
-            StorageError::Unavailable(format!("PUT {key}: {e}"))
-        } else {
-            StorageError::Backend(format!("PUT {key}: {e}"))
-        }
-    })?;
+    let resp = request.send().await.map_err(|e| request_failed(e, &format!("PUT {key}")))?;
     match resp.status().as_u16() {
         200..=299 => {}
         507 => return Err(StorageError::Full(format!("PUT {key}: HTTP 507"))),
@@ -587,15 +590,7 @@ impl S3Store {
 
 /// One presigned GET, its status mapped like a read's error (see [`read_refused`]).
 async fn fetch(http: &reqwest::Client, url: String, key: &str, foreign: bool) -> Result<reqwest::Response> {
-    let resp = http.get(url).send().await.map_err(|e| {
-        // The URL carries a signature good for an hour: never into a log or an answer.
-        let e = e.without_url();
-        if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
-            StorageError::Unavailable(format!("GET {key}: {e}"))
-        } else {
-            StorageError::Backend(format!("GET {key}: {e}"))
-        }
-    })?;
+    let resp = http.get(url).send().await.map_err(|e| request_failed(e, &format!("GET {key}")))?;
     match resp.status().as_u16() {
         200..=299 => Ok(resp),
         code => {
