@@ -54,13 +54,14 @@ pub async fn current(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase
     Ok(Versioned { version: found.version, key: decode(&found)? })
 }
 
-/// Gives the phase a key of its current version if it has none, as `user`; says whether it did.
-/// A write refused for want of one (a blinded phase's names and salts derive from its keys) is
-/// worth one more try only then.
+/// Gives the phase a key of its current version if it has none, as `user`; says whether it has
+/// one now. A write refused for want of one (a blinded phase's names and salts derive from its
+/// keys) is worth one more try then, also when another caller set the key since the refusal
+/// (a write refused for another reason is refused again on that try).
 pub async fn ensure(ledger: &dyn Ledger, user: &str, project: &ProjectId, phase: &PhaseId) -> Result<bool, LedgerError> {
     let arg = KeyRef { project: project.clone(), phase: phase.clone(), version: None };
     match ledger::query::<PhaseKey>(ledger, user, &Call::GetPhaseKey(arg)).await {
-        Ok(_) => Ok(false),
+        Ok(_) => Ok(true),
         Err(e) if e.refusal().is_some_and(|r| r.kind == ErrorKind::NotFound) => {
             let key = generate().map_err(|e| unreadable(format!("no random key: {e}")))?;
             match set(ledger, user, PhaseRef { project: project.clone(), phase: phase.clone() }, key).await {
