@@ -54,8 +54,17 @@ async fn standing<S: Stub>(stub: &S, phase: &Phase, m: &Migration) -> Result<Sta
     Ok(Standing { of: m.since.clone(), cursor: m.cursor.clone(), listed: m.listed, moved: m.moved, batches: m.batches, rechecking: false })
 }
 
+/// The phases as shown: each migration with the progress kept apart.
+pub async fn shown_all<S: Stub>(stub: &S, phases: Vec<Phase>) -> Result<Vec<Phase>> {
+    let mut out = Vec::with_capacity(phases.len());
+    for phase in phases {
+        out.push(shown(stub, phase).await?);
+    }
+    Ok(out)
+}
+
 /// The phase as shown: its migration with the progress kept apart.
-pub(super) async fn shown<S: Stub>(stub: &S, mut phase: Phase) -> Result<Phase> {
+async fn shown<S: Stub>(stub: &S, mut phase: Phase) -> Result<Phase> {
     let Some(m) = &phase.migration else { return Ok(phase) };
     let st = standing(stub, &phase, m).await?;
     if let Some(m) = phase.migration.as_mut() {

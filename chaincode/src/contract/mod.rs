@@ -55,7 +55,7 @@ pub async fn dispatch<S: Stub>(stub: &S, call: Call) -> Result<Vec<u8>> {
         Call::ApprovePhaseChange(a) => to_json(&phases::approve_change(stub, a).await?),
         Call::ActivatePhase(a) => to_json(&phases::set_status(stub, a, Active).await?),
         Call::ClosePhase(a) => to_json(&phases::set_status(stub, a, Closed).await?),
-        Call::ListPhases(a) => to_json(&phases::list(stub, &a.project).await?),
+        Call::ListPhases(a) => to_json(&migration::shown_all(stub, phases::list(stub, &a.project).await?).await?),
         Call::SetPhaseKey(a, key) => to_json(&phases::set_key(stub, a, key).await?),
         Call::GetPhaseKey(a) => to_json(&phases::get_key(stub, a).await?),
         Call::PutRecord(a, record) => to_json(&records::put(stub, a, record).await?),

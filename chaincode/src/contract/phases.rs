@@ -42,11 +42,7 @@ pub async fn get<S: Stub>(stub: &S, project: &ProjectId, phase: &PhaseId) -> Res
 
 /// The project's phases in order, positions 0..n-1.
 pub async fn list<S: Stub>(stub: &S, project: &ProjectId) -> Result<Vec<Phase>> {
-    let mut out = Vec::new();
-    for phase in model::in_order(stored(stub, project).await?) {
-        out.push(super::migration::shown(stub, phase).await?);
-    }
-    Ok(out)
+    Ok(model::in_order(stored(stub, project).await?))
 }
 
 /// The project's phases as stored, in order (positions as stored).
