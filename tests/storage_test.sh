@@ -25,6 +25,7 @@ allowed() { probe "$@"; }
 refused() { local out rc; out=$(probe "$@"); rc=$?; ((rc == 1)) || { echo "not refused (exit $rc): $out"; return 1; }; }
 # A membership change answers 200, or 202 while a copy is filled or purged.
 patched() { local got; got=$(req "$@"); [[ $got == 200 || $got == 202 ]] || { echo "status $got: $(head -c 400 "$TMP/body")"; return 1; }; }
+no_download() { local got; got=$(req "$@"); [[ $got != 200 ]] || { echo "downloaded"; return 1; }; }
 same_sha() { [[ $(sha256sum <"$TMP/body" | cut -d' ' -f1) == "$1" ]] || { echo "other bytes: $(head -c 200 "$TMP/body")"; return 1; }; }
 
 if ! on_rgw; then
@@ -95,18 +96,19 @@ check "  … (delete)" refused org2 delete "$bucket" "$object"
 version=$(probe org1 version "$bucket" "$object")
 check "Org1's own user (the bucket's owner) cannot delete the anchored version" refused org1 delete-version "$bucket" "$object" "$version"
 check "  … nor shorten its retention (COMPLIANCE)" refused org1 shorten-retention "$bucket" "$object" "$version"
-check "  … a plain DELETE only hides it behind a delete marker" allowed org1 delete "$bucket" "$object"
-check "  … Org2 still downloads it: a read takes the object's first version, the anchored one" expect 200 2 User1 GET "$V/phases/P1/files/sfile/content"
+check "  … a plain DELETE hides it behind a delete marker" allowed org1 delete "$bucket" "$object"
+check "  … from no one: Org2 still downloads it (the anchored version, read by its id)" expect 200 2 User1 GET "$V/phases/P1/files/sfile/content"
 check "  … (the same bytes)" same_sha "$sha_a"
-check "  … the anchored version is still there" allowed org1 get "$bucket" "$object" "$version"
-check "Org1's own user puts other bytes under the object's name (a newer version)" allowed org1 put "$bucket" "$object"
-check "  … Org2 still downloads the anchored bytes" expect 200 2 User1 GET "$V/phases/P1/files/sfile/content"
-check "  … (bytes)" same_sha "$sha_a"
 check "  … so does Org1 through its own gateway" expect 200 1 User1 GET "$V/phases/P1/files/sfile/content"
 check "  … (Org1's bytes)" same_sha "$sha_a"
+check "  … the anchored version is still there" allowed org1 get "$bucket" "$object" "$version"
 check "Org2's user (a participant) may list the bucket's versions, to find that one" allowed org2 list-versions "$bucket"
+check "Org1's own user puts other bytes under the object's name (a newer version)" allowed org1 put "$bucket" "$object"
+check "  … a substitution, refused on download (not what the anchor names)" no_download 2 User1 GET "$V/phases/P1/files/sfile/content"
 check "the owner takes its newer version away again (never anchored: no retention)" allowed org1 delete-version "$bucket" "$object"
 check "  … and the delete marker: the anchored version is the current one again" allowed org1 delete-marker "$bucket" "$object"
+check "  … Org2 downloads it, the same bytes" expect 200 2 User1 GET "$V/phases/P1/files/sfile/content"
+check "  … (bytes)" same_sha "$sha_a"
 
 # --- objects anchored in the older shared bucket still download -----------------------------
 # An anchor written as before per-phase buckets: its object in the shared bucket under

@@ -501,10 +501,13 @@ impl ObjectStore for S3Store {
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let (bucket, key) = self.locate(key)?;
         let foreign = self.is_foreign(&bucket);
-        if bucket.name() != self.bucket.name() {
-            return self.get_first_version(&bucket, key, foreign).await;
-        }
-        let resp = bucket.get_object_stream(key).await.map_err(|e| read_refused(e, foreign, key))?;
+        let resp = match bucket.get_object_stream(key).await.map_err(|e| read_refused(e, foreign, key)) {
+            // Hidden behind a delete marker by its owner: the anchored version is still there,
+            // under retention. (A newer version over it is read, and refused as not what the
+            // anchor names: a substitution is always seen.)
+            Err(StorageError::NotFound(_)) if bucket.name() != self.bucket.name() => return self.get_first_version(&bucket, key, foreign).await,
+            other => other?,
+        };
         let owned = key.to_owned();
         Ok(Box::pin(resp.bytes.map(move |r| r.map_err(|e| with_key(&owned)(e)))))
     }
@@ -570,8 +573,8 @@ impl ObjectStore for S3Store {
 
 impl S3Store {
     /// An object of a phase bucket as first written: the version anchored (this gateway writes
-    /// each name once), kept under retention. Its owner can hide it behind a delete marker or a
-    /// newer version, never from a read by version.
+    /// each name once), kept under retention; a delete marker does not hide it from a read by
+    /// version.
     async fn get_first_version(&self, bucket: &Bucket, key: &str, foreign: bool) -> Result<ByteStream> {
         let queries = HashMap::from([("versions".to_owned(), String::new()), ("prefix".to_owned(), key.to_owned())]);
         let url = bucket.presign_get("/", PRESIGN_SECS, Some(queries)).await.map_err(map_err)?;
@@ -658,7 +661,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_take_an_objects_first_version_whatever_its_owner_put_or_marked_since() {
+    fn the_first_version_is_found_whatever_its_owner_put_or_marked_since() {
         let xml = r#"<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>svf-x</Name><Prefix>o1</Prefix>
 <DeleteMarker><Key>o1</Key><VersionId>marker</VersionId><IsLatest>true</IsLatest><LastModified>2026-12-08T02:00:03.000Z</LastModified></DeleteMarker>
 <Version><Key>o1</Key><VersionId>overwrite</VersionId><IsLatest>false</IsLatest><LastModified>2026-12-08T02:00:02.000Z</LastModified><Size>3</Size></Version>
