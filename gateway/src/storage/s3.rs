@@ -501,12 +501,16 @@ impl ObjectStore for S3Store {
     async fn get(&self, key: &str) -> Result<ByteStream> {
         let (bucket, key) = self.locate(key)?;
         let foreign = self.is_foreign(&bucket);
-        let resp = match bucket.get_object_stream(key).await.map_err(|e| read_refused(e, foreign, key)) {
-            // Hidden behind a delete marker by its owner: the anchored version is still there,
-            // under retention. (A newer version over it is read, and refused as not what the
-            // anchor names: a substitution is always seen.)
-            Err(StorageError::NotFound(_)) if bucket.name() != self.bucket.name() => return self.get_first_version(&bucket, key, foreign).await,
-            other => other?,
+        let resp = match bucket.get_object_stream(key).await {
+            Ok(resp) => resp,
+            // Maybe hidden behind a delete marker by its owner (404, or to a reader who may not
+            // list the bucket's names 403, as for a missing object): the anchored version is
+            // still there, under retention, and listing versions tells which it is (or, refused
+            // too, that this org is not granted yet). A newer version over it is read above and
+            // refused as not what the anchor names: a substitution is always seen.
+            Err(S3Error::HttpFailWithBody(404, _)) if bucket.name() != self.bucket.name() => return self.get_first_version(&bucket, key, foreign).await,
+            Err(S3Error::HttpFailWithBody(403, _)) if foreign => return self.get_first_version(&bucket, key, foreign).await,
+            Err(e) => return Err(read_refused(e, foreign, key)),
         };
         let owned = key.to_owned();
         Ok(Box::pin(resp.bytes.map(move |r| r.map_err(|e| with_key(&owned)(e)))))
