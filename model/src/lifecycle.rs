@@ -44,11 +44,10 @@ pub fn may_change(phase: &Phase) -> Result<()> {
     may_write(phase)?;
     match &phase.migration {
         Some(m) if m.filling(phase) && m.from == ORG_COPIES => Err(Refusal::conflict(format!(
-            "phase {}: {} {} receiving a copy of its data ({} values copied so far); the phase cannot change until then, its records and files can",
+            "phase {}: {} {} receiving a copy of its data (GET its migration for the progress); the phase cannot change until then, its records and files can",
             phase.id,
             m.receiving(phase).join(", "),
             if m.receiving(phase).len() == 1 { "is" } else { "are" },
-            m.moved
         ))),
         _ => Ok(()),
     }
@@ -68,8 +67,8 @@ pub fn may_write(phase: &Phase) -> Result<()> {
             if m.receiving(phase).len() == 1 { "its" } else { "their" },
         ))),
         Some(m) if m.holds_writes(phase) => Err(Refusal::conflict(format!(
-            "phase {} is migrating from {} to {} ({} values moved so far); its data cannot change until the migration ends, reads go on",
-            phase.id, m.from, m.to, m.moved
+            "phase {} is migrating from {} to {} (GET its migration for the progress); its data cannot change until the migration ends, reads go on",
+            phase.id, m.from, m.to
         ))),
         // Purging the copies of orgs that left holds nothing up: they left when the change was made.
         _ => Ok(()),
@@ -221,7 +220,7 @@ mod tests {
         // Org2 joins: the phase itself waits, naming who is receiving its copy; its data does not.
         ph.migration = Some(m(vec![p("Org1MSP"), p("Org2MSP")], vec![]));
         let e = may_change(&ph).unwrap_err();
-        assert!(e.reason.contains("Org2MSP is receiving a copy") && e.reason.contains("7 values"), "{e}");
+        assert!(e.reason.contains("Org2MSP is receiving a copy") && e.reason.contains("records and files can"), "{e}");
         assert_eq!(kind(may_become(&ph, Closed)), Some(ErrorKind::Conflict));
         assert_eq!(kind(may_write(&ph)), None);
         // Its last step: writes wait that one block, and are told to come again.
