@@ -508,7 +508,9 @@ impl ObjectStore for S3Store {
             // still there, under retention, and listing versions tells which it is (or, refused
             // too, that this org is not granted yet). A newer version over it is read above and
             // refused as not what the anchor names: a substitution is always seen.
-            Err(S3Error::HttpFailWithBody(404, _)) if bucket.name() != self.bucket.name() => return self.get_first_version(&bucket, key, foreign).await,
+            Err(S3Error::HttpFailWithBody(404, _)) if bucket.name() != self.bucket.name() => {
+                return self.get_first_version(&bucket, key, foreign).await
+            }
             Err(S3Error::HttpFailWithBody(403, _)) if foreign => return self.get_first_version(&bucket, key, foreign).await,
             Err(e) => return Err(read_refused(e, foreign, key)),
         };
