@@ -88,6 +88,43 @@ impl Net {
     }
 }
 
+/// The wallet name of `org`'s `user`, to act on the ledger directly (no gateway drives then).
+fn wallet_name(n: &Net, org: usize, user: &str) -> String {
+    n.org(org).identities().into_keys().find(|k| k.contains(user)).expect("a wallet user")
+}
+
+#[tokio::test]
+async fn a_write_to_a_phase_whose_fill_stalled_sealed_finishes_the_fill() {
+    use svcflow_gateway::ledger::{self, Ledger};
+    use svcflow_model::call::{BatchRef, PhaseRef};
+    use svcflow_model::migration::Batch;
+    use svcflow_model::Call;
+    let n = Net::start();
+    n.scenario("s1").await;
+    let p1 = "/v1/projects/s1/phases/P1";
+    assert_eq!(n.req(1, "User1", "PUT", &format!("{p1}/records/r1"), Some(json!({"v": 1}))).await.0, 201);
+    let all = json!({"participants": [{"msp_id": "Org1MSP"}, {"msp_id": "Org2MSP"}, {"msp_id": "Org3MSP"}]});
+    assert_eq!(n.req(1, "User1", "PATCH", p1, Some(all)).await.0, 202);
+    // Org2 approves on the ledger itself, and Org1's user steps the fill by hand up to its seal:
+    // no gateway drives it, as when the driving gateway stopped right there.
+    let at = PhaseRef { project: "s1".parse().unwrap(), phase: "P1".parse().unwrap() };
+    n.ledger.submit(&wallet_name(&n, 2, "User1"), &Call::ApprovePhaseChange(at.clone())).await.expect("approved");
+    let org1 = wallet_name(&n, 1, "User1");
+    for _ in 0..2 {
+        let from = BatchRef { project: at.project.clone(), phase: at.phase.clone(), after: String::new() };
+        let batch: Batch = ledger::query(&*n.ledger, &org1, &Call::ReadMigrationBatch(from)).await.expect("a batch");
+        n.ledger.submit(&org1, &Call::MigratePhase(at.clone(), batch)).await.expect("a step");
+    }
+    let (s, m) = n.req(1, "User1", "GET", &format!("{p1}/migration"), None).await;
+    assert_eq!((s, m["migration"]["sealed"].as_bool(), m["driving"].as_bool()), (200, Some(true), Some(false)), "{m}");
+    // A write now waits for the last step, which nobody drives: the gateway drives it as the
+    // caller (a participant whose org stays), and the write goes through.
+    let (s, r) = n.req(1, "User1", "PUT", &format!("{p1}/records/r2"), Some(json!({"v": 2}))).await;
+    assert_eq!(s, 201, "{r}");
+    n.migrated(1, "User1", "s1", "P1").await;
+    assert_eq!(n.req(3, "User1", "GET", &format!("{p1}/records/r2"), None).await.0, 200);
+}
+
 #[tokio::test]
 async fn projects_and_phases() {
     let n = Net::start();

@@ -60,7 +60,7 @@ pub fn may_write(phase: &Phase) -> Result<()> {
     }
     match &phase.migration {
         Some(m) if m.holds_writes(phase) && m.from == ORG_COPIES => Err(Refusal::unavailable(format!(
-            "phase {}: {} {} taking part, with the last values of {} copy being checked; writes wait for that one block, try again in a moment",
+            "phase {}: {} {} about to take part, the last values of {} copy being checked; writes wait for that one step (about a block): try again in a moment",
             phase.id,
             m.receiving(phase).join(", "),
             if m.receiving(phase).len() == 1 { "is" } else { "are" },

@@ -47,6 +47,18 @@ pub(super) async fn start_if_allowed(state: &AppState, caller: &Caller, phase: &
     Ok(true)
 }
 
+/// A write kept waiting past the gateway's own retries: its phase may be sealed for the fill's
+/// last step with nobody driving it (its driver stopped). Drives it as `caller` when the phase
+/// is sealed and the caller may; says whether the write is worth sending again.
+pub(super) async fn finish_sealed(state: &AppState, caller: &Caller, at: &PhaseRef) -> Result<bool, ServiceError> {
+    let phase = migration::phase(&*state.ledger, &caller.user, &at.project, &at.phase).await?;
+    if !phase.migration.as_ref().is_some_and(|m| m.sealed) {
+        return Ok(false);
+    }
+    tracing::info!(project = %at.project, phase = %at.phase, "a write waits for a sealed fill: finishing it");
+    start_if_allowed(state, caller, &phase).await
+}
+
 fn driving(state: &AppState, phase: &Phase) -> bool {
     state.migrations.lock().unwrap_or_else(|p| p.into_inner()).contains(&(phase.project.clone(), phase.id.clone()))
 }
