@@ -112,10 +112,15 @@ pub(super) async fn write<S: Stub>(stub: &S, phase: &Phase, key: &str, value: Ve
 /// A key written during a fill: the mark's name (by the key's hash, which the block carries
 /// already) and its note, the key and the SHA-256 of what was written (the value carries fresh
 /// randomness, so the note's own hash in the block confirms no guess).
-pub(super) fn written_mark(phase: &Phase, key: &str, value: &[u8]) -> (String, Vec<u8>) {
-    let name = keys::written_in_fill(&phase.project, &phase.id, &hex(&sha256(key.as_bytes())));
+fn written_mark(phase: &Phase, key: &str, value: &[u8]) -> (String, Vec<u8>) {
+    let name = written_mark_name(phase, key);
     let note = serde_json::json!({ "key": key, "value_sha256": hex(&sha256(value)) });
     (name, note.to_string().into_bytes())
+}
+
+/// The name of the mark of `key` written during a fill (what a recheck step removes).
+pub(super) fn written_mark_name(phase: &Phase, key: &str) -> String {
+    keys::written_in_fill(&phase.project, &phase.id, &hex(&sha256(key.as_bytes())))
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {

@@ -290,7 +290,7 @@ pub async fn step<S: Stub>(stub: &S, req: PhaseRef, batch: Batch) -> Result<Prog
             if st.rechecking {
                 // Checked and copied with what the staying copies hold now (a write since would
                 // have changed that hash and invalidated this step): unmarked.
-                let name = keys::written_in_fill(&phase.project, &phase.id, &copies::hex(&sha256(item.key.as_bytes())));
+                let name = copies::written_mark_name(&phase, &item.key);
                 for copy in &staying {
                     stub.del_private(copy, &name).await?;
                 }
